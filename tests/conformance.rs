@@ -1,0 +1,1 @@
+//! Conformance: `berth config --format json` against `docker compose config --format json`.
