@@ -1,1 +1,105 @@
-fn main() {}
+//! `berth-demo`: one small static binary that plays every role berth's
+//! examples and Docker tests need inside `FROM scratch` images, where there is
+//! no shell, no curl and no registry to pull `redis:alpine` from.
+//!
+//! Subcommands (argv[1]):
+//!
+//! - `web` — HTTP server on `0.0.0.0:$PORT` (default 5000). `GET /` INCRs
+//!   `hits` on the Redis-protocol server at `$REDIS_HOST:$REDIS_PORT`
+//!   (default `redis:6379`); `GET /health` answers `ok`.
+//! - `kv` — in-memory Redis-protocol (RESP2) store on `0.0.0.0:$PORT`
+//!   (default 6379).
+//! - `sleep [SECONDS]` — sleep for N seconds, or forever.
+//! - `exit CODE` — exit with CODE at once.
+//! - `probe tcp HOST:PORT` / `probe http URL` — healthcheck: exit 0 if the
+//!   endpoint is reachable (HTTP: answers 2xx), 1 otherwise.
+//!
+//! Exit codes: 0 success (and on SIGTERM/SIGINT), 1 runtime failure or failed
+//! probe, 2 usage error.
+
+mod http;
+mod kv;
+mod probe;
+mod resp;
+mod signal;
+mod web;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: berth-demo <command> [args]
+
+commands:
+  web                     HTTP server on $PORT (5000), counts hits in Redis at $REDIS_HOST:$REDIS_PORT
+  kv                      Redis-protocol store on $PORT (6379)
+  sleep [SECONDS]         sleep N seconds, or forever
+  exit CODE               exit with CODE
+  probe tcp HOST:PORT     exit 0 if a TCP connection succeeds
+  probe http URL          exit 0 if GET URL answers 2xx (URL: http://host[:port][/path])";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["web"] => serve(web::run, 5000),
+        ["kv"] => serve(kv::run, 6379),
+        ["sleep"] => {
+            signal::exit_on_termination();
+            loop {
+                std::thread::park();
+            }
+        }
+        ["sleep", secs] => match secs.parse::<f64>() {
+            Ok(s) if s.is_finite() && s >= 0.0 => {
+                signal::exit_on_termination();
+                std::thread::sleep(Duration::from_secs_f64(s));
+                ExitCode::SUCCESS
+            }
+            _ => usage_error(&format!("invalid SECONDS `{secs}`")),
+        },
+        ["exit", code] => match code.parse::<i32>() {
+            Ok(code) => std::process::exit(code),
+            Err(_) => usage_error(&format!("invalid exit code `{code}`")),
+        },
+        ["probe", kind, target] => probe::run(kind, target),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        [] => usage_error("missing command"),
+        [cmd, ..] => usage_error(&format!("unknown command or wrong arguments: `{cmd}`")),
+    }
+}
+
+/// Runs a server subcommand on `$PORT` (or `default_port`), exiting 0 on
+/// SIGTERM/SIGINT and 1 if the server fails.
+fn serve(run: fn(u16) -> std::io::Result<()>, default_port: u16) -> ExitCode {
+    let port = match env_port("PORT", default_port) {
+        Ok(port) => port,
+        Err(msg) => return usage_error(&msg),
+    };
+    signal::exit_on_termination();
+    match run(port) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth-demo: failed to serve on port {port}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a port number from the environment variable `name`.
+fn env_port(name: &str, default: u16) -> Result<u16, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("invalid ${name} `{v}`: expected a port number")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("berth-demo: {msg}\n\n{USAGE}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,134 @@
+//! `web`: the HTTP front end of Docker's getting-started stack. `GET /`
+//! counts visits in Redis; `GET /health` answers `ok`.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use crate::http;
+use crate::probe::connect;
+use crate::resp::{self, Reply};
+
+/// Longest request line or header line accepted.
+const MAX_LINE: u64 = 8 * 1024;
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the hit counter lives.
+struct Redis {
+    host: String,
+    port: u16,
+}
+
+/// Listens on `0.0.0.0:port` and serves each connection on its own thread.
+pub fn run(port: u16) -> io::Result<()> {
+    let redis = Redis {
+        host: std::env::var("REDIS_HOST").unwrap_or_else(|_| "redis".into()),
+        port: match std::env::var("REDIS_PORT") {
+            Ok(p) => p.parse().map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("invalid $REDIS_PORT `{p}`"),
+                )
+            })?,
+            Err(_) => 6379,
+        },
+    };
+    let listener = TcpListener::bind(("0.0.0.0", port))?;
+    println!(
+        "berth-demo web: listening on 0.0.0.0:{port} (HTTP), counting hits in redis at {}:{}",
+        redis.host, redis.port
+    );
+    let redis = std::sync::Arc::new(redis);
+    for conn in listener.incoming() {
+        let conn = match conn {
+            Ok(conn) => conn,
+            Err(e) => {
+                eprintln!("berth-demo web: failed to accept connection: {e}");
+                continue;
+            }
+        };
+        let redis = std::sync::Arc::clone(&redis);
+        std::thread::spawn(move || {
+            if let Err(e) = serve_connection(conn, &redis) {
+                eprintln!("berth-demo web: connection error: {e}");
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Serves one request, then closes the connection.
+fn serve_connection(mut conn: TcpStream, redis: &Redis) -> io::Result<()> {
+    conn.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    conn.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let request_line = read_line(&mut reader)?;
+    if request_line.is_empty() {
+        return Ok(()); // Closed without sending anything.
+    }
+    // Skip headers up to the blank line; a request body is not expected.
+    loop {
+        let header = read_line(&mut reader)?;
+        if header.trim_end_matches(['\r', '\n']).is_empty() {
+            break;
+        }
+    }
+    let (status, reason, body) = match http::parse_request_line(&request_line) {
+        Err(e) => (400, "Bad Request", format!("{e}\n")),
+        Ok(req) => match (req.method, req.path) {
+            ("GET", "/health") => (200, "OK", "ok\n".to_string()),
+            ("GET", "/") => match redis.incr_hits() {
+                Ok(n) => (
+                    200,
+                    "OK",
+                    format!("Hello from Docker! I have been seen {n} times.\n"),
+                ),
+                Err(e) => (500, "Internal Server Error", format!("{e}\n")),
+            },
+            (_, "/" | "/health") => (405, "Method Not Allowed", "only GET is supported\n".into()),
+            (_, path) => (404, "Not Found", format!("no such page `{path}`\n")),
+        },
+    };
+    println!(
+        "berth-demo web: {} -> {status}",
+        request_line.trim_end_matches(['\r', '\n'])
+    );
+    http::write_response(&mut conn, status, reason, &body)
+}
+
+/// Reads one line of at most [`MAX_LINE`] bytes; empty at EOF.
+fn read_line(reader: &mut impl BufRead) -> io::Result<String> {
+    let mut line = String::new();
+    reader.by_ref().take(MAX_LINE).read_line(&mut line)?;
+    if !line.is_empty() && !line.ends_with('\n') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "request line too long or truncated",
+        ));
+    }
+    Ok(line)
+}
+
+impl Redis {
+    /// INCRs `hits` over a fresh connection, so that a Redis started (or
+    /// restarted) after `web` is picked up by the next request.
+    fn incr_hits(&self) -> Result<i64, String> {
+        let fail = |e: &dyn std::fmt::Display| {
+            format!(
+                "cannot count hits in redis at {}:{}: {e}",
+                self.host, self.port
+            )
+        };
+        let mut conn = connect(&self.host, self.port, REDIS_TIMEOUT).map_err(|e| fail(&e))?;
+        conn.set_read_timeout(Some(REDIS_TIMEOUT))
+            .map_err(|e| fail(&e))?;
+        conn.write_all(&resp::encode_command(&[b"INCR", b"hits"]))
+            .map_err(|e| fail(&e))?;
+        match resp::read_reply(&mut BufReader::new(&conn)).map_err(|e| fail(&e))? {
+            Reply::Integer(n) => Ok(n),
+            Reply::Error(e) => Err(fail(&e)),
+            other => Err(fail(&format!("unexpected reply {other:?}"))),
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! `.env` and `env_file` files in the format Compose reads: `KEY=VALUE`,
+//! `export KEY=VALUE`, comments, single quotes (literal), double quotes
+//! (escapes and interpolation), unquoted values (interpolated, inline `#` comments).
+
+use super::interpolate::{self, Vars};
+
+/// One parsed line: `None` value for a bare `KEY` (take it from the environment).
+pub type EnvPair = (String, Option<String>);
+
+/// A problem in an env file, with its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvFileError {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+/// Parse an env file. Values may refer to variables defined above them or in `vars`.
+pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
+    let mut out: Vec<EnvPair> = Vec::new();
+    let mut scope = vars.clone();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line_no = i as u32 + 1;
+        let raw = lines[i];
+        i += 1;
+        let line = raw.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        let key_end = line.find(['=', ':']).unwrap_or(line.len());
+        let key = line[..key_end].trim_end();
+        let err = |message: String| EnvFileError {
+            line: line_no,
+            col: (raw.len() - raw.trim_start().len()) as u32 + 1,
+            message,
+        };
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(err(format!(
+                "`{}` is not a `KEY=VALUE` line",
+                raw.trim()
+            )));
+        }
+        if key_end == line.len() {
+            out.push((key.to_string(), None));
+            continue;
+        }
+        let mut value = line[key_end + 1..].trim_start().to_string();
+        let parsed = match value.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                // quoted values may span lines
+                let mut body = value[1..].to_string();
+                loop {
+                    if let Some(end) = closing_quote(&body, q) {
+                        body.truncate(end);
+                        break;
+                    }
+                    if i >= lines.len() {
+                        return Err(err(format!("unterminated {q} quote in value of `{key}`")));
+                    }
+                    body.push('\n');
+                    body.push_str(lines[i]);
+                    i += 1;
+                }
+                if q == '\'' {
+                    body
+                } else {
+                    let unescaped = unescape(&body);
+                    interpolate::expand(&unescaped, &scope)
+                        .map(|e| e.text)
+                        .map_err(|_| err(format!("invalid interpolation in value of `{key}`")))?
+                }
+            }
+            _ => {
+                if let Some(pos) = value.find(" #") {
+                    value.truncate(pos);
+                }
+                let value = value.trim_end();
+                interpolate::expand(value, &scope)
+                    .map(|e| e.text)
+                    .map_err(|_| err(format!("invalid interpolation in value of `{key}`")))?
+            }
+        };
+        scope.insert(key.to_string(), parsed.clone());
+        out.push((key.to_string(), Some(parsed)));
+    }
+    Ok(out)
+}
+
+fn closing_quote(s: &str, q: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if q == '"' && c == '\\' && !escaped {
+            escaped = true;
+            continue;
+        }
+        if c == q && !escaped {
+            return Some(i);
+        }
+        escaped = false;
+    }
+    None
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('$') => out.push_str("$$"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Vec<EnvPair> {
+        parse(text, &Vars::default()).unwrap()
+    }
+
+    fn kv(k: &str, v: &str) -> EnvPair {
+        (k.to_string(), Some(v.to_string()))
+    }
+
+    #[test]
+    fn the_forms_compose_reads() {
+        let got = p("# comment\nA=1\nexport B=two words\nC='lit $A'\nD=\"x\\ny $A\"\nE=\nF\nG=v # inline\nH: colon\n");
+        assert_eq!(
+            got,
+            vec![
+                kv("A", "1"),
+                kv("B", "two words"),
+                kv("C", "lit $A"),
+                kv("D", "x\ny 1"),
+                kv("E", ""),
+                ("F".to_string(), None),
+                kv("G", "v"),
+                kv("H", "colon"),
+            ]
+        );
+    }
+
+    #[test]
+    fn multiline_double_quotes() {
+        assert_eq!(p("A=\"one\ntwo\"\nB=3\n"), vec![kv("A", "one\ntwo"), kv("B", "3")]);
+    }
+
+    #[test]
+    fn unterminated_quote_is_an_error_with_a_line() {
+        let e = parse("A=1\nB=\"open\n", &Vars::default()).unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn a_line_without_a_key_is_an_error() {
+        let e = parse("=1\n", &Vars::default()).unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+}

@@ -1,0 +1,490 @@
+//! YAML text to a positioned [`Node`] tree: anchors and aliases, merge keys
+//! (`<<`, single and list form), duplicate keys rejected, `!reset`/`!override` kept.
+//!
+//! The parser is yaml-rust2's event parser; this module only builds the tree.
+//! Plain scalars resolve as YAML 1.2's core schema does (what go-yaml v3, and so
+//! Docker Compose, does): `yes` stays a string, `true` is a boolean.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::diagnostic::Diagnostic;
+use super::node::{Entry, Key, MergeTag, Node, Value};
+use super::source::{FileId, Span};
+
+/// Parse one file. Several documents in one file are returned in order.
+pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    if let Some(d) = tab_indent(text, file) {
+        return Err(vec![d]);
+    }
+    let mut builder = Builder {
+        file,
+        text,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        errors: Vec::new(),
+        line_starts: line_starts(text),
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        let span = builder.span_at(m, 1);
+        let info = e.info().to_string();
+        return Err(vec![
+            Diagnostic::at(span, "", format!("invalid YAML: {info}")).with_hint(
+                "check indentation, quoting and that every `key: value` has a space after the colon",
+            ),
+        ]);
+    }
+    if builder.errors.is_empty() {
+        Ok(builder.docs)
+    } else {
+        Err(builder.errors)
+    }
+}
+
+/// A tab in indentation is the most common YAML mistake; say so plainly.
+fn tab_indent(text: &str, file: FileId) -> Option<Diagnostic> {
+    let mut offset = 0;
+    for (i, line) in text.split('\n').enumerate() {
+        let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        if let Some(pos) = indent.find('\t') {
+            // a tab after the indentation of a comment-only or blank line is harmless
+            let rest = line.trim_start();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                let span = Span {
+                    file,
+                    line: i as u32 + 1,
+                    col: pos as u32 + 1,
+                    offset: (offset + pos) as u32,
+                    len: 1,
+                };
+                return Some(
+                    Diagnostic::at(span, "", "invalid YAML: tab character used for indentation")
+                        .with_hint("YAML indentation must use spaces; replace the tab with spaces"),
+                );
+            }
+        }
+        offset += line.len() + 1;
+    }
+    None
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut v = vec![0];
+    v.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    v
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+        tag: Option<MergeTag>,
+    },
+    Map {
+        entries: Vec<Entry>,
+        /// Mappings pulled in by `<<`, in order of precedence.
+        merges: Vec<Node>,
+        pending_key: Option<(Key, bool)>,
+        start: Span,
+        anchor: usize,
+        tag: Option<MergeTag>,
+    },
+}
+
+struct Builder<'a> {
+    file: FileId,
+    text: &'a str,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    docs: Vec<Node>,
+    errors: Vec<Diagnostic>,
+    line_starts: Vec<usize>,
+}
+
+impl Builder<'_> {
+    /// yaml-rust2 marks count characters; spans count bytes and 1-based columns.
+    fn span_at(&self, m: &Marker, len: usize) -> Span {
+        let line = m.line().max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let line_text = &self.text[start..];
+        let line_text = line_text.split('\n').next().unwrap_or("");
+        let col_chars = m.col();
+        let byte_col: usize = line_text
+            .chars()
+            .take(col_chars)
+            .map(char::len_utf8)
+            .sum();
+        Span {
+            file: self.file,
+            line: line as u32,
+            col: col_chars as u32 + 1,
+            offset: (start + byte_col) as u32,
+            len: len as u32,
+        }
+    }
+
+    fn merge_tag(tag: &Option<Tag>) -> Option<MergeTag> {
+        match tag {
+            Some(t) if t.handle == "!" && t.suffix == "reset" => Some(MergeTag::Reset),
+            Some(t) if t.handle == "!" && t.suffix == "override" => Some(MergeTag::Override),
+            _ => None,
+        }
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        self.attach(node, false);
+    }
+
+    fn attach(&mut self, node: Node, is_merge_key_candidate: bool) {
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                merges,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    // this node is a key
+                    let name = match &node.value {
+                        Value::Str(s) => Some(s.clone()),
+                        Value::Int(_) | Value::Float(_) | Value::Bool(_) => node.scalar_text(),
+                        Value::Null => Some(String::new()),
+                        _ => None,
+                    };
+                    match name {
+                        Some(name) => {
+                            let merge = is_merge_key_candidate && name == "<<";
+                            *pending_key = Some((
+                                Key {
+                                    name,
+                                    span: node.span,
+                                },
+                                merge,
+                            ));
+                        }
+                        None => {
+                            self.errors.push(
+                                Diagnostic::at(
+                                    node.span,
+                                    "",
+                                    "invalid YAML: a mapping key must be a plain value, not a list or mapping",
+                                )
+                                .with_hint("compose files use string keys only"),
+                            );
+                            *pending_key = Some((
+                                Key {
+                                    name: String::from("?"),
+                                    span: node.span,
+                                },
+                                false,
+                            ));
+                        }
+                    }
+                }
+                Some((key, true)) => {
+                    // `<<: *anchor` or `<<: [*a, *b]`
+                    match node.value {
+                        Value::Map(_) => merges.push(node),
+                        Value::Seq(items) => {
+                            for item in items {
+                                if matches!(item.value, Value::Map(_)) {
+                                    merges.push(item);
+                                } else {
+                                    self.errors.push(Diagnostic::at(
+                                        item.span,
+                                        "",
+                                        "invalid YAML: a merge key `<<` list must hold only mappings",
+                                    ));
+                                }
+                            }
+                        }
+                        _ => self.errors.push(
+                            Diagnostic::at(
+                                key.span,
+                                "",
+                                "invalid YAML: merge key `<<` needs a mapping or a list of mappings",
+                            )
+                            .with_hint("write `<<: *anchor` where `&anchor` names a mapping"),
+                        ),
+                    }
+                }
+                Some((key, false)) => {
+                    if let Some(first) = entries.iter().find(|e| e.key.name == key.name) {
+                        let first_line = first.key.span.line;
+                        self.errors.push(
+                            Diagnostic::at(
+                                key.span,
+                                "",
+                                format!("duplicate key `{}` (first defined on line {first_line})", key.name),
+                            )
+                            .with_hint("remove one of them; YAML keys must be unique in a mapping"),
+                        );
+                    } else {
+                        entries.push(Entry { key, value: node });
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let bytes = s.as_bytes();
+    let digits = |t: &str, radix: u32| !t.is_empty() && t.chars().all(|c| c.is_digit(radix));
+    let (sign, body) = match bytes[0] {
+        b'-' => (-1i64, &s[1..]),
+        b'+' => (1, &s[1..]),
+        _ => (1, s),
+    };
+    if digits(body, 10) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Int(i);
+        }
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    if let Some(hex) = s.strip_prefix("0x")
+        && digits(hex, 16)
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
+    }
+    if let Some(oct) = s.strip_prefix("0o")
+        && digits(oct, 8)
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
+    }
+    let _ = sign;
+    if is_float(s)
+        && let Ok(f) = s.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::Str(s.to_string())
+}
+
+/// YAML 1.2 core schema float: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+fn is_float(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((a, b)) => {
+            a.chars().all(|c| c.is_ascii_digit())
+                && b.chars().all(|c| c.is_ascii_digit())
+                && !(a.is_empty() && b.is_empty())
+        }
+        None => !mantissa.is_empty() && mantissa.chars().all(|c| c.is_ascii_digit()),
+    };
+    let exp_ok = match exp {
+        None => true,
+        Some(e) => {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+        }
+    };
+    mantissa_ok && exp_ok
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let len = text.len().max(1);
+                let span = self.span_at(&mark, len);
+                let plain = matches!(style, TScalarStyle::Plain);
+                let value = if plain && tag.is_none() {
+                    resolve_plain(&text)
+                } else if plain && Self::merge_tag(&tag).is_some() {
+                    // `!reset` with no value, or `!reset value`
+                    resolve_plain(&text)
+                } else {
+                    Value::Str(text.clone())
+                };
+                let mut node = Node::new(value, span);
+                node.tag = Self::merge_tag(&tag);
+                let merge_candidate = plain && text == "<<";
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.attach(node, merge_candidate);
+            }
+            Event::SequenceStart(anchor, tag) => {
+                let start = self.span_at(&mark, 1);
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start,
+                    anchor,
+                    tag: Self::merge_tag(&tag),
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq {
+                    items,
+                    start,
+                    anchor,
+                    tag,
+                }) = self.stack.pop()
+                {
+                    let mut node = Node::new(Value::Seq(items), start);
+                    node.tag = tag;
+                    self.push_value(node, anchor);
+                }
+            }
+            Event::MappingStart(anchor, tag) => {
+                let start = self.span_at(&mark, 1);
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    merges: Vec::new(),
+                    pending_key: None,
+                    start,
+                    anchor,
+                    tag: Self::merge_tag(&tag),
+                });
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    mut entries,
+                    merges,
+                    start,
+                    anchor,
+                    tag,
+                    ..
+                }) = self.stack.pop()
+                {
+                    // explicit keys win; among merged mappings, the first listed wins
+                    for merged in merges {
+                        if let Value::Map(more) = merged.value {
+                            for e in more {
+                                if !entries.iter().any(|x| x.key.name == e.key.name) {
+                                    entries.push(e);
+                                }
+                            }
+                        }
+                    }
+                    let mut node = Node::new(Value::Map(entries), start);
+                    node.tag = tag;
+                    self.push_value(node, anchor);
+                }
+            }
+            Event::Alias(id) => {
+                let span = self.span_at(&mark, 1);
+                match self.anchors.get(&id) {
+                    Some(node) => {
+                        let node = node.clone();
+                        self.attach(node, false);
+                    }
+                    None => {
+                        self.errors
+                            .push(Diagnostic::at(span, "", "invalid YAML: unknown alias"));
+                        self.attach(Node::new(Value::Null, span), false);
+                    }
+                }
+            }
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        parse(text, 0).expect("parses").remove(0)
+    }
+
+    #[test]
+    fn plain_scalars_resolve_like_the_core_schema() {
+        let n = one("a: 1\nb: yes\nc: true\nd: 1.5\ne:\nf: '1'\ng: 80:80\nh: 0x1F\n");
+        assert_eq!(n.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(n.get("b").unwrap().value, Value::Str("yes".into()));
+        assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
+        assert_eq!(n.get("d").unwrap().value, Value::Float(1.5));
+        assert_eq!(n.get("e").unwrap().value, Value::Null);
+        assert_eq!(n.get("f").unwrap().value, Value::Str("1".into()));
+        assert_eq!(n.get("g").unwrap().value, Value::Str("80:80".into()));
+        assert_eq!(n.get("h").unwrap().value, Value::Int(31));
+    }
+
+    #[test]
+    fn keys_and_values_remember_line_and_column() {
+        let n = one("services:\n  web:\n    image: nginx\n");
+        let web = n.get("services").unwrap().as_map().unwrap();
+        assert_eq!((web[0].key.span.line, web[0].key.span.col), (2, 3));
+        let image = n.get("services").unwrap().get("web").unwrap().as_map().unwrap();
+        assert_eq!((image[0].key.span.line, image[0].key.span.col), (3, 5));
+        assert_eq!((image[0].value.span.line, image[0].value.span.col), (3, 12));
+    }
+
+    #[test]
+    fn merge_keys_single_and_list_form_explicit_keys_win() {
+        let n = one(
+            "x: &a {p: 1, q: 1}\ny: &b {q: 2, r: 2}\nz:\n  <<: [*a, *b]\n  p: 0\nw:\n  <<: *b\n",
+        );
+        let z = n.get("z").unwrap();
+        assert_eq!(z.get("p").unwrap().value, Value::Int(0));
+        assert_eq!(z.get("q").unwrap().value, Value::Int(1));
+        assert_eq!(z.get("r").unwrap().value, Value::Int(2));
+        assert_eq!(n.get("w").unwrap().get("q").unwrap().value, Value::Int(2));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_naming_the_first() {
+        let errs = parse("a: 1\nb: 2\na: 3\n", 0).unwrap_err();
+        assert_eq!(errs[0].message, "duplicate key `a` (first defined on line 1)");
+        assert_eq!(errs[0].span.unwrap().line, 3);
+    }
+
+    #[test]
+    fn tabs_in_indentation_are_named() {
+        let errs = parse("services:\n\tweb: {}\n", 0).unwrap_err();
+        assert!(errs[0].message.contains("tab"));
+        assert_eq!(errs[0].span.unwrap().line, 2);
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let errs = parse("a: [1, 2\nb: 3\n", 0).unwrap_err();
+        assert!(errs[0].message.starts_with("invalid YAML"));
+        assert!(errs[0].span.is_some());
+    }
+
+    #[test]
+    fn reset_and_override_tags_are_kept() {
+        let n = one("a: !reset []\nb: !override {x: 1}\nc: !reset null\n");
+        assert_eq!(n.get("a").unwrap().tag, Some(MergeTag::Reset));
+        assert_eq!(n.get("b").unwrap().tag, Some(MergeTag::Override));
+        assert_eq!(n.get("c").unwrap().tag, Some(MergeTag::Reset));
+    }
+}
