@@ -1,0 +1,1809 @@
+//! The merged [`Node`] tree to the typed, canonical [`Project`]: short syntax
+//! becomes long syntax, durations and sizes are parsed, relative paths are made
+//! absolute, and every type error names its file, line, column and key path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::diagnostic::{Diagnostic, Sink, suggest};
+use super::dotenv;
+use super::interpolate::Vars;
+use super::model::*;
+use super::node::{Entry, Node, Value};
+use super::source::{FileId, SourceMap};
+use super::units::{Bytes, Duration};
+
+/// What decoding needs besides the tree.
+pub struct Ctx<'a> {
+    pub sink: &'a mut Sink,
+    /// The project's variables (shell over `.env`), for bare `KEY` entries.
+    pub vars: &'a Vars,
+    /// The directory relative paths are resolved against, per file.
+    pub base_dirs: &'a BTreeMap<FileId, PathBuf>,
+    pub sources: &'a mut SourceMap,
+    pub project_dir: &'a Path,
+}
+
+/// Service attributes berth models.
+pub const SERVICE_KEYS: &[&str] = &[
+    "build", "cap_add", "cap_drop", "command", "configs", "container_name", "cpus",
+    "depends_on", "deploy", "devices", "dns", "dns_search", "entrypoint", "env_file",
+    "environment", "expose", "extends", "extra_hosts", "healthcheck", "hostname", "image",
+    "init", "ipc", "labels", "logging", "mem_limit", "network_mode", "networks", "pid",
+    "platform", "ports", "privileged", "profiles", "pull_policy", "read_only", "restart",
+    "scale", "secrets", "security_opt", "shm_size", "stdin_open", "stop_grace_period",
+    "stop_signal", "sysctls", "tmpfs", "tty", "ulimits", "user", "volumes", "working_dir",
+];
+
+/// Valid Compose service attributes that berth keeps as written but does not model.
+pub const SERVICE_PASSTHROUGH: &[&str] = &[
+    "annotations", "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
+    "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares",
+    "cpuset", "credential_spec", "develop", "device_cgroup_rules", "dns_opt", "domainname",
+    "external_links", "gpus", "group_add", "isolation", "label_file", "links", "mac_address",
+    "mem_reservation", "mem_swappiness", "memswap_limit", "models", "oom_kill_disable",
+    "oom_score_adj", "pids_limit", "post_start", "pre_stop", "provider", "pull_refresh_after",
+    "runtime", "storage_opt", "use_api_socket", "userns_mode", "uts", "volumes_from",
+];
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, n: &Node, path: &str, msg: impl Into<String>) {
+        self.sink.error(n.span, path, msg);
+    }
+
+    fn err_hint(&mut self, n: &Node, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+        self.sink
+            .push(Diagnostic::at(n.span, path, msg).with_hint(hint));
+    }
+
+    fn expected(&mut self, n: &Node, path: &str, what: &str) {
+        let msg = format!("expected {what}, found {}", n.kind());
+        self.err(n, path, msg);
+    }
+
+    fn base_dir(&self, n: &Node) -> PathBuf {
+        self.base_dirs
+            .get(&n.span.file)
+            .cloned()
+            .unwrap_or_else(|| self.project_dir.to_path_buf())
+    }
+
+    /// Resolve a path against the directory of the file that wrote it.
+    fn resolve_path(&self, n: &Node, p: &str) -> String {
+        let expanded = expand_home(p);
+        let path = Path::new(&expanded);
+        if path.is_absolute() {
+            return clean(path);
+        }
+        clean(&self.base_dir(n).join(path))
+    }
+
+    // ---- scalars ----
+
+    fn string(&mut self, n: &Node, path: &str) -> Option<String> {
+        match &n.value {
+            Value::Seq(_) | Value::Map(_) => {
+                self.expected(n, path, "a string");
+                None
+            }
+            Value::Null => None,
+            _ => n.scalar_text(),
+        }
+    }
+
+    fn int(&mut self, n: &Node, path: &str) -> Option<i64> {
+        match &n.value {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+            Value::Str(s) => match s.trim().parse::<i64>() {
+                Ok(i) => Some(i),
+                Err(_) => {
+                    self.err(n, path, format!("expected a whole number, found `{s}`"));
+                    None
+                }
+            },
+            Value::Null => None,
+            _ => {
+                self.expected(n, path, "a whole number");
+                None
+            }
+        }
+    }
+
+    fn uint(&mut self, n: &Node, path: &str) -> Option<u64> {
+        let i = self.int(n, path)?;
+        if i < 0 {
+            self.err(n, path, format!("expected a number of 0 or more, found {i}"));
+            return None;
+        }
+        Some(i as u64)
+    }
+
+    fn float(&mut self, n: &Node, path: &str) -> Option<f64> {
+        match &n.value {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Str(s) => match s.trim().parse::<f64>() {
+                Ok(f) => Some(f),
+                Err(_) => {
+                    self.err(n, path, format!("expected a number, found `{s}`"));
+                    None
+                }
+            },
+            Value::Null => None,
+            _ => {
+                self.expected(n, path, "a number");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, n: &Node, path: &str) -> Option<bool> {
+        match &n.value {
+            Value::Bool(b) => Some(*b),
+            Value::Str(s) => match s.as_str() {
+                "1" | "t" | "T" | "true" | "TRUE" | "True" | "y" | "Y" | "yes" | "YES" | "Yes"
+                | "on" | "ON" | "On" => Some(true),
+                "0" | "f" | "F" | "false" | "FALSE" | "False" | "n" | "N" | "no" | "NO"
+                | "No" | "off" | "OFF" | "Off" => Some(false),
+                _ => {
+                    self.err_hint(
+                        n,
+                        path,
+                        format!("expected true or false, found `{s}`"),
+                        "write `true` or `false`",
+                    );
+                    None
+                }
+            },
+            Value::Null => None,
+            _ => {
+                self.expected(n, path, "true or false");
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, n: &Node, path: &str) -> Option<Duration> {
+        let s = match &n.value {
+            Value::Int(0) => return Some(Duration(0)),
+            Value::Int(_) | Value::Float(_) => {
+                self.err_hint(
+                    n,
+                    path,
+                    format!("`{}` is not a duration: it has no unit", n.scalar_text()?),
+                    "write a duration with a unit, such as `30s`, `1m30s` or `500ms`",
+                );
+                return None;
+            }
+            _ => self.string(n, path)?,
+        };
+        match Duration::parse(&s) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err_hint(
+                    n,
+                    path,
+                    format!("invalid duration: {e}"),
+                    "write a duration such as `30s`, `1m30s` or `500ms` (units: ns, us, ms, s, m, h)",
+                );
+                None
+            }
+        }
+    }
+
+    fn bytes(&mut self, n: &Node, path: &str) -> Option<Bytes> {
+        if let Value::Int(i) = n.value {
+            return Some(Bytes(i));
+        }
+        let s = self.string(n, path)?;
+        match Bytes::parse(&s) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.err_hint(
+                    n,
+                    path,
+                    format!("invalid size: {e}"),
+                    "write a size such as `512m`, `1g` or a number of bytes",
+                );
+                None
+            }
+        }
+    }
+
+    // ---- collections ----
+
+    /// A mapping's entries, or an error when the node is something else.
+    fn map<'n>(&mut self, n: &'n Node, path: &str) -> Option<&'n [Entry]> {
+        match &n.value {
+            Value::Map(m) => Some(m),
+            Value::Null => Some(&[]),
+            _ => {
+                self.expected(n, path, "a mapping");
+                None
+            }
+        }
+    }
+
+    fn unknown_key(&mut self, e: &Entry, path: &str, known: &[&str]) {
+        let msg = format!("unknown key `{}`", e.key.name);
+        let mut d = Diagnostic::at(e.key.span, path, msg);
+        if let Some(s) = suggest(&e.key.name, known.iter().copied()) {
+            d = d.with_hint(format!("did you mean `{s}`?"));
+        } else {
+            d = d.with_hint(format!(
+                "remove it, or prefix it with `x-` to keep it as an extension; known keys: {}",
+                known.join(", ")
+            ));
+        }
+        self.sink.push(d);
+    }
+
+    /// A list of strings; a single string counts as a one-item list where Compose allows it.
+    fn strings(&mut self, n: &Node, path: &str, single_ok: bool) -> Vec<String> {
+        match &n.value {
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| self.string(item, &index(path, i)))
+                .collect(),
+            Value::Null => vec![],
+            Value::Str(_) | Value::Int(_) | Value::Float(_) if single_ok => {
+                self.string(n, path).into_iter().collect()
+            }
+            _ => {
+                self.expected(n, path, "a list of strings");
+                vec![]
+            }
+        }
+    }
+
+    /// `[KEY=VALUE, KEY]` or `{KEY: VALUE}`; `None` for a key without a value.
+    fn key_values(&mut self, n: &Node, path: &str, sep: char) -> Vec<(String, Option<String>)> {
+        match &n.value {
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let p = index(path, i);
+                    let text = self.string(item, &p)?;
+                    Some(match text.split_once(sep) {
+                        Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                        None => (text, None),
+                    })
+                })
+                .collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|e| {
+                    let p = join(path, &e.key.name);
+                    let v = match &e.value.value {
+                        Value::Null => None,
+                        _ => self.string(&e.value, &p),
+                    };
+                    (e.key.name.clone(), v)
+                })
+                .collect(),
+            Value::Null => vec![],
+            _ => {
+                self.expected(n, path, "a mapping or a list of `KEY=VALUE` strings");
+                vec![]
+            }
+        }
+    }
+
+    fn labels(&mut self, n: &Node, path: &str) -> BTreeMap<String, String> {
+        self.key_values(n, path, '=')
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect()
+    }
+
+    fn string_map(&mut self, n: &Node, path: &str) -> BTreeMap<String, String> {
+        self.labels(n, path)
+    }
+}
+
+/// Attributes are looked up by name in one pass; anything else is an unknown key.
+macro_rules! fields {
+    ($ctx:expr, $entries:expr, $path:expr, $known:expr, |$key:ident, $value:ident, $p:ident| $body:block) => {
+        for e in $entries {
+            let $key = e.key.name.as_str();
+            let $value = &e.value;
+            let $p = join($path, $key);
+            if $key.starts_with("x-") {
+                continue;
+            }
+            if !$known.contains(&$key) {
+                $ctx.unknown_key(e, $path, $known);
+                continue;
+            }
+            $body
+        }
+    };
+}
+
+/// Decode the whole project. `name` is already resolved.
+pub fn project(ctx: &mut Ctx, root: &Node, name: &str) -> Project {
+    let mut p = Project {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let Some(entries) = ctx.map(root, "") else {
+        return p;
+    };
+    const TOP: &[&str] = &[
+        "version", "name", "services", "networks", "volumes", "configs", "secrets", "include",
+        "models",
+    ];
+    fields!(ctx, entries, "", TOP, |key, value, path| {
+        match key {
+            "services" => {
+                if let Some(services) = ctx.map(value, &path) {
+                    for s in services {
+                        let sp = join(&path, &s.key.name);
+                        let svc = service(ctx, &s.value, &sp, &s.key.name);
+                        p.services.insert(s.key.name.clone(), svc);
+                    }
+                }
+            }
+            "networks" => top_level(ctx, value, &path, name, |ctx, key, n, p| {
+                network(ctx, n, p, key, name)
+            })
+            .into_iter()
+            .for_each(|(k, v)| {
+                p.networks.insert(k, v);
+            }),
+            "volumes" => top_level(ctx, value, &path, name, |ctx, key, n, p| {
+                volume(ctx, n, p, key, name)
+            })
+            .into_iter()
+            .for_each(|(k, v)| {
+                p.volumes.insert(k, v);
+            }),
+            "configs" | "secrets" => {
+                let objs = top_level(ctx, value, &path, name, |ctx, k, n, p| {
+                    file_object(ctx, n, p, k, name)
+                });
+                if key == "configs" {
+                    p.configs.extend(objs);
+                } else {
+                    p.secrets.extend(objs);
+                }
+            }
+            _ => {}
+        }
+    });
+    p
+}
+
+fn top_level<T>(
+    ctx: &mut Ctx,
+    n: &Node,
+    path: &str,
+    _project: &str,
+    mut each: impl FnMut(&mut Ctx, &str, &Node, &str) -> T,
+) -> Vec<(String, T)> {
+    let Some(entries) = ctx.map(n, path) else {
+        return vec![];
+    };
+    entries
+        .iter()
+        .filter(|e| !e.key.name.starts_with("x-"))
+        .map(|e| {
+            let p = join(path, &e.key.name);
+            (e.key.name.clone(), each(ctx, &e.key.name, &e.value, &p))
+        })
+        .collect()
+}
+
+fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
+    let mut s = Service {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let Some(entries) = ctx.map(n, path) else {
+        return s;
+    };
+    let known: Vec<&str> = SERVICE_KEYS
+        .iter()
+        .chain(SERVICE_PASSTHROUGH)
+        .copied()
+        .collect();
+    let mut env_files: Vec<(String, Option<String>)> = Vec::new();
+    let mut environment: Vec<(String, Option<String>)> = Vec::new();
+    fields!(ctx, entries, path, &known, |key, v, p| {
+        match key {
+            "build" => s.build = build(ctx, v, &p),
+            "cap_add" => s.cap_add = ctx.strings(v, &p, false),
+            "cap_drop" => s.cap_drop = ctx.strings(v, &p, false),
+            "command" => s.command = shell_command(ctx, v, &p),
+            "entrypoint" => s.entrypoint = shell_command(ctx, v, &p),
+            "configs" => s.configs = file_mounts(ctx, v, &p, None),
+            "secrets" => s.secrets = file_mounts(ctx, v, &p, Some("/run/secrets/")),
+            "container_name" => s.container_name = ctx.string(v, &p),
+            "cpus" => s.cpus = ctx.float(v, &p),
+            "depends_on" => s.depends_on = depends_on(ctx, v, &p),
+            "deploy" => s.deploy = deploy(ctx, v, &p),
+            "devices" => s.devices = devices(ctx, v, &p),
+            "dns" => s.dns = ctx.strings(v, &p, true),
+            "dns_search" => s.dns_search = ctx.strings(v, &p, true),
+            "env_file" => env_files = env_file(ctx, v, &p),
+            "environment" => environment = ctx.key_values(v, &p, '='),
+            "expose" => s.expose = ctx.strings(v, &p, false),
+            "extends" => {}
+            "extra_hosts" => s.extra_hosts = extra_hosts(ctx, v, &p),
+            "healthcheck" => s.healthcheck = healthcheck(ctx, v, &p),
+            "hostname" => s.hostname = ctx.string(v, &p),
+            "image" => s.image = ctx.string(v, &p),
+            "init" => s.init = ctx.boolean(v, &p),
+            "ipc" => s.ipc = ctx.string(v, &p),
+            "labels" => s.labels = ctx.labels(v, &p),
+            "logging" => s.logging = logging(ctx, v, &p),
+            "mem_limit" => s.mem_limit = ctx.bytes(v, &p),
+            "network_mode" => s.network_mode = ctx.string(v, &p),
+            "networks" => s.networks = service_networks(ctx, v, &p),
+            "pid" => s.pid = ctx.string(v, &p),
+            "platform" => s.platform = ctx.string(v, &p),
+            "ports" => s.ports = ports(ctx, v, &p),
+            "privileged" => s.privileged = ctx.boolean(v, &p).unwrap_or(false),
+            "profiles" => s.profiles = ctx.strings(v, &p, false),
+            "pull_policy" => s.pull_policy = pull_policy(ctx, v, &p),
+            "read_only" => s.read_only = ctx.boolean(v, &p).unwrap_or(false),
+            "restart" => s.restart = restart(ctx, v, &p),
+            "scale" => s.scale = ctx.uint(v, &p).map(|u| u as u32),
+            "security_opt" => s.security_opt = ctx.strings(v, &p, false),
+            "shm_size" => s.shm_size = ctx.bytes(v, &p),
+            "stdin_open" => s.stdin_open = ctx.boolean(v, &p).unwrap_or(false),
+            "stop_grace_period" => s.stop_grace_period = ctx.duration(v, &p),
+            "stop_signal" => s.stop_signal = ctx.string(v, &p),
+            "sysctls" => s.sysctls = ctx.string_map(v, &p),
+            "tmpfs" => s.tmpfs = ctx.strings(v, &p, true),
+            "tty" => s.tty = ctx.boolean(v, &p).unwrap_or(false),
+            "ulimits" => s.ulimits = ulimits(ctx, v, &p),
+            "user" => s.user = ctx.string(v, &p),
+            "volumes" => s.volumes = volumes(ctx, v, &p),
+            "working_dir" => s.working_dir = ctx.string(v, &p),
+            other => {
+                s.extra.insert(other.to_string(), to_json(v));
+            }
+        }
+    });
+    // env_file first, then `environment` over it; a bare KEY takes the project's value
+    for (k, v) in env_files.into_iter().chain(environment) {
+        let v = v.or_else(|| ctx.vars.get(&k).map(str::to_string));
+        s.environment.insert(k, v);
+    }
+    consistency(ctx, n, path, &mut s);
+    s
+}
+
+/// Attributes that can be set twice (`mem_limit` and `deploy.resources.limits.memory`) must agree.
+fn consistency(ctx: &mut Ctx, n: &Node, path: &str, s: &mut Service) {
+    if let (Some(scale), Some(replicas)) = (s.scale, s.deploy.as_ref().and_then(|d| d.replicas))
+        && scale != replicas
+    {
+        let at = n.get("scale").unwrap_or(n);
+        ctx.err_hint(
+            at,
+            path,
+            format!("`scale` ({scale}) and `deploy.replicas` ({replicas}) disagree"),
+            "set only one of them",
+        );
+    }
+    let limits = s
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.limits.as_ref());
+    if let (Some(mem), Some(limit)) = (s.mem_limit, limits.and_then(|l| l.memory))
+        && mem != limit
+    {
+        let at = n.get("mem_limit").unwrap_or(n);
+        ctx.err_hint(
+            at,
+            path,
+            "`mem_limit` and `deploy.resources.limits.memory` disagree",
+            "set only one of them",
+        );
+    }
+    if let (Some(cpus), Some(limit)) = (s.cpus, limits.and_then(|l| l.cpus))
+        && cpus != limit
+    {
+        let at = n.get("cpus").unwrap_or(n);
+        ctx.err_hint(
+            at,
+            path,
+            "`cpus` and `deploy.resources.limits.cpus` disagree",
+            "set only one of them",
+        );
+    }
+}
+
+/// A valid Compose value berth keeps but does not model, as JSON.
+pub fn to_json(n: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &n.value {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.name.clone(), to_json(&e.value)))
+                .collect(),
+        ),
+    }
+}
+
+fn shell_command(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Vec<String>> {
+    match &n.value {
+        Value::Null => None,
+        Value::Seq(_) => Some(ctx.strings(n, path, false)),
+        Value::Str(s) => match shell_words::split(s) {
+            Ok(words) => Some(words),
+            Err(_) => {
+                ctx.err_hint(
+                    n,
+                    path,
+                    "unbalanced quotes in command",
+                    "close every quote, or write the command as a list",
+                );
+                None
+            }
+        },
+        _ => {
+            ctx.expected(n, path, "a string or a list of strings");
+            None
+        }
+    }
+}
+
+fn build(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Build> {
+    let resolve_context = |ctx: &mut Ctx, n: &Node, c: &str| {
+        if c.contains("://") || c.starts_with("git@") || c.starts_with("github.com/") {
+            c.to_string()
+        } else {
+            ctx.resolve_path(n, c)
+        }
+    };
+    match &n.value {
+        Value::Str(c) => Some(Build {
+            context: resolve_context(ctx, n, c),
+            dockerfile: Some("Dockerfile".into()),
+            ..Default::default()
+        }),
+        Value::Map(entries) => {
+            let mut b = Build::default();
+            let mut context = None;
+            const KEYS: &[&str] = &[
+                "context", "dockerfile", "dockerfile_inline", "args", "labels", "target",
+                "network", "ssh", "cache_from", "cache_to", "additional_contexts", "extra_hosts",
+                "isolation", "no_cache", "pull", "platforms", "privileged", "secrets", "shm_size",
+                "tags", "ulimits", "entitlements", "provenance", "sbom",
+            ];
+            fields!(ctx, entries, path, KEYS, |key, v, p| {
+                match key {
+                    "context" => {
+                        context = ctx.string(v, &p).map(|c| resolve_context(ctx, v, &c))
+                    }
+                    "dockerfile" => b.dockerfile = ctx.string(v, &p),
+                    "dockerfile_inline" => b.dockerfile_inline = ctx.string(v, &p),
+                    "args" => {
+                        b.args = ctx
+                            .key_values(v, &p, '=')
+                            .into_iter()
+                            .map(|(k, val)| {
+                                let val = val.or_else(|| ctx.vars.get(&k).map(str::to_string));
+                                (k, val)
+                            })
+                            .collect()
+                    }
+                    "labels" => b.labels = ctx.labels(v, &p),
+                    "target" => b.target = ctx.string(v, &p),
+                    "network" => b.network = ctx.string(v, &p),
+                    other => {
+                        b.extra.insert(other.to_string(), to_json(v));
+                    }
+                }
+            });
+            b.context = context.unwrap_or_else(|| ctx.resolve_path(n, "."));
+            if b.dockerfile.is_none() && b.dockerfile_inline.is_none() {
+                b.dockerfile = Some("Dockerfile".into());
+            }
+            Some(b)
+        }
+        _ => {
+            ctx.expected(n, path, "a build context path or a mapping");
+            None
+        }
+    }
+}
+
+fn file_mounts(ctx: &mut Ctx, n: &Node, path: &str, default_dir: Option<&str>) -> Vec<FileMount> {
+    let Some(items) = seq(ctx, n, path) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = index(path, i);
+        match &item.value {
+            Value::Map(entries) => {
+                let mut m = FileMount::default();
+                const KEYS: &[&str] = &["source", "target", "uid", "gid", "mode"];
+                fields!(ctx, entries, &p, KEYS, |key, v, kp| {
+                    match key {
+                        "source" => m.source = ctx.string(v, &kp).unwrap_or_default(),
+                        "target" => m.target = ctx.string(v, &kp),
+                        "uid" => m.uid = ctx.string(v, &kp),
+                        "gid" => m.gid = ctx.string(v, &kp),
+                        "mode" => m.mode = ctx.uint(v, &kp).map(|u| u as u32),
+                        _ => {}
+                    }
+                });
+                if m.source.is_empty() {
+                    ctx.err(item, &p, "missing `source`");
+                }
+                if m.target.is_none()
+                    && let Some(dir) = default_dir
+                {
+                    m.target = Some(format!("{dir}{}", m.source));
+                }
+                out.push(m);
+            }
+            _ => {
+                if let Some(source) = ctx.string(item, &p) {
+                    let target = default_dir.map(|d| format!("{d}{source}"));
+                    out.push(FileMount {
+                        source,
+                        target,
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn seq<'n>(ctx: &mut Ctx, n: &'n Node, path: &str) -> Option<&'n [Node]> {
+    match &n.value {
+        Value::Seq(items) => Some(items),
+        Value::Null => Some(&[]),
+        _ => {
+            ctx.expected(n, path, "a list");
+            None
+        }
+    }
+}
+
+fn depends_on(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Dependency> {
+    let default = Dependency {
+        condition: Condition::ServiceStarted,
+        restart: false,
+        required: true,
+    };
+    let mut out = BTreeMap::new();
+    match &n.value {
+        Value::Seq(_) => {
+            for name in ctx.strings(n, path, false) {
+                out.insert(name, default.clone());
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries {
+                let p = join(path, &e.key.name);
+                let mut d = default.clone();
+                if let Some(fields) = ctx.map(&e.value, &p) {
+                    const KEYS: &[&str] = &["condition", "restart", "required"];
+                    fields!(ctx, fields, &p, KEYS, |key, v, kp| {
+                        match key {
+                            "condition" => match ctx.string(v, &kp).as_deref() {
+                                Some("service_started") => d.condition = Condition::ServiceStarted,
+                                Some("service_healthy") => d.condition = Condition::ServiceHealthy,
+                                Some("service_completed_successfully") => {
+                                    d.condition = Condition::ServiceCompletedSuccessfully
+                                }
+                                Some(other) => {
+                                    let msg = format!("unknown condition `{other}`");
+                                    let options = [
+                                        "service_started",
+                                        "service_healthy",
+                                        "service_completed_successfully",
+                                    ];
+                                    let hint = match suggest(other, options) {
+                                        Some(s) => format!("did you mean `{s}`?"),
+                                        None => format!("use one of {}", options.join(", ")),
+                                    };
+                                    ctx.err_hint(v, &kp, msg, hint);
+                                }
+                                None => {}
+                            },
+                            "restart" => d.restart = ctx.boolean(v, &kp).unwrap_or(false),
+                            "required" => d.required = ctx.boolean(v, &kp).unwrap_or(true),
+                            _ => {}
+                        }
+                    });
+                }
+                out.insert(e.key.name.clone(), d);
+            }
+        }
+        Value::Null => {}
+        _ => ctx.expected(n, path, "a list of services or a mapping"),
+    }
+    out
+}
+
+fn deploy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Deploy> {
+    let entries = ctx.map(n, path)?;
+    let mut d = Deploy {
+        placement: serde_json::json!({}),
+        ..Default::default()
+    };
+    const KEYS: &[&str] = &[
+        "mode", "replicas", "labels", "update_config", "rollback_config", "resources",
+        "restart_policy", "placement", "endpoint_mode",
+    ];
+    fields!(ctx, entries, path, KEYS, |key, v, p| {
+        match key {
+            "mode" => d.mode = ctx.string(v, &p),
+            "replicas" => d.replicas = ctx.uint(v, &p).map(|u| u as u32),
+            "labels" => d.labels = ctx.labels(v, &p),
+            "update_config" => d.update_config = update_config(ctx, v, &p),
+            "rollback_config" => d.rollback_config = update_config(ctx, v, &p),
+            "resources" => {
+                if let Some(entries) = ctx.map(v, &p) {
+                    fields!(ctx, entries, &p, &["limits", "reservations"], |k, rv, rp| {
+                        let limit = resource_limit(ctx, rv, &rp);
+                        if k == "limits" {
+                            d.resources.limits = limit;
+                        } else {
+                            d.resources.reservations = limit;
+                        }
+                    });
+                }
+            }
+            "restart_policy" => {
+                if let Some(entries) = ctx.map(v, &p) {
+                    let mut r = RestartPolicy::default();
+                    const RP: &[&str] = &["condition", "delay", "max_attempts", "window"];
+                    fields!(ctx, entries, &p, RP, |k, rv, rp| {
+                        match k {
+                            "condition" => r.condition = ctx.string(rv, &rp),
+                            "delay" => r.delay = ctx.duration(rv, &rp),
+                            "max_attempts" => r.max_attempts = ctx.uint(rv, &rp),
+                            "window" => r.window = ctx.duration(rv, &rp),
+                            _ => {}
+                        }
+                    });
+                    d.restart_policy = Some(r);
+                }
+            }
+            "placement" => d.placement = to_json(v),
+            other => {
+                d.extra.insert(other.to_string(), to_json(v));
+            }
+        }
+    });
+    Some(d)
+}
+
+fn update_config(ctx: &mut Ctx, n: &Node, path: &str) -> Option<UpdateConfig> {
+    let entries = ctx.map(n, path)?;
+    let mut u = UpdateConfig::default();
+    const KEYS: &[&str] = &[
+        "parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order",
+    ];
+    fields!(ctx, entries, path, KEYS, |key, v, p| {
+        match key {
+            "parallelism" => u.parallelism = ctx.uint(v, &p),
+            "delay" => u.delay = ctx.duration(v, &p),
+            "failure_action" => u.failure_action = ctx.string(v, &p),
+            "monitor" => u.monitor = ctx.duration(v, &p),
+            "max_failure_ratio" => u.max_failure_ratio = ctx.float(v, &p),
+            "order" => {
+                u.order = ctx.string(v, &p);
+                if let Some(o) = &u.order
+                    && o != "start-first"
+                    && o != "stop-first"
+                {
+                    let msg = format!("unknown update order `{o}`");
+                    ctx.err_hint(v, &p, msg, "use `start-first` or `stop-first`");
+                }
+            }
+            _ => {}
+        }
+    });
+    Some(u)
+}
+
+fn resource_limit(ctx: &mut Ctx, n: &Node, path: &str) -> Option<ResourceLimit> {
+    let entries = ctx.map(n, path)?;
+    let mut r = ResourceLimit::default();
+    const KEYS: &[&str] = &["cpus", "memory", "pids", "devices", "generic_resources"];
+    fields!(ctx, entries, path, KEYS, |key, v, p| {
+        match key {
+            "cpus" => r.cpus = ctx.float(v, &p),
+            "memory" => r.memory = ctx.bytes(v, &p),
+            "pids" => r.pids = ctx.int(v, &p),
+            other => {
+                r.extra.insert(other.to_string(), to_json(v));
+            }
+        }
+    });
+    Some(r)
+}
+
+fn devices(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Device> {
+    let Some(items) = seq(ctx, n, path) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = index(path, i);
+        if let Value::Map(_) = item.value {
+            let f = |ctx: &mut Ctx, k: &str| item.get(k).and_then(|v| ctx.string(v, &join(&p, k)));
+            let source = f(ctx, "source").unwrap_or_default();
+            let target = f(ctx, "target").unwrap_or_else(|| source.clone());
+            let permissions = f(ctx, "permissions").unwrap_or_else(|| "rwm".into());
+            out.push(Device {
+                source,
+                target,
+                permissions,
+            });
+            continue;
+        }
+        let Some(text) = ctx.string(item, &p) else {
+            continue;
+        };
+        let parts: Vec<&str> = text.split(':').collect();
+        let device = match parts.as_slice() {
+            [s] => Some((s.to_string(), s.to_string(), "rwm".to_string())),
+            [s, t] => Some((s.to_string(), t.to_string(), "rwm".to_string())),
+            [s, t, perm] => Some((s.to_string(), t.to_string(), perm.to_string())),
+            _ => None,
+        };
+        match device {
+            Some((source, target, permissions)) => out.push(Device {
+                source,
+                target,
+                permissions,
+            }),
+            None => ctx.err_hint(
+                item,
+                &p,
+                format!("invalid device `{text}`"),
+                "write `HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]`",
+            ),
+        }
+    }
+    out
+}
+
+fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)> {
+    let items: Vec<(Node, String)> = match &n.value {
+        Value::Str(_) => vec![(n.clone(), path.to_string())],
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (it.clone(), index(path, i)))
+            .collect(),
+        Value::Null => vec![],
+        _ => {
+            ctx.expected(n, path, "a path or a list of paths");
+            vec![]
+        }
+    };
+    let mut out = Vec::new();
+    for (item, p) in items {
+        let (file_node, required) = match &item.value {
+            Value::Map(entries) => {
+                let mut file = None;
+                let mut required = true;
+                fields!(ctx, entries, &p, &["path", "required", "format"], |k, v, kp| {
+                    match k {
+                        "path" => file = Some(v.clone()),
+                        "required" => required = ctx.boolean(v, &kp).unwrap_or(true),
+                        _ => {}
+                    }
+                });
+                match file {
+                    Some(f) => (f, required),
+                    None => {
+                        ctx.err(&item, &p, "missing `path`");
+                        continue;
+                    }
+                }
+            }
+            _ => (item.clone(), true),
+        };
+        let Some(rel) = ctx.string(&file_node, &p) else {
+            continue;
+        };
+        let full = ctx.resolve_path(&file_node, &rel);
+        match std::fs::read_to_string(&full) {
+            Ok(text) => match dotenv::parse(&text, ctx.vars) {
+                Ok(pairs) => {
+                    for (k, v) in pairs {
+                        // a bare KEY in an env file takes the environment's value, or is dropped
+                        match v.or_else(|| ctx.vars.get(&k).map(str::to_string)) {
+                            Some(v) => out.push((k, Some(v))),
+                            None => continue,
+                        }
+                    }
+                }
+                Err(e) => {
+                    let id = ctx.sources.add(Path::new(&full), rel.clone(), text);
+                    let span = super::source::Span {
+                        file: id,
+                        line: e.line,
+                        col: e.col,
+                        offset: 0,
+                        len: 1,
+                    };
+                    ctx.sink.push(
+                        Diagnostic::at(span, &p, format!("invalid env file: {}", e.message))
+                            .with_hint("env files hold `KEY=VALUE` lines; quote values with spaces or `#`"),
+                    );
+                }
+            },
+            Err(_) if !required => {}
+            Err(e) => ctx.err_hint(
+                &file_node,
+                &p,
+                format!("env file `{full}` cannot be read: {}", io_reason(&e)),
+                "create the file, fix the path, or mark it optional with `required: false`",
+            ),
+        }
+    }
+    out
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn extra_hosts(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    match &n.value {
+        Value::Map(entries) => {
+            for e in entries {
+                let p = join(path, &e.key.name);
+                match &e.value.value {
+                    Value::Seq(_) => {
+                        for ip in ctx.strings(&e.value, &p, false) {
+                            out.push(format!("{}={ip}", e.key.name));
+                        }
+                    }
+                    _ => {
+                        if let Some(ip) = ctx.string(&e.value, &p) {
+                            out.push(format!("{}={ip}", e.key.name));
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            for (i, text) in ctx.strings(n, path, false).into_iter().enumerate() {
+                let split = text.find('=').or_else(|| text.find(':'));
+                match split {
+                    Some(pos) => out.push(format!("{}={}", &text[..pos], &text[pos + 1..])),
+                    None => {
+                        let item = n.as_seq().map(|s| &s[i]).unwrap_or(n);
+                        ctx.err_hint(
+                            item,
+                            &index(path, i),
+                            format!("invalid extra host `{text}`"),
+                            "write `HOSTNAME=IP` or `HOSTNAME:IP`",
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn healthcheck(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Healthcheck> {
+    let entries = ctx.map(n, path)?;
+    let mut h = Healthcheck::default();
+    const KEYS: &[&str] = &[
+        "test", "interval", "timeout", "retries", "start_period", "start_interval", "disable",
+    ];
+    fields!(ctx, entries, path, KEYS, |key, v, p| {
+        match key {
+            "test" => {
+                h.test = match &v.value {
+                    Value::Str(s) => Some(vec!["CMD-SHELL".into(), s.clone()]),
+                    Value::Seq(_) => {
+                        let t = ctx.strings(v, &p, false);
+                        if let Some(first) = t.first()
+                            && !matches!(first.as_str(), "CMD" | "CMD-SHELL" | "NONE")
+                        {
+                            ctx.err_hint(
+                                v,
+                                &p,
+                                format!("a test list must start with CMD, CMD-SHELL or NONE, not `{first}`"),
+                                "write `[\"CMD\", \"program\", \"arg\"]`, `[\"CMD-SHELL\", \"command\"]` or a plain string",
+                            );
+                        }
+                        Some(t)
+                    }
+                    Value::Null => None,
+                    _ => {
+                        ctx.expected(v, &p, "a string or a list");
+                        None
+                    }
+                }
+            }
+            "interval" => h.interval = ctx.duration(v, &p),
+            "timeout" => h.timeout = ctx.duration(v, &p),
+            "start_period" => h.start_period = ctx.duration(v, &p),
+            "start_interval" => h.start_interval = ctx.duration(v, &p),
+            "retries" => h.retries = ctx.uint(v, &p),
+            "disable" => h.disable = ctx.boolean(v, &p).unwrap_or(false),
+            _ => {}
+        }
+    });
+    Some(h)
+}
+
+fn logging(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Logging> {
+    let entries = ctx.map(n, path)?;
+    let mut l = Logging::default();
+    fields!(ctx, entries, path, &["driver", "options"], |key, v, p| {
+        match key {
+            "driver" => l.driver = ctx.string(v, &p),
+            _ => l.options = ctx.string_map(v, &p),
+        }
+    });
+    Some(l)
+}
+
+fn service_networks(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Option<ServiceNetwork>> {
+    let mut out = BTreeMap::new();
+    match &n.value {
+        Value::Seq(_) => {
+            for name in ctx.strings(n, path, false) {
+                out.insert(name, None);
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries {
+                let p = join(path, &e.key.name);
+                let net = match &e.value.value {
+                    Value::Null => None,
+                    _ => ctx.map(&e.value, &p).map(|fields| {
+                        let mut sn = ServiceNetwork::default();
+                        const KEYS: &[&str] = &[
+                            "aliases", "ipv4_address", "ipv6_address", "priority", "link_local_ips",
+                            "mac_address", "driver_opts", "gw_priority", "interface_name",
+                        ];
+                        fields!(ctx, fields, &p, KEYS, |k, v, kp| {
+                            match k {
+                                "aliases" => sn.aliases = ctx.strings(v, &kp, false),
+                                "ipv4_address" => sn.ipv4_address = ctx.string(v, &kp),
+                                "ipv6_address" => sn.ipv6_address = ctx.string(v, &kp),
+                                "priority" => sn.priority = ctx.int(v, &kp),
+                                other => {
+                                    sn.extra.insert(other.to_string(), to_json(v));
+                                }
+                            }
+                        });
+                        sn
+                    }),
+                };
+                out.insert(e.key.name.clone(), net);
+            }
+        }
+        Value::Null => {}
+        _ => ctx.expected(n, path, "a list of networks or a mapping"),
+    }
+    out
+}
+
+fn pull_policy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
+    let p = ctx.string(n, path)?;
+    const OK: &[&str] = &["always", "never", "missing", "build", "if_not_present", "daily", "weekly"];
+    if !OK.contains(&p.as_str()) && !p.starts_with("every_") {
+        let hint = match suggest(&p, OK.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "use always, never, missing or build".into(),
+        };
+        ctx.err_hint(n, path, format!("unknown pull policy `{p}`"), hint);
+    }
+    Some(p)
+}
+
+fn restart(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
+    let r = ctx.string(n, path)?;
+    let base = r.split(':').next().unwrap_or("");
+    const OK: &[&str] = &["no", "always", "on-failure", "unless-stopped"];
+    if !OK.contains(&base) {
+        let hint = match suggest(base, OK.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "use no, always, on-failure[:N] or unless-stopped".into(),
+        };
+        ctx.err_hint(n, path, format!("unknown restart policy `{r}`"), hint);
+    }
+    Some(r)
+}
+
+fn ulimits(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Ulimit> {
+    let mut out = BTreeMap::new();
+    let Some(entries) = ctx.map(n, path) else {
+        return out;
+    };
+    for e in entries {
+        let p = join(path, &e.key.name);
+        let u = match &e.value.value {
+            Value::Map(fields) => {
+                let (mut soft, mut hard) = (None, None);
+                fields!(ctx, fields, &p, &["soft", "hard"], |k, v, kp| {
+                    if k == "soft" {
+                        soft = ctx.int(v, &kp);
+                    } else {
+                        hard = ctx.int(v, &kp);
+                    }
+                });
+                match (soft, hard) {
+                    (Some(soft), Some(hard)) => Some(Ulimit::Range { soft, hard }),
+                    _ => {
+                        ctx.err(&e.value, &p, "a ulimit needs both `soft` and `hard`");
+                        None
+                    }
+                }
+            }
+            _ => ctx.int(&e.value, &p).map(Ulimit::Single),
+        };
+        if let Some(u) = u {
+            out.insert(e.key.name.clone(), u);
+        }
+    }
+    out
+}
+
+// ---- ports ----
+
+fn port_number(s: &str) -> Option<u32> {
+    s.parse::<u32>().ok().filter(|p| (1..=65535).contains(p) || *p == 0)
+}
+
+fn port_range(s: &str) -> Option<(u32, u32)> {
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (port_number(a)?, port_number(b)?);
+            (a <= b).then_some((a, b))
+        }
+        None => port_number(s).map(|p| (p, p)),
+    }
+}
+
+/// Parse short port syntax: `[[HOST_IP:][PUBLISHED[-RANGE]]:]TARGET[-RANGE][/PROTOCOL]`.
+pub fn parse_short_port(text: &str) -> Result<Vec<Port>, String> {
+    let (spec, protocol) = match text.rsplit_once('/') {
+        Some((s, p)) => (s, p.to_string()),
+        None => (text, "tcp".to_string()),
+    };
+    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("unknown protocol `{protocol}`"));
+    }
+    let (host_ip, rest) = if let Some(after) = spec.strip_prefix('[') {
+        let (ip, rest) = after
+            .split_once(']')
+            .ok_or_else(|| "unclosed `[` around an IPv6 address".to_string())?;
+        let rest = rest.strip_prefix(':').ok_or("expected `:` after `]`")?;
+        (Some(ip.to_string()), rest)
+    } else {
+        let parts: Vec<&str> = spec.split(':').collect();
+        if parts.len() > 3 {
+            return Err("too many `:`".into());
+        }
+        if parts.len() == 3 {
+            (Some(parts[0].to_string()), &spec[parts[0].len() + 1..])
+        } else {
+            (None, spec)
+        }
+    };
+    let (published, target) = match rest.rsplit_once(':') {
+        Some((p, t)) => (Some(p), t),
+        None => (None, rest),
+    };
+    let (t0, t1) = port_range(target).ok_or_else(|| format!("`{target}` is not a port or port range"))?;
+    let published = published.filter(|p| !p.is_empty());
+    let pub_range = match published {
+        Some(p) => Some(port_range(p).ok_or_else(|| format!("`{p}` is not a port or port range"))?),
+        None => None,
+    };
+    let host_ip = host_ip.filter(|h| !h.is_empty());
+    let make = |target: u32, published: Option<String>| Port {
+        mode: "ingress".into(),
+        host_ip: host_ip.clone(),
+        target,
+        published,
+        protocol: protocol.clone(),
+        ..Default::default()
+    };
+    let n = t1 - t0;
+    match pub_range {
+        None => Ok((t0..=t1).map(|t| make(t, None)).collect()),
+        Some((p0, p1)) if n == 0 => {
+            let published = if p0 == p1 { p0.to_string() } else { format!("{p0}-{p1}") };
+            Ok(vec![make(t0, Some(published))])
+        }
+        Some((p0, p1)) if p1 - p0 == n => Ok((0..=n)
+            .map(|i| make(t0 + i, Some((p0 + i).to_string())))
+            .collect()),
+        Some(_) => Err("the published and target ranges have different lengths".into()),
+    }
+}
+
+fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
+    let Some(items) = seq(ctx, n, path) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = index(path, i);
+        match &item.value {
+            Value::Map(entries) => {
+                let mut port = Port {
+                    mode: "ingress".into(),
+                    protocol: "tcp".into(),
+                    ..Default::default()
+                };
+                let mut has_target = false;
+                const KEYS: &[&str] = &[
+                    "target", "published", "host_ip", "protocol", "mode", "name", "app_protocol",
+                ];
+                fields!(ctx, entries, &p, KEYS, |k, v, kp| {
+                    match k {
+                        "target" => {
+                            if let Some(t) = ctx.uint(v, &kp) {
+                                if port_number(&t.to_string()).is_some() && t > 0 {
+                                    port.target = t as u32;
+                                    has_target = true;
+                                } else {
+                                    ctx.err_hint(v, &kp, format!("port {t} is out of range"), "ports are 1 to 65535");
+                                }
+                            }
+                        }
+                        "published" => {
+                            if let Some(pp) = ctx.string(v, &kp) {
+                                if port_range(&pp).is_none() {
+                                    ctx.err_hint(
+                                        v,
+                                        &kp,
+                                        format!("`{pp}` is not a port or port range"),
+                                        "ports are 1 to 65535; a range is written `8000-8010`",
+                                    );
+                                }
+                                port.published = Some(pp);
+                            }
+                        }
+                        "host_ip" => port.host_ip = ctx.string(v, &kp),
+                        "protocol" => port.protocol = ctx.string(v, &kp).unwrap_or_else(|| "tcp".into()),
+                        "mode" => port.mode = ctx.string(v, &kp).unwrap_or_else(|| "ingress".into()),
+                        "name" => port.name = ctx.string(v, &kp),
+                        "app_protocol" => port.app_protocol = ctx.string(v, &kp),
+                        _ => {}
+                    }
+                });
+                if !has_target && item.get("target").is_none() {
+                    ctx.err_hint(item, &p, "a port needs a `target`", "add `target: <container port>`");
+                }
+                out.push(port);
+            }
+            Value::Str(_) | Value::Int(_) => {
+                let text = item.scalar_text().unwrap_or_default();
+                match parse_short_port(&text) {
+                    Ok(ports) => out.extend(ports),
+                    Err(why) => ctx.err_hint(
+                        item,
+                        &p,
+                        format!("invalid port `{text}`: {why}"),
+                        "write `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`, e.g. `127.0.0.1:8080:80/tcp`",
+                    ),
+                }
+            }
+            _ => ctx.expected(item, &p, "a port string or a mapping"),
+        }
+    }
+    out
+}
+
+// ---- volumes ----
+
+/// The target path of a short volume spec, for merge unicity.
+pub fn short_volume_target(spec: &str) -> String {
+    let parts: Vec<&str> = spec.split(':').collect();
+    match parts.as_slice() {
+        [t] => t.to_string(),
+        [_, t, ..] => t.to_string(),
+        [] => String::new(),
+    }
+}
+
+fn is_path(source: &str) -> bool {
+    source.starts_with('.') || source.starts_with('/') || source.starts_with('~')
+}
+
+fn volumes(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Mount> {
+    let Some(items) = seq(ctx, n, path) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = index(path, i);
+        let mount = match &item.value {
+            Value::Str(text) => short_volume(ctx, item, text, &p),
+            Value::Map(_) => long_volume(ctx, item, &p),
+            _ => {
+                ctx.expected(item, &p, "a volume string or a mapping");
+                None
+            }
+        };
+        out.extend(mount);
+    }
+    out
+}
+
+fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let bad = |ctx: &mut Ctx, why: &str| {
+        ctx.err_hint(
+            item,
+            p,
+            format!("invalid volume `{text}`: {why}"),
+            "write `SOURCE:TARGET[:ro]`, where SOURCE is a volume name or a path starting with `.` or `/`",
+        );
+        None
+    };
+    let (source, target, opts) = match parts.as_slice() {
+        [t] => (None, *t, None),
+        [s, t] => (Some(*s), *t, None),
+        [s, t, o] => (Some(*s), *t, Some(*o)),
+        _ => return bad(ctx, "too many `:`"),
+    };
+    if target.is_empty() {
+        return bad(ctx, "the target path is empty");
+    }
+    if !target.starts_with('/') {
+        return bad(ctx, "the target must be an absolute path in the container");
+    }
+    let mut m = Mount {
+        kind: MountType::Volume,
+        source: None,
+        target: target.to_string(),
+        read_only: false,
+        consistency: None,
+        bind: None,
+        volume: None,
+        tmpfs: None,
+    };
+    let mut selinux = None;
+    let mut propagation = None;
+    let mut nocopy = false;
+    for opt in opts.unwrap_or("").split(',').filter(|o| !o.is_empty()) {
+        match opt {
+            "ro" => m.read_only = true,
+            "rw" => m.read_only = false,
+            "z" | "Z" => selinux = Some(opt.to_string()),
+            "nocopy" => nocopy = true,
+            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
+                propagation = Some(opt.to_string())
+            }
+            "cached" | "delegated" | "consistent" => m.consistency = Some(opt.to_string()),
+            other => return bad(ctx, &format!("unknown option `{other}`")),
+        }
+    }
+    match source {
+        Some(s) if is_path(s) => {
+            m.kind = MountType::Bind;
+            m.source = Some(ctx.resolve_path(item, s));
+            m.bind = Some(BindOptions {
+                propagation,
+                create_host_path: true,
+                selinux,
+            });
+        }
+        Some("") => return bad(ctx, "the source is empty"),
+        Some(s) => {
+            m.source = Some(s.to_string());
+            m.volume = Some(VolumeOptions {
+                nocopy,
+                subpath: None,
+            });
+        }
+        None => {
+            m.volume = Some(VolumeOptions::default());
+        }
+    }
+    Some(m)
+}
+
+fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
+    let entries = item.as_map()?;
+    let mut kind = None;
+    let mut source = None;
+    let mut target = None;
+    let mut read_only = false;
+    let mut consistency = None;
+    let mut bind: Option<BindOptions> = None;
+    let mut volume: Option<VolumeOptions> = None;
+    let mut tmpfs: Option<TmpfsOptions> = None;
+    const KEYS: &[&str] = &[
+        "type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs", "image",
+    ];
+    fields!(ctx, entries, p, KEYS, |k, v, kp| {
+        match k {
+            "type" => {
+                kind = match ctx.string(v, &kp).as_deref() {
+                    Some("bind") => Some(MountType::Bind),
+                    Some("volume") => Some(MountType::Volume),
+                    Some("tmpfs") => Some(MountType::Tmpfs),
+                    Some("npipe") => Some(MountType::Npipe),
+                    Some("cluster") => Some(MountType::Cluster),
+                    Some("image") => Some(MountType::Image),
+                    Some(other) => {
+                        let msg = format!("unknown volume type `{other}`");
+                        ctx.err_hint(v, &kp, msg, "use bind, volume or tmpfs");
+                        None
+                    }
+                    None => None,
+                }
+            }
+            "source" => source = ctx.string(v, &kp).map(|s| (s, v.clone())),
+            "target" => target = ctx.string(v, &kp),
+            "read_only" => read_only = ctx.boolean(v, &kp).unwrap_or(false),
+            "consistency" => consistency = ctx.string(v, &kp),
+            "bind" => {
+                if let Some(fields) = ctx.map(v, &kp) {
+                    let mut b = BindOptions {
+                        create_host_path: true,
+                        ..Default::default()
+                    };
+                    fields!(ctx, fields, &kp, &["propagation", "create_host_path", "selinux"], |bk, bv, bp| {
+                        match bk {
+                            "propagation" => b.propagation = ctx.string(bv, &bp),
+                            "create_host_path" => b.create_host_path = ctx.boolean(bv, &bp).unwrap_or(true),
+                            _ => b.selinux = ctx.string(bv, &bp),
+                        }
+                    });
+                    bind = Some(b);
+                }
+            }
+            "volume" => {
+                if let Some(fields) = ctx.map(v, &kp) {
+                    let mut o = VolumeOptions::default();
+                    fields!(ctx, fields, &kp, &["nocopy", "subpath", "labels"], |vk, vv, vp| {
+                        match vk {
+                            "nocopy" => o.nocopy = ctx.boolean(vv, &vp).unwrap_or(false),
+                            "subpath" => o.subpath = ctx.string(vv, &vp),
+                            _ => {}
+                        }
+                    });
+                    volume = Some(o);
+                }
+            }
+            "tmpfs" => {
+                if let Some(fields) = ctx.map(v, &kp) {
+                    let mut t = TmpfsOptions::default();
+                    fields!(ctx, fields, &kp, &["size", "mode"], |tk, tv, tp| {
+                        if tk == "size" {
+                            t.size = ctx.bytes(tv, &tp);
+                        } else {
+                            t.mode = ctx.uint(tv, &tp).map(|u| u as u32);
+                        }
+                    });
+                    tmpfs = Some(t);
+                }
+            }
+            _ => {}
+        }
+    });
+    let Some(kind) = kind else {
+        if item.get("type").is_none() {
+            ctx.err_hint(item, p, "a volume needs a `type`", "add `type: volume`, `type: bind` or `type: tmpfs`");
+        }
+        return None;
+    };
+    let Some(target) = target else {
+        ctx.err_hint(item, p, "a volume needs a `target`", "add `target: /path/in/container`");
+        return None;
+    };
+    let source = match (kind, source) {
+        (MountType::Bind, Some((s, node))) => Some(ctx.resolve_path(&node, &s)),
+        (MountType::Bind, None) => {
+            ctx.err_hint(item, p, "a bind mount needs a `source`", "add `source: ./path/on/host`");
+            return None;
+        }
+        (_, s) => s.map(|(s, _)| s),
+    };
+    Some(Mount {
+        kind,
+        source,
+        target,
+        read_only,
+        consistency,
+        bind,
+        volume,
+        tmpfs,
+    })
+}
+
+// ---- top-level resources ----
+
+fn external(ctx: &mut Ctx, n: &Node, path: &str) -> (bool, Option<String>) {
+    match &n.value {
+        Value::Map(_) => (true, n.get("name").and_then(|v| ctx.string(v, &join(path, "name")))),
+        _ => (ctx.boolean(n, path).unwrap_or(false), None),
+    }
+}
+
+fn network(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) -> Network {
+    let mut net = Network::default();
+    let mut name = None;
+    if let Some(entries) = ctx.map(n, path) {
+        const KEYS: &[&str] = &[
+            "name", "driver", "driver_opts", "ipam", "external", "internal", "attachable",
+            "labels", "enable_ipv6", "enable_ipv4",
+        ];
+        fields!(ctx, entries, path, KEYS, |k, v, p| {
+            match k {
+                "name" => name = ctx.string(v, &p),
+                "driver" => net.driver = ctx.string(v, &p),
+                "driver_opts" => net.driver_opts = ctx.string_map(v, &p),
+                "ipam" => net.ipam = ipam(ctx, v, &p),
+                "external" => {
+                    let (ext, ext_name) = external(ctx, v, &p);
+                    net.external = ext;
+                    if ext_name.is_some() {
+                        name = ext_name;
+                    }
+                }
+                "internal" => net.internal = ctx.boolean(v, &p).unwrap_or(false),
+                "attachable" => net.attachable = ctx.boolean(v, &p).unwrap_or(false),
+                "labels" => net.labels = ctx.labels(v, &p),
+                "enable_ipv6" => net.enable_ipv6 = ctx.boolean(v, &p),
+                other => {
+                    net.extra.insert(other.to_string(), to_json(v));
+                }
+            }
+        });
+    }
+    net.name = name.unwrap_or_else(|| {
+        if net.external {
+            key.to_string()
+        } else {
+            format!("{project}_{key}")
+        }
+    });
+    net
+}
+
+fn ipam(ctx: &mut Ctx, n: &Node, path: &str) -> Ipam {
+    let mut out = Ipam::default();
+    let Some(entries) = ctx.map(n, path) else {
+        return out;
+    };
+    fields!(ctx, entries, path, &["driver", "config", "options"], |k, v, p| {
+        match k {
+            "driver" => out.driver = ctx.string(v, &p),
+            "options" => out.options = ctx.string_map(v, &p),
+            _ => {
+                for (i, pool) in seq(ctx, v, &p).unwrap_or(&[]).iter().enumerate() {
+                    let pp = index(&p, i);
+                    let mut c = IpamPool::default();
+                    if let Some(fields) = ctx.map(pool, &pp) {
+                        const KEYS: &[&str] = &["subnet", "gateway", "ip_range", "aux_addresses"];
+                        fields!(ctx, fields, &pp, KEYS, |ck, cv, cp| {
+                            match ck {
+                                "subnet" => c.subnet = ctx.string(cv, &cp),
+                                "gateway" => c.gateway = ctx.string(cv, &cp),
+                                "ip_range" => c.ip_range = ctx.string(cv, &cp),
+                                _ => c.aux_addresses = ctx.string_map(cv, &cp),
+                            }
+                        });
+                    }
+                    out.config.push(c);
+                }
+            }
+        }
+    });
+    out
+}
+
+fn volume(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) -> Volume {
+    let mut vol = Volume::default();
+    let mut name = None;
+    if let Some(entries) = ctx.map(n, path) {
+        const KEYS: &[&str] = &["name", "driver", "driver_opts", "external", "labels"];
+        fields!(ctx, entries, path, KEYS, |k, v, p| {
+            match k {
+                "name" => name = ctx.string(v, &p),
+                "driver" => vol.driver = ctx.string(v, &p),
+                "driver_opts" => vol.driver_opts = ctx.string_map(v, &p),
+                "external" => {
+                    let (ext, ext_name) = external(ctx, v, &p);
+                    vol.external = ext;
+                    if ext_name.is_some() {
+                        name = ext_name;
+                    }
+                }
+                _ => vol.labels = ctx.labels(v, &p),
+            }
+        });
+    }
+    vol.name = name.unwrap_or_else(|| {
+        if vol.external {
+            key.to_string()
+        } else {
+            format!("{project}_{key}")
+        }
+    });
+    vol
+}
+
+fn file_object(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) -> FileObject {
+    let mut o = FileObject::default();
+    let mut name = None;
+    if let Some(entries) = ctx.map(n, path) {
+        const KEYS: &[&str] = &[
+            "name", "file", "environment", "content", "external", "labels", "template_driver",
+            "driver", "driver_opts",
+        ];
+        fields!(ctx, entries, path, KEYS, |k, v, p| {
+            match k {
+                "name" => name = ctx.string(v, &p),
+                "file" => o.file = ctx.string(v, &p).map(|f| ctx.resolve_path(v, &f)),
+                "environment" => o.environment = ctx.string(v, &p),
+                "content" => o.content = ctx.string(v, &p),
+                "external" => {
+                    let (ext, ext_name) = external(ctx, v, &p);
+                    o.external = ext;
+                    if ext_name.is_some() {
+                        name = ext_name;
+                    }
+                }
+                "labels" => o.labels = ctx.labels(v, &p),
+                _ => {}
+            }
+        });
+        let sources = [&o.file, &o.environment, &o.content]
+            .iter()
+            .filter(|s| s.is_some())
+            .count();
+        if sources == 0 && !o.external {
+            ctx.err_hint(
+                n,
+                path,
+                "needs one of `file`, `environment` or `content`, or `external: true`",
+                "add `file: ./path` to read it from a file",
+            );
+        } else if sources > 1 {
+            ctx.err_hint(
+                n,
+                path,
+                "`file`, `environment` and `content` exclude each other",
+                "keep only one of them",
+            );
+        }
+    }
+    o.name = name.unwrap_or_else(|| {
+        if o.external {
+            key.to_string()
+        } else {
+            format!("{project}_{key}")
+        }
+    });
+    o
+}
+
+// ---- paths ----
+
+fn expand_home(p: &str) -> String {
+    if let Some(rest) = p.strip_prefix('~')
+        && (rest.is_empty() || rest.starts_with('/'))
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return format!("{}{rest}", home.to_string_lossy());
+    }
+    p.to_string()
+}
+
+/// Lexically clean a path (`a/./b/../c` → `a/c`), as Go's `filepath.Clean` does.
+pub fn clean(p: &Path) -> String {
+    use std::path::Component;
+    let mut out: Vec<String> = Vec::new();
+    let absolute = p.is_absolute();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if out.last().is_some_and(|l| l != "..") {
+                    out.pop();
+                } else if !absolute {
+                    out.push("..".into());
+                }
+            }
+            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    let joined = out.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(s: &str) -> Vec<(Option<String>, u32, Option<String>, String)> {
+        parse_short_port(s)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.host_ip, p.target, p.published, p.protocol))
+            .collect()
+    }
+
+    #[test]
+    fn short_ports() {
+        assert_eq!(port("80"), vec![(None, 80, None, "tcp".into())]);
+        assert_eq!(port("8080:80"), vec![(None, 80, Some("8080".into()), "tcp".into())]);
+        assert_eq!(
+            port("127.0.0.1:8080:80/udp"),
+            vec![(Some("127.0.0.1".into()), 80, Some("8080".into()), "udp".into())]
+        );
+        assert_eq!(port("[::1]:80:80"), vec![(Some("::1".into()), 80, Some("80".into()), "tcp".into())]);
+        assert_eq!(port("127.0.0.1::80"), vec![(Some("127.0.0.1".into()), 80, None, "tcp".into())]);
+        assert_eq!(port("3000-3001").len(), 2);
+        assert_eq!(
+            port("8000-8001:80-81"),
+            vec![
+                (None, 80, Some("8000".into()), "tcp".into()),
+                (None, 81, Some("8001".into()), "tcp".into())
+            ]
+        );
+        assert_eq!(port("9000-9010:80"), vec![(None, 80, Some("9000-9010".into()), "tcp".into())]);
+    }
+
+    #[test]
+    fn bad_short_ports() {
+        assert!(parse_short_port("80:abc").is_err());
+        assert!(parse_short_port("70000").is_err());
+        assert!(parse_short_port("80/icmp").is_err());
+        assert!(parse_short_port("8000-8002:80-81").is_err());
+        assert!(parse_short_port("a:b:c:d").is_err());
+    }
+
+    #[test]
+    fn paths_are_cleaned_like_go() {
+        assert_eq!(clean(Path::new("/a/./b/../c")), "/a/c");
+        assert_eq!(clean(Path::new("/a/..")), "/");
+        assert_eq!(clean(Path::new("/p/./data")), "/p/data");
+    }
+}

@@ -1,0 +1,825 @@
+//! The loading pipeline, top to bottom: find the files, read the variables,
+//! parse and interpolate each file, resolve `include` and `extends`, merge the
+//! files, pick the active profiles, decode, normalise, validate.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use super::decode::{self, Ctx, io_reason};
+use super::diagnostic::{Diagnostic, Diagnostics, Sink};
+use super::dotenv;
+use super::interpolate::{self, InterpolationError, Vars};
+use super::merge;
+use super::model::{Network, Project};
+use super::node::{Entry, Node, Value};
+use super::source::{FileId, SourceMap, Span};
+use super::validate;
+use super::yaml;
+
+/// File names Compose looks for, in order, in the working directory and its parents.
+pub const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// Everything that decides how files are read (the global CLI flags and the environment).
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `-f` files in order; `-` reads standard input.
+    pub files: Vec<PathBuf>,
+    pub project_name: Option<String>,
+    pub project_directory: Option<PathBuf>,
+    pub env_files: Vec<PathBuf>,
+    pub profiles: Vec<String>,
+    /// The directory berth runs in.
+    pub working_dir: PathBuf,
+    /// The shell environment.
+    pub environ: BTreeMap<String, String>,
+    /// What `-f -` reads.
+    pub stdin: Option<String>,
+    /// Services named on the command line: active even when their profiles are not.
+    pub services: Vec<String>,
+}
+
+/// A loaded project, with what was read to make it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub project: Project,
+    pub warnings: Vec<String>,
+    pub sources: SourceMap,
+    /// Every file read: compose files, env files, extends and include targets.
+    pub inputs: Vec<PathBuf>,
+}
+
+struct Loader {
+    opts: LoadOptions,
+    sources: SourceMap,
+    sink: Sink,
+    warnings: Vec<String>,
+    base_dirs: BTreeMap<FileId, PathBuf>,
+    inputs: Vec<PathBuf>,
+    unset: BTreeSet<String>,
+}
+
+fn early(sources: SourceMap, d: Diagnostic) -> Diagnostics {
+    Diagnostics {
+        items: vec![d],
+        sources,
+    }
+}
+
+/// Load a project as Docker Compose would.
+pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
+    let mut l = Loader {
+        opts,
+        sources: SourceMap::default(),
+        sink: Sink::default(),
+        warnings: Vec::new(),
+        base_dirs: BTreeMap::new(),
+        inputs: Vec::new(),
+        unset: BTreeSet::new(),
+    };
+    let files = match l.config_files() {
+        Ok(f) => f,
+        Err(d) => return Err(early(l.sources, d)),
+    };
+    let project_dir = l.project_dir(&files);
+    let vars = match l.variables(&project_dir) {
+        Ok(v) => v,
+        Err(d) => return Err(early(l.sources, d)),
+    };
+
+    let mut root: Option<Node> = None;
+    for file in &files {
+        let Some(docs) = l.read_file(file, &project_dir, &vars) else {
+            continue;
+        };
+        for doc in docs {
+            root = Some(match root {
+                None => doc,
+                Some(base) => merge::merge(base, doc, &[]).unwrap_or_else(|| empty(Span::default())),
+            });
+        }
+    }
+    if !l.sink.is_empty() {
+        return Err(l.fail());
+    }
+    let root = root.unwrap_or_else(|| empty(Span::default()));
+    if root.get("services").is_none() && root.get("include").is_none() {
+        l.sink.push(
+            Diagnostic::new(Some(root.span), "", "no services are defined")
+                .with_hint("add a `services:` section with at least one service"),
+        );
+    }
+    let name = match l.project_name(&root, &vars, &project_dir) {
+        Ok(n) => n,
+        Err(d) => {
+            l.sink.push(d);
+            return Err(l.fail());
+        }
+    };
+    for var in &l.unset {
+        l.warnings.push(format!(
+            "The \"{var}\" variable is not set. Defaulting to a blank string."
+        ));
+    }
+
+    let mut project = {
+        let mut ctx = Ctx {
+            sink: &mut l.sink,
+            vars: &vars,
+            base_dirs: &l.base_dirs,
+            sources: &mut l.sources,
+            project_dir: &project_dir,
+        };
+        decode::project(&mut ctx, &root, &name)
+    };
+    project.working_dir = project_dir.clone();
+    project.config_files = files.iter().map(|f| absolute(&l.opts.working_dir, f)).collect();
+    apply_profiles(&mut project, &l.opts, &vars);
+    add_default_network(&mut project);
+    validate::project(&project, &root, &mut l.sink);
+    drop_unused(&mut project);
+    if !l.sink.is_empty() {
+        return Err(l.fail());
+    }
+    Ok(Loaded {
+        project,
+        warnings: l.warnings,
+        sources: l.sources,
+        inputs: l.inputs,
+    })
+}
+
+fn empty(span: Span) -> Node {
+    Node::new(Value::Map(vec![]), span)
+}
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        PathBuf::from(decode::clean(&base.join(p)))
+    }
+}
+
+impl Loader {
+    fn fail(self) -> Diagnostics {
+        Diagnostics {
+            items: self.sink.items,
+            sources: self.sources,
+        }
+    }
+
+    fn env(&self, key: &str) -> Option<&str> {
+        self.opts.environ.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// `-f` flags, else `COMPOSE_FILE`, else the first default name found upward.
+    fn config_files(&mut self) -> Result<Vec<PathBuf>, Diagnostic> {
+        if !self.opts.files.is_empty() {
+            return Ok(self.opts.files.clone());
+        }
+        if let Some(list) = self.env("COMPOSE_FILE") {
+            let sep = self
+                .env("COMPOSE_PATH_SEPARATOR")
+                .unwrap_or(":")
+                .to_string();
+            return Ok(list
+                .split(sep.as_str())
+                .filter(|s| !s.is_empty())
+                .map(|s| absolute(&self.opts.working_dir, Path::new(s)))
+                .collect());
+        }
+        let mut dir = Some(self.opts.working_dir.clone());
+        while let Some(d) = dir {
+            for name in DEFAULT_FILES {
+                let candidate = d.join(name);
+                if candidate.is_file() {
+                    let mut files = vec![candidate.clone()];
+                    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
+                    for ext in ["yaml", "yml"] {
+                        let over = d.join(format!("{stem}.override.{ext}"));
+                        if over.is_file() {
+                            files.push(over);
+                            break;
+                        }
+                    }
+                    return Ok(files);
+                }
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        Err(Diagnostic::new(
+            None,
+            "",
+            format!(
+                "no configuration file provided: none of {} found in `{}` or its parents",
+                DEFAULT_FILES.join(", "),
+                self.opts.working_dir.display()
+            ),
+        )
+        .with_hint("run berth in the directory of your compose file, or name it with `-f FILE`"))
+    }
+
+    fn project_dir(&self, files: &[PathBuf]) -> PathBuf {
+        if let Some(d) = &self.opts.project_directory {
+            return absolute(&self.opts.working_dir, d);
+        }
+        match files.first() {
+            Some(f) if f.as_os_str() != "-" => absolute(&self.opts.working_dir, f)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| self.opts.working_dir.clone()),
+            _ => self.opts.working_dir.clone(),
+        }
+    }
+
+    /// The shell environment over the env files (`--env-file`, else `.env` in the project directory).
+    fn variables(&mut self, project_dir: &Path) -> Result<Vars, Diagnostic> {
+        let shell = Vars::new(self.opts.environ.clone());
+        let explicit = !self.opts.env_files.is_empty();
+        let files: Vec<PathBuf> = if explicit {
+            self.opts
+                .env_files
+                .iter()
+                .map(|f| absolute(&self.opts.working_dir, f))
+                .collect()
+        } else {
+            vec![project_dir.join(".env")]
+        };
+        let mut merged: BTreeMap<String, String> = BTreeMap::new();
+        for file in files {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(_) if !explicit => continue,
+                Err(e) => {
+                    return Err(Diagnostic::new(
+                        None,
+                        "",
+                        format!("env file `{}` cannot be read: {}", file.display(), io_reason(&e)),
+                    )
+                    .with_hint("check the path given to --env-file"));
+                }
+            };
+            self.inputs.push(file.clone());
+            let mut scope = shell.clone();
+            for (k, v) in &merged {
+                if !scope.contains(k) {
+                    scope.insert(k.clone(), v.clone());
+                }
+            }
+            match dotenv::parse(&text, &scope) {
+                Ok(pairs) => {
+                    for (k, v) in pairs {
+                        if let Some(v) = v.or_else(|| shell.get(&k).map(str::to_string)) {
+                            merged.insert(k, v);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let id = self
+                        .sources
+                        .add(&file, file.display().to_string(), text);
+                    let span = Span {
+                        file: id,
+                        line: e.line,
+                        col: e.col,
+                        offset: 0,
+                        len: 1,
+                    };
+                    return Err(Diagnostic::at(span, "", format!("invalid env file: {}", e.message))
+                        .with_hint("env files hold `KEY=VALUE` lines"));
+                }
+            }
+        }
+        merged.extend(self.opts.environ.clone());
+        Ok(Vars::new(merged))
+    }
+
+    fn read_text(&mut self, file: &Path) -> Result<(FileId, String), Diagnostic> {
+        let display = file.display().to_string();
+        let text = if file.as_os_str() == "-" {
+            self.opts.stdin.clone().unwrap_or_default()
+        } else {
+            let path = absolute(&self.opts.working_dir, file);
+            std::fs::read_to_string(&path).map_err(|e| {
+                Diagnostic::new(
+                    None,
+                    "",
+                    format!("cannot read compose file `{display}`: {}", io_reason(&e)),
+                )
+                .with_hint("check the path given with -f or COMPOSE_FILE")
+            })?
+        };
+        let path = if file.as_os_str() == "-" {
+            self.opts.working_dir.join("-")
+        } else {
+            absolute(&self.opts.working_dir, file)
+        };
+        self.inputs.push(path.clone());
+        let id = self.sources.add(&path, display, text.clone());
+        Ok((id, text))
+    }
+
+    /// Read, parse and interpolate one file, then resolve its `include` and `extends`.
+    fn read_file(&mut self, file: &Path, base_dir: &Path, vars: &Vars) -> Option<Vec<Node>> {
+        self.read_file_with(file, base_dir, vars, &mut Vec::new())
+    }
+
+    fn read_file_with(
+        &mut self,
+        file: &Path,
+        base_dir: &Path,
+        vars: &Vars,
+        include_stack: &mut Vec<PathBuf>,
+    ) -> Option<Vec<Node>> {
+        let (id, text) = match self.read_text(file) {
+            Ok(x) => x,
+            Err(d) => {
+                self.sink.push(d);
+                return None;
+            }
+        };
+        self.base_dirs.insert(id, base_dir.to_path_buf());
+        let docs = match yaml::parse(&text, id) {
+            Ok(d) => d,
+            Err(errors) => {
+                self.sink.items.extend(errors);
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        for mut doc in docs {
+            if doc.is_null() {
+                continue;
+            }
+            if !matches!(doc.value, Value::Map(_)) {
+                self.sink.push(
+                    Diagnostic::at(doc.span, "", format!("expected a mapping at the top of the file, found {}", doc.kind()))
+                        .with_hint("a compose file starts with keys such as `services:`"),
+                );
+                continue;
+            }
+            self.interpolate(&mut doc, vars, "");
+            if let Some(v) = doc.get("version") {
+                let _ = v;
+                self.warnings.push(format!(
+                    "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
+                    absolute(&self.opts.working_dir, file).display()
+                ));
+            }
+            let file_abs = absolute(&self.opts.working_dir, file);
+            include_stack.push(file_abs.clone());
+            self.includes(&mut doc, base_dir, vars, include_stack);
+            include_stack.pop();
+            let file_dir = file_abs.parent().unwrap_or(base_dir).to_path_buf();
+            self.extends(&mut doc, &file_abs, &file_dir, vars);
+            out.push(doc);
+        }
+        Some(out)
+    }
+
+    fn interpolate(&mut self, n: &mut Node, vars: &Vars, path: &str) {
+        match &mut n.value {
+            Value::Str(s) => match interpolate::expand(s, vars) {
+                Ok(e) => {
+                    self.unset.extend(e.unset);
+                    *s = e.text;
+                }
+                Err(InterpolationError::Required { name, message }) => {
+                    let detail = if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {message}")
+                    };
+                    self.sink.push(
+                        Diagnostic::at(n.span, path, format!("required variable `{name}` is missing a value{detail}"))
+                            .with_hint(format!("set `{name}` in the environment or in the project's .env file")),
+                    );
+                }
+                Err(InterpolationError::Invalid { detail }) => {
+                    self.sink.push(
+                        Diagnostic::at(n.span, path, format!("invalid interpolation format: {detail}"))
+                            .with_hint("write `${VAR}`, `${VAR:-default}` or `${VAR:?error}`; use `$$` for a literal `$`"),
+                    );
+                }
+            },
+            Value::Seq(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.interpolate(item, vars, &format!("{path}[{i}]"));
+                }
+            }
+            Value::Map(entries) => {
+                for e in entries.iter_mut() {
+                    let p = if path.is_empty() {
+                        e.key.name.clone()
+                    } else {
+                        format!("{path}.{}", e.key.name)
+                    };
+                    self.interpolate(&mut e.value, vars, &p);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Top-level `include`: each included file is loaded as its own project
+    /// (paths relative to it) and its resources are added; a name defined twice is an error.
+    fn includes(&mut self, doc: &mut Node, base_dir: &Path, vars: &Vars, stack: &mut Vec<PathBuf>) {
+        let Some(entries) = doc.as_map_mut() else {
+            return;
+        };
+        let Some(pos) = entries.iter().position(|e| e.key.name == "include") else {
+            return;
+        };
+        let include = entries.remove(pos);
+        let items: Vec<Node> = match include.value.value {
+            Value::Seq(items) => items,
+            Value::Null => vec![],
+            _ => {
+                self.sink.error(include.value.span, "include", format!("expected a list, found {}", include.value.kind()));
+                return;
+            }
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let path = format!("include[{i}]");
+            let (paths, project_dir, env_files): (Vec<Node>, Option<String>, Vec<String>) = match &item.value {
+                Value::Str(_) => (vec![item.clone()], None, vec![]),
+                Value::Map(fields) => {
+                    let mut paths = vec![];
+                    let mut pd = None;
+                    let mut envs = vec![];
+                    for f in fields {
+                        match f.key.name.as_str() {
+                            "path" => match &f.value.value {
+                                Value::Seq(s) => paths.extend(s.iter().cloned()),
+                                _ => paths.push(f.value.clone()),
+                            },
+                            "project_directory" => pd = f.value.scalar_text(),
+                            "env_file" => match &f.value.value {
+                                Value::Seq(s) => envs.extend(s.iter().filter_map(Node::scalar_text)),
+                                _ => envs.extend(f.value.scalar_text()),
+                            },
+                            other => self.sink.push(
+                                Diagnostic::at(f.key.span, &path, format!("unknown key `{other}`"))
+                                    .with_hint("include entries take path, project_directory and env_file"),
+                            ),
+                        }
+                    }
+                    (paths, pd, envs)
+                }
+                _ => {
+                    self.sink.error(item.span, &path, format!("expected a path or a mapping, found {}", item.kind()));
+                    continue;
+                }
+            };
+            let mut included: Option<Node> = None;
+            let mut included_dir: Option<PathBuf> = None;
+            for p in paths {
+                let Some(rel) = p.scalar_text() else { continue };
+                let file = absolute(base_dir, Path::new(&rel));
+                if stack.contains(&file) {
+                    self.sink.push(
+                        Diagnostic::at(p.span, &path, format!("include cycle: `{}` includes itself", file.display()))
+                            .with_hint("remove the include that closes the cycle"),
+                    );
+                    continue;
+                }
+                if !file.is_file() {
+                    self.sink.push(
+                        Diagnostic::at(p.span, &path, format!("included file `{}` not found", file.display()))
+                            .with_hint("fix the path; it is relative to the including file's project directory"),
+                    );
+                    continue;
+                }
+                let dir = match &project_dir {
+                    Some(d) => absolute(base_dir, Path::new(d)),
+                    None => file.parent().unwrap_or(base_dir).to_path_buf(),
+                };
+                included_dir.get_or_insert(dir.clone());
+                let mut inc_vars = vars.clone();
+                let env_list: Vec<PathBuf> = if env_files.is_empty() {
+                    vec![dir.join(".env")]
+                } else {
+                    env_files.iter().map(|e| absolute(base_dir, Path::new(e))).collect()
+                };
+                for env in env_list {
+                    if let Ok(text) = std::fs::read_to_string(&env)
+                        && let Ok(pairs) = dotenv::parse(&text, &inc_vars)
+                    {
+                        self.inputs.push(env);
+                        for (k, v) in pairs {
+                            if let Some(v) = v
+                                && !self.opts.environ.contains_key(&k)
+                            {
+                                inc_vars.insert(k, v);
+                            }
+                        }
+                    }
+                }
+                let Some(docs) = self.read_file_with(&file, &dir, &inc_vars, stack) else {
+                    continue;
+                };
+                for d in docs {
+                    included = Some(match included {
+                        None => d,
+                        Some(b) => merge::merge(b, d, &[]).unwrap_or_else(|| empty(item.span)),
+                    });
+                }
+            }
+            let _ = included_dir;
+            let Some(included) = included else { continue };
+            self.add_included(doc, included, &path);
+        }
+    }
+
+    fn add_included(&mut self, doc: &mut Node, included: Node, path: &str) {
+        let Value::Map(sections) = included.value else { return };
+        for section in sections {
+            if !matches!(section.key.name.as_str(), "services" | "networks" | "volumes" | "configs" | "secrets") {
+                continue;
+            }
+            let Value::Map(items) = section.value.value else { continue };
+            let entries = doc.as_map_mut().expect("checked to be a mapping");
+            let target = match entries.iter().position(|e| e.key.name == section.key.name) {
+                Some(i) => i,
+                None => {
+                    entries.push(Entry::new(section.key.name.clone(), section.key.span, empty(section.key.span)));
+                    entries.len() - 1
+                }
+            };
+            let target = &mut entries[target].value;
+            if target.is_null() {
+                *target = empty(target.span);
+            }
+            let Some(existing) = target.as_map_mut() else { continue };
+            for item in items {
+                if let Some(clash) = existing.iter().find(|e| e.key.name == item.key.name) {
+                    if section.key.name == "services" || clash.value != item.value {
+                        self.sink.push(
+                            Diagnostic::at(
+                                clash.key.span,
+                                format!("{}.{}", section.key.name, item.key.name),
+                                format!("conflicts with `{}` imported by {path}", item.key.name),
+                            )
+                            .with_hint("rename one of them; an included project's resources cannot be redefined"),
+                        );
+                    }
+                    continue;
+                }
+                existing.push(item);
+            }
+        }
+    }
+
+    /// Resolve `extends` in every service of one file.
+    fn extends(&mut self, doc: &mut Node, file: &Path, file_dir: &Path, vars: &Vars) {
+        let Some(services) = doc.get("services").cloned() else { return };
+        let Some(entries) = services.as_map() else { return };
+        let mut cache: HashMap<PathBuf, Node> = HashMap::new();
+        cache.insert(file.to_path_buf(), services.clone());
+        let mut resolved = Vec::new();
+        for e in entries {
+            if e.value.get("extends").is_none() {
+                resolved.push(e.clone());
+                continue;
+            }
+            let mut stack = vec![(file.to_path_buf(), e.key.name.clone())];
+            let value = self.resolve_extends(&e.value, &e.key.name, file, file_dir, vars, &mut cache, &mut stack);
+            resolved.push(Entry { key: e.key.clone(), value });
+        }
+        if let Some(s) = doc.get_mut("services") {
+            s.value = Value::Map(resolved);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_extends(
+        &mut self,
+        svc: &Node,
+        name: &str,
+        file: &Path,
+        file_dir: &Path,
+        vars: &Vars,
+        cache: &mut HashMap<PathBuf, Node>,
+        stack: &mut Vec<(PathBuf, String)>,
+    ) -> Node {
+        let Some(ext) = svc.get("extends") else { return svc.clone() };
+        let path = format!("services.{name}.extends");
+        let (base_name, base_file) = match &ext.value {
+            Value::Str(s) => (Some((s.clone(), ext.span)), None),
+            Value::Map(_) => (
+                ext.get("service").and_then(|n| n.scalar_text().map(|s| (s, n.span))),
+                ext.get("file").map(|n| (n.scalar_text().unwrap_or_default(), n.span)),
+            ),
+            _ => {
+                self.sink.error(ext.span, &path, format!("expected a service name or a mapping, found {}", ext.kind()));
+                return svc.clone();
+            }
+        };
+        let Some((base_name, name_span)) = base_name else {
+            self.sink.push(Diagnostic::at(ext.span, &path, "missing `service`").with_hint("name the service to extend: `extends: {service: base}`"));
+            return svc.clone();
+        };
+        let (base_path, base_dir) = match &base_file {
+            Some((f, span)) => {
+                let p = absolute(file_dir, Path::new(f));
+                if !cache.contains_key(&p) {
+                    if !p.is_file() {
+                        self.sink.push(
+                            Diagnostic::at(*span, &path, format!("extends file `{}` not found", p.display()))
+                                .with_hint("fix the path; it is relative to the file that declares `extends`"),
+                        );
+                        return svc.clone();
+                    }
+                    let dir = p.parent().unwrap_or(file_dir).to_path_buf();
+                    let (id, text) = match self.read_text(&p) {
+                        Ok(x) => x,
+                        Err(d) => {
+                            self.sink.push(d);
+                            return svc.clone();
+                        }
+                    };
+                    self.base_dirs.insert(id, dir);
+                    let docs = match yaml::parse(&text, id) {
+                        Ok(d) => d,
+                        Err(errors) => {
+                            self.sink.items.extend(errors);
+                            return svc.clone();
+                        }
+                    };
+                    let mut doc = docs.into_iter().next().unwrap_or_else(|| empty(*span));
+                    self.interpolate(&mut doc, vars, "");
+                    let services = doc.get("services").cloned().unwrap_or_else(|| empty(doc.span));
+                    cache.insert(p.clone(), services);
+                }
+                let dir = p.parent().unwrap_or(file_dir).to_path_buf();
+                (p, dir)
+            }
+            None => (file.to_path_buf(), file_dir.to_path_buf()),
+        };
+        let key = (base_path.clone(), base_name.clone());
+        if stack.contains(&key) {
+            let cycle: Vec<String> = stack.iter().map(|(_, s)| s.clone()).chain([base_name.clone()]).collect();
+            self.sink.push(
+                Diagnostic::at(name_span, &path, format!("extends cycle: {}", cycle.join(" -> ")))
+                    .with_hint("a service cannot extend itself, directly or through others"),
+            );
+            return svc.clone();
+        }
+        let services = cache.get(&base_path).cloned().unwrap_or_else(|| empty(ext.span));
+        let Some(base) = services.get(&base_name).cloned() else {
+            let names: Vec<String> = services.as_map().unwrap_or(&[]).iter().map(|e| e.key.name.clone()).collect();
+            let mut d = Diagnostic::at(name_span, &path, format!("cannot extend unknown service `{base_name}`"));
+            if let Some(s) = super::diagnostic::suggest(&base_name, names.iter().map(String::as_str)) {
+                d = d.with_hint(format!("did you mean `{s}`?"));
+            } else {
+                d = d.with_hint(format!("services in `{}`: {}", base_path.display(), names.join(", ")));
+            }
+            self.sink.push(d);
+            return svc.clone();
+        };
+        stack.push(key);
+        let base = self.resolve_extends(&base, &base_name, &base_path, &base_dir, vars, cache, stack);
+        stack.pop();
+        let mut over = svc.clone();
+        if let Some(m) = over.as_map_mut() {
+            m.retain(|e| e.key.name != "extends");
+        }
+        let mut base = base;
+        if let Some(m) = base.as_map_mut() {
+            m.retain(|e| e.key.name != "extends");
+        }
+        merge::merge(base, over, &["services", name]).unwrap_or_else(|| empty(svc.span))
+    }
+
+    /// `-p`, else `COMPOSE_PROJECT_NAME`, else `name:`, else the project directory's name.
+    fn project_name(&self, root: &Node, vars: &Vars, project_dir: &Path) -> Result<String, Diagnostic> {
+        let explicit = self
+            .opts
+            .project_name
+            .clone()
+            .map(|n| (n, None, "the -p flag"))
+            .or_else(|| {
+                vars.get("COMPOSE_PROJECT_NAME")
+                    .filter(|v| !v.is_empty())
+                    .map(|n| (n.to_string(), None, "COMPOSE_PROJECT_NAME"))
+            })
+            .or_else(|| {
+                root.get("name")
+                    .and_then(|n| n.scalar_text().filter(|s| !s.is_empty()).map(|s| (s, Some(n.span), "the `name` key")))
+            });
+        match explicit {
+            Some((name, span, origin)) => {
+                if valid_project_name(&name) {
+                    Ok(name)
+                } else {
+                    Err(Diagnostic::new(span, if span.is_some() { "name" } else { "" },
+                        format!("invalid project name `{name}` (from {origin})"))
+                        .with_hint("a project name holds only lowercase letters, digits, dashes and underscores, and starts with a letter or digit"))
+                }
+            }
+            None => {
+                let dir = project_dir
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let normalized = normalize_project_name(&dir);
+                if normalized.is_empty() {
+                    Err(Diagnostic::new(None, "", format!("cannot derive a project name from directory `{dir}`"))
+                        .with_hint("name the project with -p NAME or a top-level `name:`"))
+                } else {
+                    Ok(normalized)
+                }
+            }
+        }
+    }
+}
+
+/// Compose's rule: `^[a-z0-9][a-z0-9_-]*$`.
+pub fn valid_project_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// A directory name made into a project name: lowercased, other characters dropped.
+pub fn normalize_project_name(dir: &str) -> String {
+    let lower = dir.to_lowercase();
+    let kept: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    kept.trim_start_matches(['_', '-']).to_string()
+}
+
+/// Drop services none of whose profiles is active (`--profile`, `COMPOSE_PROFILES`, `*` for all).
+fn apply_profiles(project: &mut Project, opts: &LoadOptions, vars: &Vars) {
+    let mut active: Vec<String> = opts.profiles.clone();
+    if active.is_empty()
+        && let Some(p) = vars.get("COMPOSE_PROFILES")
+    {
+        active = p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    }
+    let all = active.iter().any(|p| p == "*");
+    let disabled: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(name, s)| {
+            !s.profiles.is_empty()
+                && !all
+                && !s.profiles.iter().any(|p| active.contains(p))
+                && !opts.services.contains(name)
+        })
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in &disabled {
+        project.services.remove(name);
+    }
+    project.disabled_services = disabled;
+}
+
+/// Compose attaches services that name no network to `default`, and creates it.
+fn add_default_network(project: &mut Project) {
+    let mut needs_default = false;
+    for s in project.services.values_mut() {
+        if s.networks.is_empty() && s.network_mode.is_none() {
+            s.networks.insert("default".into(), None);
+            needs_default = true;
+        }
+    }
+    if needs_default && !project.networks.contains_key("default") {
+        project.networks.insert(
+            "default".into(),
+            Network {
+                name: format!("{}_default", project.name),
+                ..Default::default()
+            },
+        );
+    }
+}
+
+/// Like Compose, keep only the networks, volumes, configs and secrets that services use.
+fn drop_unused(project: &mut Project) {
+    let mut nets = BTreeSet::new();
+    let mut vols = BTreeSet::new();
+    let mut configs = BTreeSet::new();
+    let mut secrets = BTreeSet::new();
+    for s in project.services.values() {
+        nets.extend(s.networks.keys().cloned());
+        for m in &s.volumes {
+            if let Some(src) = &m.source {
+                vols.insert(src.clone());
+            }
+        }
+        configs.extend(s.configs.iter().map(|c| c.source.clone()));
+        secrets.extend(s.secrets.iter().map(|c| c.source.clone()));
+    }
+    project.networks.retain(|k, _| nets.contains(k));
+    project.volumes.retain(|k, _| vols.contains(k));
+    project.configs.retain(|k, _| configs.contains(k));
+    project.secrets.retain(|k, _| secrets.contains(k));
+}

@@ -1,0 +1,467 @@
+//! The canonical Compose model: long syntax everywhere, paths absolute, durations
+//! and sizes normalised. It serialises to the same shape and key names as
+//! `docker compose config --format json`, so the two can be compared field by field.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::units::{Bytes, Duration};
+
+/// Attributes berth reads but does not model: kept as they were written (after
+/// interpolation) so `config` shows them and later stages can say they are not applied.
+pub type Extra = BTreeMap<String, serde_json::Value>;
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Project {
+    pub name: String,
+    #[serde(skip)]
+    pub working_dir: std::path::PathBuf,
+    #[serde(skip)]
+    pub config_files: Vec<std::path::PathBuf>,
+    pub services: BTreeMap<String, Service>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Network>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, Volume>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileObject>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileObject>,
+    /// Services left out because none of their profiles is active.
+    #[serde(skip)]
+    pub disabled_services: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Service {
+    #[serde(skip)]
+    pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// `None` prints as `null`, as Compose prints an unset command.
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileMount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, Option<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Option<ServiceNetwork>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileMount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<Bytes>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub stdin_open: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_grace_period: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Valid Compose attributes berth does not model yet.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Service {
+    /// Replicas asked for by `scale` or `deploy.replicas` (1 when neither is set).
+    pub fn replicas(&self) -> u32 {
+        self.scale
+            .or_else(|| self.deploy.as_ref().and_then(|d| d.replicas))
+            .unwrap_or(1)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Build {
+    pub context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, Option<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted = 0,
+    ServiceHealthy = 1,
+    ServiceCompletedSuccessfully = 2,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Dependency {
+    pub condition: Condition,
+    #[serde(skip_serializing_if = "is_false")]
+    pub restart: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Deploy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<UpdateConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_config: Option<UpdateConfig>,
+    pub resources: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+    pub placement: serde_json::Value,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct UpdateConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failure_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Resources {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceLimit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<ResourceLimit>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct ResourceLimit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct RestartPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Device {
+    pub source: String,
+    pub target: String,
+    pub permissions: String,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Healthcheck {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_interval: Option<Duration>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub disable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct ServiceNetwork {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Port {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    pub target: u32,
+    /// A port or a range (`"8000-8010"`), as a string like Compose prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    pub protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MountType {
+    Bind,
+    Volume,
+    Tmpfs,
+    Npipe,
+    Cluster,
+    Image,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Mount {
+    #[serde(rename = "type")]
+    pub kind: MountType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<BindOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<TmpfsOptions>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct BindOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub create_host_path: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct VolumeOptions {
+    #[serde(skip_serializing_if = "is_false")]
+    pub nocopy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct TmpfsOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+/// A config or secret as a service uses it.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct FileMount {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Ulimit {
+    Single(i64),
+    Range { soft: i64, hard: i64 },
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Network {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    pub ipam: Ipam,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub internal: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub attachable: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_ipv6: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Ipam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<IpamPool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct IpamPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Volume {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A top-level config or secret.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct FileObject {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}

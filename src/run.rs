@@ -1,0 +1,131 @@
+//! Runs one command: builds the load options from the flags and the
+//! environment, loads the project, and prints what the command asks for.
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, ConfigArgs, ConfigFormat, GlobalArgs};
+use crate::compose::{self, Diagnostics, LoadOptions, Loaded};
+
+/// Everything that can stop a command, each rendered for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Input(Diagnostics, bool),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Error {
+    pub fn render(&self) -> String {
+        match self {
+            Error::Input(d, color) => d.render(*color),
+            Error::Io(msg) => format!("error: {msg}\n"),
+        }
+    }
+}
+
+fn use_color(g: &GlobalArgs) -> bool {
+    !g.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// The loader's options from the global flags and the process environment.
+pub fn load_options(g: &GlobalArgs, services: &[String]) -> Result<LoadOptions, Error> {
+    let working_dir = std::env::current_dir()
+        .map_err(|e| Error::Io(format!("cannot read the current directory: {e}")))?;
+    let stdin = if g.files.iter().any(|f| f.as_os_str() == "-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::Io(format!("cannot read the compose file from standard input: {e}")))?;
+        Some(s)
+    } else {
+        None
+    };
+    Ok(LoadOptions {
+        files: g.files.clone(),
+        project_name: g.project_name.clone(),
+        project_directory: g.project_directory.clone(),
+        env_files: g.env_files.clone(),
+        profiles: g
+            .profiles
+            .iter()
+            .flat_map(|p| p.split(',').map(str::to_string))
+            .collect(),
+        working_dir,
+        environ: std::env::vars().collect(),
+        stdin,
+        services: services.to_vec(),
+    })
+}
+
+fn load(g: &GlobalArgs, services: &[String]) -> Result<Loaded, Error> {
+    let opts = load_options(g, services)?;
+    let loaded = compose::load(opts).map_err(|d| Error::Input(d, use_color(g)))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(loaded)
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match &cli.command {
+        Command::Validate => {
+            let loaded = load(&cli.global, &[])?;
+            let p = &loaded.project;
+            let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+            println!(
+                "valid: {}, {}, {}",
+                plural(p.services.len(), "service"),
+                plural(p.networks.len(), "network"),
+                plural(p.volumes.len(), "volume")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(args) => config(&cli.global, args),
+    }
+}
+
+fn config(g: &GlobalArgs, args: &ConfigArgs) -> Result<ExitCode, Error> {
+    let loaded = load(g, &args.service_names)?;
+    let mut project = loaded.project;
+    if !args.service_names.is_empty() {
+        project
+            .services
+            .retain(|name, _| args.service_names.contains(name));
+    }
+    let mut out = String::new();
+    let lists = [
+        (args.services, project.services.keys().cloned().collect::<Vec<_>>()),
+        (args.volumes, project.volumes.keys().cloned().collect()),
+        (args.networks, project.networks.keys().cloned().collect()),
+    ];
+    if lists.iter().any(|(on, _)| *on) {
+        for (on, names) in lists {
+            if on {
+                for n in names {
+                    out.push_str(&n);
+                    out.push('\n');
+                }
+            }
+        }
+    } else {
+        let value = compose::config_value(&project);
+        out = match args.format {
+            ConfigFormat::Json => {
+                let mut s = serde_json::to_string_pretty(&value).expect("JSON values serialise");
+                s.push('\n');
+                s
+            }
+            ConfigFormat::Yaml => serde_yaml::to_string(&value).expect("JSON values serialise as YAML"),
+        };
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(out.as_bytes()) {
+        // a closed pipe (`berth config | head`) is not an error
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(Error::Io(format!("cannot write to standard output: {e}")));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
