@@ -38,7 +38,12 @@ pub struct GlobalArgs {
     #[arg(long = "profile", global = true, value_name = "PROFILE")]
     pub profiles: Vec<String>,
     /// State file. Default: state/<project>.json beside the compose file.
-    #[arg(long = "state", global = true, env = "BERTH_STATE", value_name = "PATH")]
+    #[arg(
+        long = "state",
+        global = true,
+        env = "BERTH_STATE",
+        value_name = "PATH"
+    )]
     pub state: Option<PathBuf>,
     /// Do not colour the output (NO_COLOR is honoured too).
     #[arg(long = "no-color", global = true)]

@@ -35,9 +35,11 @@ pub fn load_options(g: &GlobalArgs, services: &[String]) -> Result<LoadOptions, 
         .map_err(|e| Error::Io(format!("cannot read the current directory: {e}")))?;
     let stdin = if g.files.iter().any(|f| f.as_os_str() == "-") {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::Io(format!("cannot read the compose file from standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            Error::Io(format!(
+                "cannot read the compose file from standard input: {e}"
+            ))
+        })?;
         Some(s)
     } else {
         None
@@ -73,7 +75,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Validate => {
             let loaded = load(&cli.global, &[])?;
             let p = &loaded.project;
-            let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+            let plural =
+                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             println!(
                 "valid: {}, {}, {}",
                 plural(p.services.len(), "service"),
@@ -96,7 +99,10 @@ fn config(g: &GlobalArgs, args: &ConfigArgs) -> Result<ExitCode, Error> {
     }
     let mut out = String::new();
     let lists = [
-        (args.services, project.services.keys().cloned().collect::<Vec<_>>()),
+        (
+            args.services,
+            project.services.keys().cloned().collect::<Vec<_>>(),
+        ),
         (args.volumes, project.volumes.keys().cloned().collect()),
         (args.networks, project.networks.keys().cloned().collect()),
     ];
@@ -117,7 +123,9 @@ fn config(g: &GlobalArgs, args: &ConfigArgs) -> Result<ExitCode, Error> {
                 s.push('\n');
                 s
             }
-            ConfigFormat::Yaml => serde_yaml::to_string(&value).expect("JSON values serialise as YAML"),
+            ConfigFormat::Yaml => {
+                serde_yaml::to_string(&value).expect("JSON values serialise as YAML")
+            }
         };
     }
     let mut stdout = std::io::stdout().lock();

@@ -22,28 +22,107 @@ pub struct Ctx<'a> {
     pub base_dirs: &'a BTreeMap<FileId, PathBuf>,
     pub sources: &'a mut SourceMap,
     pub project_dir: &'a Path,
+    pub warnings: &'a mut Vec<String>,
 }
 
 /// Service attributes berth models.
 pub const SERVICE_KEYS: &[&str] = &[
-    "build", "cap_add", "cap_drop", "command", "configs", "container_name", "cpus",
-    "depends_on", "deploy", "devices", "dns", "dns_search", "entrypoint", "env_file",
-    "environment", "expose", "extends", "extra_hosts", "healthcheck", "hostname", "image",
-    "init", "ipc", "labels", "logging", "mem_limit", "network_mode", "networks", "pid",
-    "platform", "ports", "privileged", "profiles", "pull_policy", "read_only", "restart",
-    "scale", "secrets", "security_opt", "shm_size", "stdin_open", "stop_grace_period",
-    "stop_signal", "sysctls", "tmpfs", "tty", "ulimits", "user", "volumes", "working_dir",
+    "build",
+    "cap_add",
+    "cap_drop",
+    "command",
+    "configs",
+    "container_name",
+    "cpus",
+    "depends_on",
+    "deploy",
+    "devices",
+    "dns",
+    "dns_search",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extends",
+    "extra_hosts",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "ipc",
+    "labels",
+    "logging",
+    "mem_limit",
+    "network_mode",
+    "networks",
+    "pid",
+    "platform",
+    "ports",
+    "privileged",
+    "profiles",
+    "pull_policy",
+    "read_only",
+    "restart",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "user",
+    "volumes",
+    "working_dir",
 ];
 
 /// Valid Compose service attributes that berth keeps as written but does not model.
 pub const SERVICE_PASSTHROUGH: &[&str] = &[
-    "annotations", "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
-    "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares",
-    "cpuset", "credential_spec", "develop", "device_cgroup_rules", "dns_opt", "domainname",
-    "external_links", "gpus", "group_add", "isolation", "label_file", "links", "mac_address",
-    "mem_reservation", "mem_swappiness", "memswap_limit", "models", "oom_kill_disable",
-    "oom_score_adj", "pids_limit", "post_start", "pre_stop", "provider", "pull_refresh_after",
-    "runtime", "storage_opt", "use_api_socket", "userns_mode", "uts", "volumes_from",
+    "annotations",
+    "attach",
+    "blkio_config",
+    "cgroup",
+    "cgroup_parent",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpuset",
+    "credential_spec",
+    "develop",
+    "device_cgroup_rules",
+    "dns_opt",
+    "domainname",
+    "external_links",
+    "gpus",
+    "group_add",
+    "isolation",
+    "label_file",
+    "links",
+    "mac_address",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pids_limit",
+    "post_start",
+    "pre_stop",
+    "provider",
+    "pull_refresh_after",
+    "runtime",
+    "storage_opt",
+    "use_api_socket",
+    "userns_mode",
+    "uts",
+    "volumes_from",
 ];
 
 fn join(path: &str, key: &str) -> String {
@@ -125,7 +204,11 @@ impl Ctx<'_> {
     fn uint(&mut self, n: &Node, path: &str) -> Option<u64> {
         let i = self.int(n, path)?;
         if i < 0 {
-            self.err(n, path, format!("expected a number of 0 or more, found {i}"));
+            self.err(
+                n,
+                path,
+                format!("expected a number of 0 or more, found {i}"),
+            );
             return None;
         }
         Some(i as u64)
@@ -156,8 +239,8 @@ impl Ctx<'_> {
             Value::Str(s) => match s.as_str() {
                 "1" | "t" | "T" | "true" | "TRUE" | "True" | "y" | "Y" | "yes" | "YES" | "Yes"
                 | "on" | "ON" | "On" => Some(true),
-                "0" | "f" | "F" | "false" | "FALSE" | "False" | "n" | "N" | "no" | "NO"
-                | "No" | "off" | "OFF" | "Off" => Some(false),
+                "0" | "f" | "F" | "false" | "FALSE" | "False" | "n" | "N" | "no" | "NO" | "No"
+                | "off" | "OFF" | "Off" => Some(false),
                 _ => {
                     self.err_hint(
                         n,
@@ -348,6 +431,9 @@ pub fn project(ctx: &mut Ctx, root: &Node, name: &str) -> Project {
         "version", "name", "services", "networks", "volumes", "configs", "secrets", "include",
         "models",
     ];
+    for e in entries.iter().filter(|e| e.key.name.starts_with("x-")) {
+        p.extensions.insert(e.key.name.clone(), to_json(&e.value));
+    }
     fields!(ctx, entries, "", TOP, |key, value, path| {
         match key {
             "services" => {
@@ -424,6 +510,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
         .collect();
     let mut env_files: Vec<(String, Option<String>)> = Vec::new();
     let mut environment: Vec<(String, Option<String>)> = Vec::new();
+    let mut label_files: Vec<(String, Option<String>)> = Vec::new();
     fields!(ctx, entries, path, &known, |key, v, p| {
         match key {
             "build" => s.build = build(ctx, v, &p),
@@ -476,11 +563,27 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "user" => s.user = ctx.string(v, &p),
             "volumes" => s.volumes = volumes(ctx, v, &p),
             "working_dir" => s.working_dir = ctx.string(v, &p),
+            "mem_reservation" | "memswap_limit" => {
+                if let Some(b) = ctx.bytes(v, &p) {
+                    s.extra
+                        .insert(key.to_string(), serde_json::Value::String(b.0.to_string()));
+                }
+            }
+            "label_file" => label_files = env_file(ctx, v, &p),
+            // Go's omitempty: Compose leaves these out when zero
+            "cpu_count" | "cpu_percent" | "cpu_shares" | "cpu_quota" | "cpu_period"
+            | "cpu_rt_period" | "cpu_rt_runtime"
+                if matches!(v.value, Value::Int(0)) => {}
             other => {
                 s.extra.insert(other.to_string(), to_json(v));
             }
         }
     });
+    // labels from label_file, under those written in `labels`
+    for (k, v) in label_files {
+        s.labels.entry(k).or_insert_with(|| v.unwrap_or_default());
+    }
+    implicit_dependencies(&mut s);
     // env_file first, then `environment` over it; a bare KEY takes the project's value
     for (k, v) in env_files.into_iter().chain(environment) {
         let v = v.or_else(|| ctx.vars.get(&k).map(str::to_string));
@@ -488,6 +591,43 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     }
     consistency(ctx, n, path, &mut s);
     s
+}
+
+/// Sharing another service's network, IPC namespace or volumes, or linking to it,
+/// makes it a dependency that is restarted with it, as Compose records it.
+fn implicit_dependencies(s: &mut Service) {
+    let mut deps: Vec<String> = Vec::new();
+    for mode in [&s.network_mode, &s.ipc] {
+        if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
+            deps.push(other.to_string());
+        }
+    }
+    let list = |key: &str| -> Vec<String> {
+        s.extra
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for link in list("links") {
+        deps.push(link.split(':').next().unwrap_or_default().to_string());
+    }
+    for from in list("volumes_from") {
+        if !from.starts_with("container:") {
+            deps.push(from.split(':').next().unwrap_or_default().to_string());
+        }
+    }
+    for dep in deps {
+        s.depends_on.entry(dep).or_insert(Dependency {
+            condition: Condition::ServiceStarted,
+            restart: true,
+            required: true,
+        });
+    }
 }
 
 /// Attributes that can be set twice (`mem_limit` and `deploy.resources.limits.memory`) must agree.
@@ -503,10 +643,7 @@ fn consistency(ctx: &mut Ctx, n: &Node, path: &str, s: &mut Service) {
             "set only one of them",
         );
     }
-    let limits = s
-        .deploy
-        .as_ref()
-        .and_then(|d| d.resources.limits.as_ref());
+    let limits = s.deploy.as_ref().and_then(|d| d.resources.limits.as_ref());
     if let (Some(mem), Some(limit)) = (s.mem_limit, limits.and_then(|l| l.memory))
         && mem != limit
     {
@@ -538,7 +675,9 @@ pub fn to_json(n: &Node) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
         Value::Map(entries) => J::Object(
@@ -554,8 +693,16 @@ fn shell_command(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Vec<String>> {
     match &n.value {
         Value::Null => None,
         Value::Seq(_) => Some(ctx.strings(n, path, false)),
-        Value::Str(s) => match shell_words::split(s) {
-            Ok(words) => Some(words),
+        Value::Str(s) => match shell_words::split(before_operator(s)) {
+            Ok(words) => {
+                if before_operator(s).len() < s.len() {
+                    ctx.warnings.push(format!(
+                        "{path}: `{s}` contains a shell operator; like Compose, berth runs only `{}`. Use `[\"sh\", \"-c\", \"...\"]` to run it through a shell",
+                        before_operator(s).trim_end()
+                    ));
+                }
+                Some(words)
+            }
             Err(_) => {
                 ctx.err_hint(
                     n,
@@ -571,6 +718,26 @@ fn shell_command(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Vec<String>> {
             None
         }
     }
+}
+
+/// Compose splits a string command with go-shellwords, which stops at the first
+/// unquoted `;`, `&`, `|`, `<` or `>`: `echo a && echo b` runs `echo a`.
+fn before_operator(s: &str) -> &str {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if !single => escaped = true,
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            ';' | '&' | '|' | '<' | '>' if !single && !double => return &s[..i],
+            _ => {}
+        }
+    }
+    s
 }
 
 fn build(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Build> {
@@ -591,25 +758,43 @@ fn build(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Build> {
             let mut b = Build::default();
             let mut context = None;
             const KEYS: &[&str] = &[
-                "context", "dockerfile", "dockerfile_inline", "args", "labels", "target",
-                "network", "ssh", "cache_from", "cache_to", "additional_contexts", "extra_hosts",
-                "isolation", "no_cache", "pull", "platforms", "privileged", "secrets", "shm_size",
-                "tags", "ulimits", "entitlements", "provenance", "sbom",
+                "context",
+                "dockerfile",
+                "dockerfile_inline",
+                "args",
+                "labels",
+                "target",
+                "network",
+                "ssh",
+                "cache_from",
+                "cache_to",
+                "additional_contexts",
+                "extra_hosts",
+                "isolation",
+                "no_cache",
+                "pull",
+                "platforms",
+                "privileged",
+                "secrets",
+                "shm_size",
+                "tags",
+                "ulimits",
+                "entitlements",
+                "provenance",
+                "sbom",
             ];
             fields!(ctx, entries, path, KEYS, |key, v, p| {
                 match key {
-                    "context" => {
-                        context = ctx.string(v, &p).map(|c| resolve_context(ctx, v, &c))
-                    }
+                    "context" => context = ctx.string(v, &p).map(|c| resolve_context(ctx, v, &c)),
                     "dockerfile" => b.dockerfile = ctx.string(v, &p),
                     "dockerfile_inline" => b.dockerfile_inline = ctx.string(v, &p),
                     "args" => {
                         b.args = ctx
                             .key_values(v, &p, '=')
                             .into_iter()
-                            .map(|(k, val)| {
-                                let val = val.or_else(|| ctx.vars.get(&k).map(str::to_string));
-                                (k, val)
+                            .filter_map(|(k, val)| {
+                                let val = val.or_else(|| ctx.vars.get(&k).map(str::to_string))?;
+                                Some((k, Some(val)))
                             })
                             .collect()
                     }
@@ -755,8 +940,15 @@ fn deploy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Deploy> {
         ..Default::default()
     };
     const KEYS: &[&str] = &[
-        "mode", "replicas", "labels", "update_config", "rollback_config", "resources",
-        "restart_policy", "placement", "endpoint_mode",
+        "mode",
+        "replicas",
+        "labels",
+        "update_config",
+        "rollback_config",
+        "resources",
+        "restart_policy",
+        "placement",
+        "endpoint_mode",
     ];
     fields!(ctx, entries, path, KEYS, |key, v, p| {
         match key {
@@ -767,14 +959,20 @@ fn deploy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Deploy> {
             "rollback_config" => d.rollback_config = update_config(ctx, v, &p),
             "resources" => {
                 if let Some(entries) = ctx.map(v, &p) {
-                    fields!(ctx, entries, &p, &["limits", "reservations"], |k, rv, rp| {
-                        let limit = resource_limit(ctx, rv, &rp);
-                        if k == "limits" {
-                            d.resources.limits = limit;
-                        } else {
-                            d.resources.reservations = limit;
+                    fields!(
+                        ctx,
+                        entries,
+                        &p,
+                        &["limits", "reservations"],
+                        |k, rv, rp| {
+                            let limit = resource_limit(ctx, rv, &rp);
+                            if k == "limits" {
+                                d.resources.limits = limit;
+                            } else {
+                                d.resources.reservations = limit;
+                            }
                         }
-                    });
+                    );
                 }
             }
             "restart_policy" => {
@@ -806,7 +1004,12 @@ fn update_config(ctx: &mut Ctx, n: &Node, path: &str) -> Option<UpdateConfig> {
     let entries = ctx.map(n, path)?;
     let mut u = UpdateConfig::default();
     const KEYS: &[&str] = &[
-        "parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order",
+        "parallelism",
+        "delay",
+        "failure_action",
+        "monitor",
+        "max_failure_ratio",
+        "order",
     ];
     fields!(ctx, entries, path, KEYS, |key, v, p| {
         match key {
@@ -914,13 +1117,19 @@ fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)
             Value::Map(entries) => {
                 let mut file = None;
                 let mut required = true;
-                fields!(ctx, entries, &p, &["path", "required", "format"], |k, v, kp| {
-                    match k {
-                        "path" => file = Some(v.clone()),
-                        "required" => required = ctx.boolean(v, &kp).unwrap_or(true),
-                        _ => {}
+                fields!(
+                    ctx,
+                    entries,
+                    &p,
+                    &["path", "required", "format"],
+                    |k, v, kp| {
+                        match k {
+                            "path" => file = Some(v.clone()),
+                            "required" => required = ctx.boolean(v, &kp).unwrap_or(true),
+                            _ => {}
+                        }
                     }
-                });
+                );
                 match file {
                     Some(f) => (f, required),
                     None => {
@@ -936,31 +1145,33 @@ fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)
         };
         let full = ctx.resolve_path(&file_node, &rel);
         match std::fs::read_to_string(&full) {
-            Ok(text) => match dotenv::parse(&text, ctx.vars) {
-                Ok(pairs) => {
-                    for (k, v) in pairs {
-                        // a bare KEY in an env file takes the environment's value, or is dropped
-                        match v.or_else(|| ctx.vars.get(&k).map(str::to_string)) {
-                            Some(v) => out.push((k, Some(v))),
-                            None => continue,
+            Ok(text) => {
+                match dotenv::parse(&text, ctx.vars) {
+                    Ok(pairs) => {
+                        for (k, v) in pairs {
+                            // a bare KEY in an env file takes the environment's value, or is dropped
+                            match v.or_else(|| ctx.vars.get(&k).map(str::to_string)) {
+                                Some(v) => out.push((k, Some(v))),
+                                None => continue,
+                            }
                         }
                     }
-                }
-                Err(e) => {
-                    let id = ctx.sources.add(Path::new(&full), rel.clone(), text);
-                    let span = super::source::Span {
-                        file: id,
-                        line: e.line,
-                        col: e.col,
-                        offset: 0,
-                        len: 1,
-                    };
-                    ctx.sink.push(
+                    Err(e) => {
+                        let id = ctx.sources.add(Path::new(&full), rel.clone(), text);
+                        let span = super::source::Span {
+                            file: id,
+                            line: e.line,
+                            col: e.col,
+                            offset: 0,
+                            len: 1,
+                        };
+                        ctx.sink.push(
                         Diagnostic::at(span, &p, format!("invalid env file: {}", e.message))
                             .with_hint("env files hold `KEY=VALUE` lines; quote values with spaces or `#`"),
                     );
+                    }
                 }
-            },
+            }
             Err(_) if !required => {}
             Err(e) => ctx.err_hint(
                 &file_node,
@@ -1019,6 +1230,7 @@ fn extra_hosts(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<String> {
             }
         }
     }
+    out.sort();
     out
 }
 
@@ -1026,7 +1238,13 @@ fn healthcheck(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Healthcheck> {
     let entries = ctx.map(n, path)?;
     let mut h = Healthcheck::default();
     const KEYS: &[&str] = &[
-        "test", "interval", "timeout", "retries", "start_period", "start_interval", "disable",
+        "test",
+        "interval",
+        "timeout",
+        "retries",
+        "start_period",
+        "start_interval",
+        "disable",
     ];
     fields!(ctx, entries, path, KEYS, |key, v, p| {
         match key {
@@ -1078,7 +1296,11 @@ fn logging(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Logging> {
     Some(l)
 }
 
-fn service_networks(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Option<ServiceNetwork>> {
+fn service_networks(
+    ctx: &mut Ctx,
+    n: &Node,
+    path: &str,
+) -> BTreeMap<String, Option<ServiceNetwork>> {
     let mut out = BTreeMap::new();
     match &n.value {
         Value::Seq(_) => {
@@ -1094,8 +1316,15 @@ fn service_networks(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Opt
                     _ => ctx.map(&e.value, &p).map(|fields| {
                         let mut sn = ServiceNetwork::default();
                         const KEYS: &[&str] = &[
-                            "aliases", "ipv4_address", "ipv6_address", "priority", "link_local_ips",
-                            "mac_address", "driver_opts", "gw_priority", "interface_name",
+                            "aliases",
+                            "ipv4_address",
+                            "ipv6_address",
+                            "priority",
+                            "link_local_ips",
+                            "mac_address",
+                            "driver_opts",
+                            "gw_priority",
+                            "interface_name",
                         ];
                         fields!(ctx, fields, &p, KEYS, |k, v, kp| {
                             match k {
@@ -1122,7 +1351,15 @@ fn service_networks(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Opt
 
 fn pull_policy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
     let p = ctx.string(n, path)?;
-    const OK: &[&str] = &["always", "never", "missing", "build", "if_not_present", "daily", "weekly"];
+    const OK: &[&str] = &[
+        "always",
+        "never",
+        "missing",
+        "build",
+        "if_not_present",
+        "daily",
+        "weekly",
+    ];
     if !OK.contains(&p.as_str()) && !p.starts_with("every_") {
         let hint = match suggest(&p, OK.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
@@ -1184,7 +1421,9 @@ fn ulimits(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Ulimit> {
 // ---- ports ----
 
 fn port_number(s: &str) -> Option<u32> {
-    s.parse::<u32>().ok().filter(|p| (1..=65535).contains(p) || *p == 0)
+    s.parse::<u32>()
+        .ok()
+        .filter(|p| (1..=65535).contains(p) || *p == 0)
 }
 
 fn port_range(s: &str) -> Option<(u32, u32)> {
@@ -1227,7 +1466,8 @@ pub fn parse_short_port(text: &str) -> Result<Vec<Port>, String> {
         Some((p, t)) => (Some(p), t),
         None => (None, rest),
     };
-    let (t0, t1) = port_range(target).ok_or_else(|| format!("`{target}` is not a port or port range"))?;
+    let (t0, t1) =
+        port_range(target).ok_or_else(|| format!("`{target}` is not a port or port range"))?;
     let published = published.filter(|p| !p.is_empty());
     let pub_range = match published {
         Some(p) => Some(port_range(p).ok_or_else(|| format!("`{p}` is not a port or port range"))?),
@@ -1246,7 +1486,11 @@ pub fn parse_short_port(text: &str) -> Result<Vec<Port>, String> {
     match pub_range {
         None => Ok((t0..=t1).map(|t| make(t, None)).collect()),
         Some((p0, p1)) if n == 0 => {
-            let published = if p0 == p1 { p0.to_string() } else { format!("{p0}-{p1}") };
+            let published = if p0 == p1 {
+                p0.to_string()
+            } else {
+                format!("{p0}-{p1}")
+            };
             Ok(vec![make(t0, Some(published))])
         }
         Some((p0, p1)) if p1 - p0 == n => Ok((0..=n)
@@ -1272,7 +1516,13 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                 };
                 let mut has_target = false;
                 const KEYS: &[&str] = &[
-                    "target", "published", "host_ip", "protocol", "mode", "name", "app_protocol",
+                    "target",
+                    "published",
+                    "host_ip",
+                    "protocol",
+                    "mode",
+                    "name",
+                    "app_protocol",
                 ];
                 fields!(ctx, entries, &p, KEYS, |k, v, kp| {
                     match k {
@@ -1282,7 +1532,12 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                                     port.target = t as u32;
                                     has_target = true;
                                 } else {
-                                    ctx.err_hint(v, &kp, format!("port {t} is out of range"), "ports are 1 to 65535");
+                                    ctx.err_hint(
+                                        v,
+                                        &kp,
+                                        format!("port {t} is out of range"),
+                                        "ports are 1 to 65535",
+                                    );
                                 }
                             }
                         }
@@ -1300,15 +1555,24 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                             }
                         }
                         "host_ip" => port.host_ip = ctx.string(v, &kp),
-                        "protocol" => port.protocol = ctx.string(v, &kp).unwrap_or_else(|| "tcp".into()),
-                        "mode" => port.mode = ctx.string(v, &kp).unwrap_or_else(|| "ingress".into()),
+                        "protocol" => {
+                            port.protocol = ctx.string(v, &kp).unwrap_or_else(|| "tcp".into())
+                        }
+                        "mode" => {
+                            port.mode = ctx.string(v, &kp).unwrap_or_else(|| "ingress".into())
+                        }
                         "name" => port.name = ctx.string(v, &kp),
                         "app_protocol" => port.app_protocol = ctx.string(v, &kp),
                         _ => {}
                     }
                 });
                 if !has_target && item.get("target").is_none() {
-                    ctx.err_hint(item, &p, "a port needs a `target`", "add `target: <container port>`");
+                    ctx.err_hint(
+                        item,
+                        &p,
+                        "a port needs a `target`",
+                        "add `target: <container port>`",
+                    );
                 }
                 out.push(port);
             }
@@ -1411,7 +1675,8 @@ fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount
             "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
                 propagation = Some(opt.to_string())
             }
-            "cached" | "delegated" | "consistent" => m.consistency = Some(opt.to_string()),
+            // accepted and dropped, as Compose does (they only mattered on Docker Desktop for Mac)
+            "cached" | "delegated" | "consistent" => {}
             other => return bad(ctx, &format!("unknown option `{other}`")),
         }
     }
@@ -1451,7 +1716,15 @@ fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
     let mut volume: Option<VolumeOptions> = None;
     let mut tmpfs: Option<TmpfsOptions> = None;
     const KEYS: &[&str] = &[
-        "type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs", "image",
+        "type",
+        "source",
+        "target",
+        "read_only",
+        "consistency",
+        "bind",
+        "volume",
+        "tmpfs",
+        "image",
     ];
     fields!(ctx, entries, p, KEYS, |k, v, kp| {
         match k {
@@ -1481,26 +1754,40 @@ fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
                         create_host_path: true,
                         ..Default::default()
                     };
-                    fields!(ctx, fields, &kp, &["propagation", "create_host_path", "selinux"], |bk, bv, bp| {
-                        match bk {
-                            "propagation" => b.propagation = ctx.string(bv, &bp),
-                            "create_host_path" => b.create_host_path = ctx.boolean(bv, &bp).unwrap_or(true),
-                            _ => b.selinux = ctx.string(bv, &bp),
+                    fields!(
+                        ctx,
+                        fields,
+                        &kp,
+                        &["propagation", "create_host_path", "selinux"],
+                        |bk, bv, bp| {
+                            match bk {
+                                "propagation" => b.propagation = ctx.string(bv, &bp),
+                                "create_host_path" => {
+                                    b.create_host_path = ctx.boolean(bv, &bp).unwrap_or(true)
+                                }
+                                _ => b.selinux = ctx.string(bv, &bp),
+                            }
                         }
-                    });
+                    );
                     bind = Some(b);
                 }
             }
             "volume" => {
                 if let Some(fields) = ctx.map(v, &kp) {
                     let mut o = VolumeOptions::default();
-                    fields!(ctx, fields, &kp, &["nocopy", "subpath", "labels"], |vk, vv, vp| {
-                        match vk {
-                            "nocopy" => o.nocopy = ctx.boolean(vv, &vp).unwrap_or(false),
-                            "subpath" => o.subpath = ctx.string(vv, &vp),
-                            _ => {}
+                    fields!(
+                        ctx,
+                        fields,
+                        &kp,
+                        &["nocopy", "subpath", "labels"],
+                        |vk, vv, vp| {
+                            match vk {
+                                "nocopy" => o.nocopy = ctx.boolean(vv, &vp).unwrap_or(false),
+                                "subpath" => o.subpath = ctx.string(vv, &vp),
+                                _ => {}
+                            }
                         }
-                    });
+                    );
                     volume = Some(o);
                 }
             }
@@ -1522,18 +1809,33 @@ fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
     });
     let Some(kind) = kind else {
         if item.get("type").is_none() {
-            ctx.err_hint(item, p, "a volume needs a `type`", "add `type: volume`, `type: bind` or `type: tmpfs`");
+            ctx.err_hint(
+                item,
+                p,
+                "a volume needs a `type`",
+                "add `type: volume`, `type: bind` or `type: tmpfs`",
+            );
         }
         return None;
     };
     let Some(target) = target else {
-        ctx.err_hint(item, p, "a volume needs a `target`", "add `target: /path/in/container`");
+        ctx.err_hint(
+            item,
+            p,
+            "a volume needs a `target`",
+            "add `target: /path/in/container`",
+        );
         return None;
     };
     let source = match (kind, source) {
         (MountType::Bind, Some((s, node))) => Some(ctx.resolve_path(&node, &s)),
         (MountType::Bind, None) => {
-            ctx.err_hint(item, p, "a bind mount needs a `source`", "add `source: ./path/on/host`");
+            ctx.err_hint(
+                item,
+                p,
+                "a bind mount needs a `source`",
+                "add `source: ./path/on/host`",
+            );
             return None;
         }
         (_, s) => s.map(|(s, _)| s),
@@ -1554,7 +1856,11 @@ fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
 
 fn external(ctx: &mut Ctx, n: &Node, path: &str) -> (bool, Option<String>) {
     match &n.value {
-        Value::Map(_) => (true, n.get("name").and_then(|v| ctx.string(v, &join(path, "name")))),
+        Value::Map(_) => (
+            true,
+            n.get("name")
+                .and_then(|v| ctx.string(v, &join(path, "name"))),
+        ),
         _ => (ctx.boolean(n, path).unwrap_or(false), None),
     }
 }
@@ -1564,8 +1870,16 @@ fn network(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) -> Net
     let mut name = None;
     if let Some(entries) = ctx.map(n, path) {
         const KEYS: &[&str] = &[
-            "name", "driver", "driver_opts", "ipam", "external", "internal", "attachable",
-            "labels", "enable_ipv6", "enable_ipv4",
+            "name",
+            "driver",
+            "driver_opts",
+            "ipam",
+            "external",
+            "internal",
+            "attachable",
+            "labels",
+            "enable_ipv6",
+            "enable_ipv4",
         ];
         fields!(ctx, entries, path, KEYS, |k, v, p| {
             match k {
@@ -1605,30 +1919,37 @@ fn ipam(ctx: &mut Ctx, n: &Node, path: &str) -> Ipam {
     let Some(entries) = ctx.map(n, path) else {
         return out;
     };
-    fields!(ctx, entries, path, &["driver", "config", "options"], |k, v, p| {
-        match k {
-            "driver" => out.driver = ctx.string(v, &p),
-            "options" => out.options = ctx.string_map(v, &p),
-            _ => {
-                for (i, pool) in seq(ctx, v, &p).unwrap_or(&[]).iter().enumerate() {
-                    let pp = index(&p, i);
-                    let mut c = IpamPool::default();
-                    if let Some(fields) = ctx.map(pool, &pp) {
-                        const KEYS: &[&str] = &["subnet", "gateway", "ip_range", "aux_addresses"];
-                        fields!(ctx, fields, &pp, KEYS, |ck, cv, cp| {
-                            match ck {
-                                "subnet" => c.subnet = ctx.string(cv, &cp),
-                                "gateway" => c.gateway = ctx.string(cv, &cp),
-                                "ip_range" => c.ip_range = ctx.string(cv, &cp),
-                                _ => c.aux_addresses = ctx.string_map(cv, &cp),
-                            }
-                        });
+    fields!(
+        ctx,
+        entries,
+        path,
+        &["driver", "config", "options"],
+        |k, v, p| {
+            match k {
+                "driver" => out.driver = ctx.string(v, &p),
+                "options" => out.options = ctx.string_map(v, &p),
+                _ => {
+                    for (i, pool) in seq(ctx, v, &p).unwrap_or(&[]).iter().enumerate() {
+                        let pp = index(&p, i);
+                        let mut c = IpamPool::default();
+                        if let Some(fields) = ctx.map(pool, &pp) {
+                            const KEYS: &[&str] =
+                                &["subnet", "gateway", "ip_range", "aux_addresses"];
+                            fields!(ctx, fields, &pp, KEYS, |ck, cv, cp| {
+                                match ck {
+                                    "subnet" => c.subnet = ctx.string(cv, &cp),
+                                    "gateway" => c.gateway = ctx.string(cv, &cp),
+                                    "ip_range" => c.ip_range = ctx.string(cv, &cp),
+                                    _ => c.aux_addresses = ctx.string_map(cv, &cp),
+                                }
+                            });
+                        }
+                        out.config.push(c);
                     }
-                    out.config.push(c);
                 }
             }
         }
-    });
+    );
     out
 }
 
@@ -1668,8 +1989,15 @@ fn file_object(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) ->
     let mut name = None;
     if let Some(entries) = ctx.map(n, path) {
         const KEYS: &[&str] = &[
-            "name", "file", "environment", "content", "external", "labels", "template_driver",
-            "driver", "driver_opts",
+            "name",
+            "file",
+            "environment",
+            "content",
+            "external",
+            "labels",
+            "template_driver",
+            "driver",
+            "driver_opts",
         ];
         fields!(ctx, entries, path, KEYS, |k, v, p| {
             match k {
@@ -1773,13 +2101,27 @@ mod tests {
     #[test]
     fn short_ports() {
         assert_eq!(port("80"), vec![(None, 80, None, "tcp".into())]);
-        assert_eq!(port("8080:80"), vec![(None, 80, Some("8080".into()), "tcp".into())]);
+        assert_eq!(
+            port("8080:80"),
+            vec![(None, 80, Some("8080".into()), "tcp".into())]
+        );
         assert_eq!(
             port("127.0.0.1:8080:80/udp"),
-            vec![(Some("127.0.0.1".into()), 80, Some("8080".into()), "udp".into())]
+            vec![(
+                Some("127.0.0.1".into()),
+                80,
+                Some("8080".into()),
+                "udp".into()
+            )]
         );
-        assert_eq!(port("[::1]:80:80"), vec![(Some("::1".into()), 80, Some("80".into()), "tcp".into())]);
-        assert_eq!(port("127.0.0.1::80"), vec![(Some("127.0.0.1".into()), 80, None, "tcp".into())]);
+        assert_eq!(
+            port("[::1]:80:80"),
+            vec![(Some("::1".into()), 80, Some("80".into()), "tcp".into())]
+        );
+        assert_eq!(
+            port("127.0.0.1::80"),
+            vec![(Some("127.0.0.1".into()), 80, None, "tcp".into())]
+        );
         assert_eq!(port("3000-3001").len(), 2);
         assert_eq!(
             port("8000-8001:80-81"),
@@ -1788,7 +2130,10 @@ mod tests {
                 (None, 81, Some("8001".into()), "tcp".into())
             ]
         );
-        assert_eq!(port("9000-9010:80"), vec![(None, 80, Some("9000-9010".into()), "tcp".into())]);
+        assert_eq!(
+            port("9000-9010:80"),
+            vec![(None, 80, Some("9000-9010".into()), "tcp".into())]
+        );
     }
 
     #[test]

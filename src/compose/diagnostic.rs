@@ -92,7 +92,12 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap, color: bool
     } else {
         format!("{}: ", d.path)
     };
-    out.push_str(&format!("{}: {}{}\n", paint("error", color), key, d.message));
+    out.push_str(&format!(
+        "{}: {}{}\n",
+        paint("error", color),
+        key,
+        d.message
+    ));
     if let Some(span) = d.span {
         let file = sources.get(span.file);
         out.push_str(&format!(
@@ -107,11 +112,7 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap, color: bool
             let col = span.col.saturating_sub(1) as usize;
             let width = line.chars().count().saturating_sub(col);
             let len = (span.len as usize).clamp(1, width.max(1));
-            out.push_str(&format!(
-                "{pad} | {}{}\n",
-                " ".repeat(col),
-                "^".repeat(len)
-            ));
+            out.push_str(&format!("{pad} | {}{}\n", " ".repeat(col), "^".repeat(len)));
         }
     }
     if let Some(hint) = &d.hint {

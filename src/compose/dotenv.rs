@@ -29,7 +29,10 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        let line = line
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(line);
         let key_end = line.find(['=', ':']).unwrap_or(line.len());
         let key = line[..key_end].trim_end();
         let err = |message: String| EnvFileError {
@@ -38,10 +41,7 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
             message,
         };
         if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(err(format!(
-                "`{}` is not a `KEY=VALUE` line",
-                raw.trim()
-            )));
+            return Err(err(format!("`{}` is not a `KEY=VALUE` line", raw.trim())));
         }
         if key_end == line.len() {
             out.push((key.to_string(), None));
@@ -83,7 +83,9 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
                     .map_err(|_| err(format!("invalid interpolation in value of `{key}`")))?
             }
         };
-        scope.insert(key.to_string(), parsed.clone());
+        if !vars.contains(key) {
+            scope.insert(key.to_string(), parsed.clone());
+        }
         out.push((key.to_string(), Some(parsed)));
     }
     Ok(out)
@@ -143,7 +145,9 @@ mod tests {
 
     #[test]
     fn the_forms_compose_reads() {
-        let got = p("# comment\nA=1\nexport B=two words\nC='lit $A'\nD=\"x\\ny $A\"\nE=\nF\nG=v # inline\nH: colon\n");
+        let got = p(
+            "# comment\nA=1\nexport B=two words\nC='lit $A'\nD=\"x\\ny $A\"\nE=\nF\nG=v # inline\nH: colon\n",
+        );
         assert_eq!(
             got,
             vec![
@@ -161,7 +165,10 @@ mod tests {
 
     #[test]
     fn multiline_double_quotes() {
-        assert_eq!(p("A=\"one\ntwo\"\nB=3\n"), vec![kv("A", "one\ntwo"), kv("B", "3")]);
+        assert_eq!(
+            p("A=\"one\ntwo\"\nB=3\n"),
+            vec![kv("A", "one\ntwo"), kv("B", "3")]
+        );
     }
 
     #[test]

@@ -85,7 +85,9 @@ fn expand_into(input: &str, vars: &Vars, out: &mut Expanded) -> Result<(), Inter
                 rest = &body_start[end + 1..];
             }
             Some(c) if is_name_start(c) => {
-                let len = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
+                let len = after
+                    .find(|c: char| !is_name_char(c))
+                    .unwrap_or(after.len());
                 let name = &after[..len];
                 lookup(name, vars, out);
                 rest = &after[len..];
@@ -265,9 +267,21 @@ mod tests {
 
     #[test]
     fn invalid_syntax() {
-        assert!(matches!(expand("${}", &vars()), Err(InterpolationError::Invalid { .. })));
-        assert!(matches!(expand("${A:x}", &vars()), Err(InterpolationError::Invalid { .. })));
-        assert!(matches!(expand("${A", &vars()), Err(InterpolationError::Invalid { .. })));
-        assert!(matches!(expand("${A/b}", &vars()), Err(InterpolationError::Invalid { .. })));
+        assert!(matches!(
+            expand("${}", &vars()),
+            Err(InterpolationError::Invalid { .. })
+        ));
+        assert!(matches!(
+            expand("${A:x}", &vars()),
+            Err(InterpolationError::Invalid { .. })
+        ));
+        assert!(matches!(
+            expand("${A", &vars()),
+            Err(InterpolationError::Invalid { .. })
+        ));
+        assert!(matches!(
+            expand("${A/b}", &vars()),
+            Err(InterpolationError::Invalid { .. })
+        ));
     }
 }

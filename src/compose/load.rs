@@ -99,7 +99,9 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         for doc in docs {
             root = Some(match root {
                 None => doc,
-                Some(base) => merge::merge(base, doc, &[]).unwrap_or_else(|| empty(Span::default())),
+                Some(base) => {
+                    merge::merge(base, doc, &[]).unwrap_or_else(|| empty(Span::default()))
+                }
             });
         }
     }
@@ -133,11 +135,15 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
             base_dirs: &l.base_dirs,
             sources: &mut l.sources,
             project_dir: &project_dir,
+            warnings: &mut l.warnings,
         };
         decode::project(&mut ctx, &root, &name)
     };
     project.working_dir = project_dir.clone();
-    project.config_files = files.iter().map(|f| absolute(&l.opts.working_dir, f)).collect();
+    project.config_files = files
+        .iter()
+        .map(|f| absolute(&l.opts.working_dir, f))
+        .collect();
     apply_profiles(&mut project, &l.opts, &vars);
     add_default_network(&mut project);
     validate::project(&project, &root, &mut l.sink);
@@ -174,7 +180,11 @@ impl Loader {
     }
 
     fn env(&self, key: &str) -> Option<&str> {
-        self.opts.environ.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.opts
+            .environ
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// `-f` flags, else `COMPOSE_FILE`, else the first default name found upward.
@@ -182,11 +192,25 @@ impl Loader {
         if !self.opts.files.is_empty() {
             return Ok(self.opts.files.clone());
         }
-        if let Some(list) = self.env("COMPOSE_FILE") {
-            let sep = self
-                .env("COMPOSE_PATH_SEPARATOR")
-                .unwrap_or(":")
-                .to_string();
+        // COMPOSE_FILE from the shell, else from `.env` in the working directory
+        let dotenv: BTreeMap<String, String> =
+            std::fs::read_to_string(self.opts.working_dir.join(".env"))
+                .ok()
+                .and_then(|t| dotenv::parse(&t, &Vars::new(self.opts.environ.clone())).ok())
+                .map(|pairs| {
+                    pairs
+                        .into_iter()
+                        .filter_map(|(k, v)| Some((k, v?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+        let lookup = |key: &str| {
+            self.env(key)
+                .map(str::to_string)
+                .or_else(|| dotenv.get(key).filter(|v| !v.is_empty()).cloned())
+        };
+        if let Some(list) = lookup("COMPOSE_FILE") {
+            let sep = lookup("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|| ":".to_string());
             return Ok(list
                 .split(sep.as_str())
                 .filter(|s| !s.is_empty())
@@ -259,7 +283,11 @@ impl Loader {
                     return Err(Diagnostic::new(
                         None,
                         "",
-                        format!("env file `{}` cannot be read: {}", file.display(), io_reason(&e)),
+                        format!(
+                            "env file `{}` cannot be read: {}",
+                            file.display(),
+                            io_reason(&e)
+                        ),
                     )
                     .with_hint("check the path given to --env-file"));
                 }
@@ -280,9 +308,7 @@ impl Loader {
                     }
                 }
                 Err(e) => {
-                    let id = self
-                        .sources
-                        .add(&file, file.display().to_string(), text);
+                    let id = self.sources.add(&file, file.display().to_string(), text);
                     let span = Span {
                         file: id,
                         line: e.line,
@@ -290,12 +316,20 @@ impl Loader {
                         offset: 0,
                         len: 1,
                     };
-                    return Err(Diagnostic::at(span, "", format!("invalid env file: {}", e.message))
-                        .with_hint("env files hold `KEY=VALUE` lines"));
+                    return Err(Diagnostic::at(
+                        span,
+                        "",
+                        format!("invalid env file: {}", e.message),
+                    )
+                    .with_hint("env files hold `KEY=VALUE` lines"));
                 }
             }
         }
         merged.extend(self.opts.environ.clone());
+        // like Compose, `${COMPOSE_PROJECT_NAME}` sees the name given with -p
+        if let Some(name) = &self.opts.project_name {
+            merged.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+        }
         Ok(Vars::new(merged))
     }
 
@@ -358,8 +392,15 @@ impl Loader {
             }
             if !matches!(doc.value, Value::Map(_)) {
                 self.sink.push(
-                    Diagnostic::at(doc.span, "", format!("expected a mapping at the top of the file, found {}", doc.kind()))
-                        .with_hint("a compose file starts with keys such as `services:`"),
+                    Diagnostic::at(
+                        doc.span,
+                        "",
+                        format!(
+                            "expected a mapping at the top of the file, found {}",
+                            doc.kind()
+                        ),
+                    )
+                    .with_hint("a compose file starts with keys such as `services:`"),
                 );
                 continue;
             }
@@ -396,8 +437,14 @@ impl Loader {
                         format!(": {message}")
                     };
                     self.sink.push(
-                        Diagnostic::at(n.span, path, format!("required variable `{name}` is missing a value{detail}"))
-                            .with_hint(format!("set `{name}` in the environment or in the project's .env file")),
+                        Diagnostic::at(
+                            n.span,
+                            path,
+                            format!("required variable `{name}` is missing a value{detail}"),
+                        )
+                        .with_hint(format!(
+                            "set `{name}` in the environment or in the project's .env file"
+                        )),
                     );
                 }
                 Err(InterpolationError::Invalid { detail }) => {
@@ -440,42 +487,59 @@ impl Loader {
             Value::Seq(items) => items,
             Value::Null => vec![],
             _ => {
-                self.sink.error(include.value.span, "include", format!("expected a list, found {}", include.value.kind()));
+                self.sink.error(
+                    include.value.span,
+                    "include",
+                    format!("expected a list, found {}", include.value.kind()),
+                );
                 return;
             }
         };
         for (i, item) in items.into_iter().enumerate() {
             let path = format!("include[{i}]");
-            let (paths, project_dir, env_files): (Vec<Node>, Option<String>, Vec<String>) = match &item.value {
-                Value::Str(_) => (vec![item.clone()], None, vec![]),
-                Value::Map(fields) => {
-                    let mut paths = vec![];
-                    let mut pd = None;
-                    let mut envs = vec![];
-                    for f in fields {
-                        match f.key.name.as_str() {
-                            "path" => match &f.value.value {
-                                Value::Seq(s) => paths.extend(s.iter().cloned()),
-                                _ => paths.push(f.value.clone()),
-                            },
-                            "project_directory" => pd = f.value.scalar_text(),
-                            "env_file" => match &f.value.value {
-                                Value::Seq(s) => envs.extend(s.iter().filter_map(Node::scalar_text)),
-                                _ => envs.extend(f.value.scalar_text()),
-                            },
-                            other => self.sink.push(
-                                Diagnostic::at(f.key.span, &path, format!("unknown key `{other}`"))
-                                    .with_hint("include entries take path, project_directory and env_file"),
-                            ),
+            let (paths, project_dir, env_files): (Vec<Node>, Option<String>, Vec<String>) =
+                match &item.value {
+                    Value::Str(_) => (vec![item.clone()], None, vec![]),
+                    Value::Map(fields) => {
+                        let mut paths = vec![];
+                        let mut pd = None;
+                        let mut envs = vec![];
+                        for f in fields {
+                            match f.key.name.as_str() {
+                                "path" => match &f.value.value {
+                                    Value::Seq(s) => paths.extend(s.iter().cloned()),
+                                    _ => paths.push(f.value.clone()),
+                                },
+                                "project_directory" => pd = f.value.scalar_text(),
+                                "env_file" => match &f.value.value {
+                                    Value::Seq(s) => {
+                                        envs.extend(s.iter().filter_map(Node::scalar_text))
+                                    }
+                                    _ => envs.extend(f.value.scalar_text()),
+                                },
+                                other => self.sink.push(
+                                    Diagnostic::at(
+                                        f.key.span,
+                                        &path,
+                                        format!("unknown key `{other}`"),
+                                    )
+                                    .with_hint(
+                                        "include entries take path, project_directory and env_file",
+                                    ),
+                                ),
+                            }
                         }
+                        (paths, pd, envs)
                     }
-                    (paths, pd, envs)
-                }
-                _ => {
-                    self.sink.error(item.span, &path, format!("expected a path or a mapping, found {}", item.kind()));
-                    continue;
-                }
-            };
+                    _ => {
+                        self.sink.error(
+                            item.span,
+                            &path,
+                            format!("expected a path or a mapping, found {}", item.kind()),
+                        );
+                        continue;
+                    }
+                };
             let mut included: Option<Node> = None;
             let mut included_dir: Option<PathBuf> = None;
             for p in paths {
@@ -483,8 +547,12 @@ impl Loader {
                 let file = absolute(base_dir, Path::new(&rel));
                 if stack.contains(&file) {
                     self.sink.push(
-                        Diagnostic::at(p.span, &path, format!("include cycle: `{}` includes itself", file.display()))
-                            .with_hint("remove the include that closes the cycle"),
+                        Diagnostic::at(
+                            p.span,
+                            &path,
+                            format!("include cycle: `{}` includes itself", file.display()),
+                        )
+                        .with_hint("remove the include that closes the cycle"),
                     );
                     continue;
                 }
@@ -504,7 +572,10 @@ impl Loader {
                 let env_list: Vec<PathBuf> = if env_files.is_empty() {
                     vec![dir.join(".env")]
                 } else {
-                    env_files.iter().map(|e| absolute(base_dir, Path::new(e))).collect()
+                    env_files
+                        .iter()
+                        .map(|e| absolute(base_dir, Path::new(e)))
+                        .collect()
                 };
                 for env in env_list {
                     if let Ok(text) = std::fs::read_to_string(&env)
@@ -537,17 +608,28 @@ impl Loader {
     }
 
     fn add_included(&mut self, doc: &mut Node, included: Node, path: &str) {
-        let Value::Map(sections) = included.value else { return };
+        let Value::Map(sections) = included.value else {
+            return;
+        };
         for section in sections {
-            if !matches!(section.key.name.as_str(), "services" | "networks" | "volumes" | "configs" | "secrets") {
+            if !matches!(
+                section.key.name.as_str(),
+                "services" | "networks" | "volumes" | "configs" | "secrets"
+            ) {
                 continue;
             }
-            let Value::Map(items) = section.value.value else { continue };
+            let Value::Map(items) = section.value.value else {
+                continue;
+            };
             let entries = doc.as_map_mut().expect("checked to be a mapping");
             let target = match entries.iter().position(|e| e.key.name == section.key.name) {
                 Some(i) => i,
                 None => {
-                    entries.push(Entry::new(section.key.name.clone(), section.key.span, empty(section.key.span)));
+                    entries.push(Entry::new(
+                        section.key.name.clone(),
+                        section.key.span,
+                        empty(section.key.span),
+                    ));
                     entries.len() - 1
                 }
             };
@@ -555,7 +637,9 @@ impl Loader {
             if target.is_null() {
                 *target = empty(target.span);
             }
-            let Some(existing) = target.as_map_mut() else { continue };
+            let Some(existing) = target.as_map_mut() else {
+                continue;
+            };
             for item in items {
                 if let Some(clash) = existing.iter().find(|e| e.key.name == item.key.name) {
                     if section.key.name == "services" || clash.value != item.value {
@@ -577,8 +661,12 @@ impl Loader {
 
     /// Resolve `extends` in every service of one file.
     fn extends(&mut self, doc: &mut Node, file: &Path, file_dir: &Path, vars: &Vars) {
-        let Some(services) = doc.get("services").cloned() else { return };
-        let Some(entries) = services.as_map() else { return };
+        let Some(services) = doc.get("services").cloned() else {
+            return;
+        };
+        let Some(entries) = services.as_map() else {
+            return;
+        };
         let mut cache: HashMap<PathBuf, Node> = HashMap::new();
         cache.insert(file.to_path_buf(), services.clone());
         let mut resolved = Vec::new();
@@ -588,8 +676,19 @@ impl Loader {
                 continue;
             }
             let mut stack = vec![(file.to_path_buf(), e.key.name.clone())];
-            let value = self.resolve_extends(&e.value, &e.key.name, file, file_dir, vars, &mut cache, &mut stack);
-            resolved.push(Entry { key: e.key.clone(), value });
+            let value = self.resolve_extends(
+                &e.value,
+                &e.key.name,
+                file,
+                file_dir,
+                vars,
+                &mut cache,
+                &mut stack,
+            );
+            resolved.push(Entry {
+                key: e.key.clone(),
+                value,
+            });
         }
         if let Some(s) = doc.get_mut("services") {
             s.value = Value::Map(resolved);
@@ -607,21 +706,32 @@ impl Loader {
         cache: &mut HashMap<PathBuf, Node>,
         stack: &mut Vec<(PathBuf, String)>,
     ) -> Node {
-        let Some(ext) = svc.get("extends") else { return svc.clone() };
+        let Some(ext) = svc.get("extends") else {
+            return svc.clone();
+        };
         let path = format!("services.{name}.extends");
         let (base_name, base_file) = match &ext.value {
             Value::Str(s) => (Some((s.clone(), ext.span)), None),
             Value::Map(_) => (
-                ext.get("service").and_then(|n| n.scalar_text().map(|s| (s, n.span))),
-                ext.get("file").map(|n| (n.scalar_text().unwrap_or_default(), n.span)),
+                ext.get("service")
+                    .and_then(|n| n.scalar_text().map(|s| (s, n.span))),
+                ext.get("file")
+                    .map(|n| (n.scalar_text().unwrap_or_default(), n.span)),
             ),
             _ => {
-                self.sink.error(ext.span, &path, format!("expected a service name or a mapping, found {}", ext.kind()));
+                self.sink.error(
+                    ext.span,
+                    &path,
+                    format!("expected a service name or a mapping, found {}", ext.kind()),
+                );
                 return svc.clone();
             }
         };
         let Some((base_name, name_span)) = base_name else {
-            self.sink.push(Diagnostic::at(ext.span, &path, "missing `service`").with_hint("name the service to extend: `extends: {service: base}`"));
+            self.sink.push(
+                Diagnostic::at(ext.span, &path, "missing `service`")
+                    .with_hint("name the service to extend: `extends: {service: base}`"),
+            );
             return svc.clone();
         };
         let (base_path, base_dir) = match &base_file {
@@ -630,8 +740,14 @@ impl Loader {
                 if !cache.contains_key(&p) {
                     if !p.is_file() {
                         self.sink.push(
-                            Diagnostic::at(*span, &path, format!("extends file `{}` not found", p.display()))
-                                .with_hint("fix the path; it is relative to the file that declares `extends`"),
+                            Diagnostic::at(
+                                *span,
+                                &path,
+                                format!("extends file `{}` not found", p.display()),
+                            )
+                            .with_hint(
+                                "fix the path; it is relative to the file that declares `extends`",
+                            ),
                         );
                         return svc.clone();
                     }
@@ -653,7 +769,10 @@ impl Loader {
                     };
                     let mut doc = docs.into_iter().next().unwrap_or_else(|| empty(*span));
                     self.interpolate(&mut doc, vars, "");
-                    let services = doc.get("services").cloned().unwrap_or_else(|| empty(doc.span));
+                    let services = doc
+                        .get("services")
+                        .cloned()
+                        .unwrap_or_else(|| empty(doc.span));
                     cache.insert(p.clone(), services);
                 }
                 let dir = p.parent().unwrap_or(file_dir).to_path_buf();
@@ -663,27 +782,54 @@ impl Loader {
         };
         let key = (base_path.clone(), base_name.clone());
         if stack.contains(&key) {
-            let cycle: Vec<String> = stack.iter().map(|(_, s)| s.clone()).chain([base_name.clone()]).collect();
+            let cycle: Vec<String> = stack
+                .iter()
+                .map(|(_, s)| s.clone())
+                .chain([base_name.clone()])
+                .collect();
             self.sink.push(
-                Diagnostic::at(name_span, &path, format!("extends cycle: {}", cycle.join(" -> ")))
-                    .with_hint("a service cannot extend itself, directly or through others"),
+                Diagnostic::at(
+                    name_span,
+                    &path,
+                    format!("extends cycle: {}", cycle.join(" -> ")),
+                )
+                .with_hint("a service cannot extend itself, directly or through others"),
             );
             return svc.clone();
         }
-        let services = cache.get(&base_path).cloned().unwrap_or_else(|| empty(ext.span));
+        let services = cache
+            .get(&base_path)
+            .cloned()
+            .unwrap_or_else(|| empty(ext.span));
         let Some(base) = services.get(&base_name).cloned() else {
-            let names: Vec<String> = services.as_map().unwrap_or(&[]).iter().map(|e| e.key.name.clone()).collect();
-            let mut d = Diagnostic::at(name_span, &path, format!("cannot extend unknown service `{base_name}`"));
-            if let Some(s) = super::diagnostic::suggest(&base_name, names.iter().map(String::as_str)) {
+            let names: Vec<String> = services
+                .as_map()
+                .unwrap_or(&[])
+                .iter()
+                .map(|e| e.key.name.clone())
+                .collect();
+            let mut d = Diagnostic::at(
+                name_span,
+                &path,
+                format!("cannot extend unknown service `{base_name}`"),
+            );
+            if let Some(s) =
+                super::diagnostic::suggest(&base_name, names.iter().map(String::as_str))
+            {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             } else {
-                d = d.with_hint(format!("services in `{}`: {}", base_path.display(), names.join(", ")));
+                d = d.with_hint(format!(
+                    "services in `{}`: {}",
+                    base_path.display(),
+                    names.join(", ")
+                ));
             }
             self.sink.push(d);
             return svc.clone();
         };
         stack.push(key);
-        let base = self.resolve_extends(&base, &base_name, &base_path, &base_dir, vars, cache, stack);
+        let base =
+            self.resolve_extends(&base, &base_name, &base_path, &base_dir, vars, cache, stack);
         stack.pop();
         let mut over = svc.clone();
         if let Some(m) = over.as_map_mut() {
@@ -697,7 +843,12 @@ impl Loader {
     }
 
     /// `-p`, else `COMPOSE_PROJECT_NAME`, else `name:`, else the project directory's name.
-    fn project_name(&self, root: &Node, vars: &Vars, project_dir: &Path) -> Result<String, Diagnostic> {
+    fn project_name(
+        &self,
+        root: &Node,
+        vars: &Vars,
+        project_dir: &Path,
+    ) -> Result<String, Diagnostic> {
         let explicit = self
             .opts
             .project_name
@@ -709,8 +860,11 @@ impl Loader {
                     .map(|n| (n.to_string(), None, "COMPOSE_PROJECT_NAME"))
             })
             .or_else(|| {
-                root.get("name")
-                    .and_then(|n| n.scalar_text().filter(|s| !s.is_empty()).map(|s| (s, Some(n.span), "the `name` key")))
+                root.get("name").and_then(|n| {
+                    n.scalar_text()
+                        .filter(|s| !s.is_empty())
+                        .map(|s| (s, Some(n.span), "the `name` key"))
+                })
             });
         match explicit {
             Some((name, span, origin)) => {
@@ -729,8 +883,12 @@ impl Loader {
                     .unwrap_or_default();
                 let normalized = normalize_project_name(&dir);
                 if normalized.is_empty() {
-                    Err(Diagnostic::new(None, "", format!("cannot derive a project name from directory `{dir}`"))
-                        .with_hint("name the project with -p NAME or a top-level `name:`"))
+                    Err(Diagnostic::new(
+                        None,
+                        "",
+                        format!("cannot derive a project name from directory `{dir}`"),
+                    )
+                    .with_hint("name the project with -p NAME or a top-level `name:`"))
                 } else {
                     Ok(normalized)
                 }
@@ -762,7 +920,11 @@ fn apply_profiles(project: &mut Project, opts: &LoadOptions, vars: &Vars) {
     if active.is_empty()
         && let Some(p) = vars.get("COMPOSE_PROFILES")
     {
-        active = p.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        active = p
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
     let all = active.iter().any(|p| p == "*");
     let disabled: Vec<String> = project
@@ -788,8 +950,8 @@ fn add_default_network(project: &mut Project) {
     for s in project.services.values_mut() {
         if s.networks.is_empty() && s.network_mode.is_none() {
             s.networks.insert("default".into(), None);
-            needs_default = true;
         }
+        needs_default |= s.networks.contains_key("default");
     }
     if needs_default && !project.networks.contains_key("default") {
         project.networks.insert(

@@ -64,9 +64,8 @@ const RULES: &[(&str, Rule)] = &[
 fn rule_for(path: &[&str]) -> Option<Rule> {
     RULES.iter().find_map(|(pattern, rule)| {
         let parts: Vec<&str> = pattern.split('.').collect();
-        (parts.len() == path.len()
-            && parts.iter().zip(path).all(|(p, k)| *p == "*" || p == k))
-        .then_some(*rule)
+        (parts.len() == path.len() && parts.iter().zip(path).all(|(p, k)| *p == "*" || p == k))
+            .then_some(*rule)
     })
 }
 
@@ -194,7 +193,11 @@ fn list_to_map(n: Node) -> Node {
                 .into_iter()
                 .filter_map(|item| {
                     let name = item.scalar_text()?;
-                    Some(Entry::new(name, item.span, Node::new(Value::Null, item.span)))
+                    Some(Entry::new(
+                        name,
+                        item.span,
+                        Node::new(Value::Null, item.span),
+                    ))
                 })
                 .collect();
             Node::new(Value::Map(entries), span)
@@ -287,12 +290,19 @@ mod tests {
     }
 
     fn texts(n: &Node) -> Vec<String> {
-        n.as_seq().unwrap().iter().filter_map(Node::scalar_text).collect()
+        n.as_seq()
+            .unwrap()
+            .iter()
+            .filter_map(Node::scalar_text)
+            .collect()
     }
 
     #[test]
     fn mappings_merge_and_scalars_override() {
-        let m = merged("services: {a: {image: x, user: u}}", "services: {a: {image: y}}");
+        let m = merged(
+            "services: {a: {image: x, user: u}}",
+            "services: {a: {image: y}}",
+        );
         let a = m.get("services").unwrap().get("a").unwrap();
         assert_eq!(a.get("image").unwrap().as_str(), Some("y"));
         assert_eq!(a.get("user").unwrap().as_str(), Some("u"));
@@ -300,8 +310,17 @@ mod tests {
 
     #[test]
     fn command_is_replaced_not_appended() {
-        let m = merged("services: {a: {command: [a, b]}}", "services: {a: {command: [c]}}");
-        let cmd = m.get("services").unwrap().get("a").unwrap().get("command").unwrap();
+        let m = merged(
+            "services: {a: {command: [a, b]}}",
+            "services: {a: {command: [c]}}",
+        );
+        let cmd = m
+            .get("services")
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .get("command")
+            .unwrap();
         assert_eq!(texts(cmd), vec!["c"]);
     }
 
@@ -311,8 +330,19 @@ mod tests {
             "services: {a: {environment: [A=1, B=2]}}",
             "services: {a: {environment: {B: 3, C: 4}}}",
         );
-        let env = m.get("services").unwrap().get("a").unwrap().get("environment").unwrap();
-        let keys: Vec<_> = env.as_map().unwrap().iter().map(|e| e.key.name.clone()).collect();
+        let env = m
+            .get("services")
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .get("environment")
+            .unwrap();
+        let keys: Vec<_> = env
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|e| e.key.name.clone())
+            .collect();
         assert_eq!(keys, vec!["A", "B", "C"]);
         assert_eq!(env.get("B").unwrap().scalar_text().as_deref(), Some("3"));
     }
@@ -325,7 +355,10 @@ mod tests {
         );
         let a = m.get("services").unwrap().get("a").unwrap();
         assert_eq!(texts(a.get("ports").unwrap()), vec!["80:80", "81:81"]);
-        assert_eq!(texts(a.get("volumes").unwrap()), vec!["./b:/data:ro", "v:/other"]);
+        assert_eq!(
+            texts(a.get("volumes").unwrap()),
+            vec!["./b:/data:ro", "v:/other"]
+        );
     }
 
     #[test]
@@ -347,8 +380,19 @@ mod tests {
             "services: {a: {networks: [front]}}",
             "services: {a: {networks: {back: {aliases: [x]}}}}",
         );
-        let nets = m.get("services").unwrap().get("a").unwrap().get("networks").unwrap();
-        let keys: Vec<_> = nets.as_map().unwrap().iter().map(|e| e.key.name.clone()).collect();
+        let nets = m
+            .get("services")
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .get("networks")
+            .unwrap();
+        let keys: Vec<_> = nets
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|e| e.key.name.clone())
+            .collect();
         assert_eq!(keys, vec!["front", "back"]);
     }
 }

@@ -1,16 +1,16 @@
 //! The Compose Specification: files in, one canonical [`Project`] out.
+pub mod decode;
 pub mod diagnostic;
-pub mod node;
-pub mod source;
-pub mod yaml;
 pub mod dotenv;
 pub mod interpolate;
-pub mod units;
-pub mod model;
-pub mod merge;
-pub mod decode;
 pub mod load;
+pub mod merge;
+pub mod model;
+pub mod node;
+pub mod source;
+pub mod units;
 pub mod validate;
+pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::{LoadOptions, Loaded, load};

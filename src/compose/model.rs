@@ -28,6 +28,9 @@ pub struct Project {
     pub configs: BTreeMap<String, FileObject>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, FileObject>,
+    /// Top-level `x-*` extension fields, kept as written.
+    #[serde(flatten)]
+    pub extensions: Extra,
     /// Services left out because none of their profiles is active.
     #[serde(skip)]
     pub disabled_services: Vec<String>,
@@ -55,7 +58,7 @@ pub struct Service {
     pub configs: Vec<FileMount>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "go_float", skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Dependency>,
@@ -231,7 +234,7 @@ pub struct Resources {
 
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct ResourceLimit {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "go_float", skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<Bytes>,
@@ -382,8 +385,25 @@ pub struct FileMount {
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "octal", skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
+}
+
+/// File modes print in octal, as Compose prints them (`"0440"`).
+fn octal<S: serde::Serializer>(mode: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match mode {
+        Some(m) => s.collect_str(&format_args!("0{m:o}")),
+        None => s.serialize_none(),
+    }
+}
+
+/// Whole numbers print without a fraction (`2`, not `2.0`), as Go prints a float64.
+fn go_float<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(*f as i64),
+        Some(f) => s.serialize_f64(*f),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -115,9 +115,7 @@ impl Bytes {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(t.len());
         let (num, unit) = t.split_at(num_len);
-        let number: f64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a size"))?;
+        let number: f64 = num.parse().map_err(|_| format!("`{s}` is not a size"))?;
         let factor: f64 = match unit.trim() {
             "" | "b" => 1.0,
             "k" | "kb" | "kib" => 1024.0,

@@ -72,8 +72,12 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
 
         if s.image.is_none() && s.build.is_none() {
             sink.push(
-                Diagnostic::at(at(&[]), &svc_path, "has neither an image nor a build context")
-                    .with_hint("add `image: NAME` or `build: ./dir`"),
+                Diagnostic::at(
+                    at(&[]),
+                    &svc_path,
+                    "has neither an image nor a build context",
+                )
+                .with_hint("add `image: NAME` or `build: ./dir`"),
             );
         }
         for (dep, d) in &s.depends_on {
@@ -89,7 +93,7 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
                     },
                 );
                 diag = if disabled {
-                    diag.with_hint(format!("activate its profile with --profile, or mark the dependency `required: false`"))
+                    diag.with_hint("activate its profile with --profile, or mark the dependency `required: false`")
                 } else {
                     match suggest(dep, services.iter().map(String::as_str)) {
                         Some(m) => diag.with_hint(format!("did you mean `{m}`?")),
@@ -101,19 +105,39 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
         }
         for net in s.networks.keys() {
             if !networks.contains(net) {
-                undefined(sink, at(&["networks", net]), format!("{svc_path}.networks"), "network", net, &networks, "networks");
+                undefined(
+                    sink,
+                    at(&["networks", net]),
+                    format!("{svc_path}.networks"),
+                    "network",
+                    net,
+                    &networks,
+                    "networks",
+                );
             }
         }
         if let Some(mode) = &s.network_mode {
             if let Some(other) = mode.strip_prefix("service:")
                 && !services.contains(other)
             {
-                undefined(sink, at(&["network_mode"]), format!("{svc_path}.network_mode"), "service", other, &services, "services");
+                undefined(
+                    sink,
+                    at(&["network_mode"]),
+                    format!("{svc_path}.network_mode"),
+                    "service",
+                    other,
+                    &services,
+                    "services",
+                );
             }
             if !s.networks.is_empty() {
                 sink.push(
-                    Diagnostic::at(at(&["network_mode"]), format!("{svc_path}.network_mode"), "`network_mode` and `networks` cannot be used together")
-                        .with_hint("remove one of them"),
+                    Diagnostic::at(
+                        at(&["network_mode"]),
+                        format!("{svc_path}.network_mode"),
+                        "`network_mode` and `networks` cannot be used together",
+                    )
+                    .with_hint("remove one of them"),
                 );
             }
         }
@@ -131,7 +155,11 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
                     .and_then(|items| items.get(i))
                     .map(|n| n.span)
                     .unwrap_or(span);
-                let mut d = Diagnostic::at(item, format!("{svc_path}.volumes[{i}]"), format!("refers to undefined volume `{src}`"));
+                let mut d = Diagnostic::at(
+                    item,
+                    format!("{svc_path}.volumes[{i}]"),
+                    format!("refers to undefined volume `{src}`"),
+                );
                 d = match suggest(src, volumes.iter().map(String::as_str)) {
                     Some(m) => d.with_hint(format!("did you mean `{m}`?")),
                     None => d.with_hint(format!("declare `{src}` under the top-level `volumes:` key, or write a path (`./{src}`) for a bind mount")),
@@ -141,12 +169,28 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
         }
         for c in &s.configs {
             if !configs.contains(&c.source) {
-                undefined(sink, at(&["configs"]), format!("{svc_path}.configs"), "config", &c.source, &configs, "configs");
+                undefined(
+                    sink,
+                    at(&["configs"]),
+                    format!("{svc_path}.configs"),
+                    "config",
+                    &c.source,
+                    &configs,
+                    "configs",
+                );
             }
         }
         for c in &s.secrets {
             if !secrets.contains(&c.source) {
-                undefined(sink, at(&["secrets"]), format!("{svc_path}.secrets"), "secret", &c.source, &secrets, "secrets");
+                undefined(
+                    sink,
+                    at(&["secrets"]),
+                    format!("{svc_path}.secrets"),
+                    "secret",
+                    &c.source,
+                    &secrets,
+                    "secrets",
+                );
             }
         }
         if let Some(cn) = &s.container_name {
@@ -159,9 +203,12 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
             }
             if let Some(other) = container_names.insert(cn, name) {
                 sink.push(
-                    Diagnostic::at(at(&["container_name"]), format!("{svc_path}.container_name"),
-                        format!("container name `{cn}` is also used by service `{other}`"))
-                        .with_hint("give each service its own container_name"),
+                    Diagnostic::at(
+                        at(&["container_name"]),
+                        format!("{svc_path}.container_name"),
+                        format!("container name `{cn}` is also used by service `{other}`"),
+                    )
+                    .with_hint("give each service its own container_name"),
                 );
             }
         }
@@ -188,7 +235,11 @@ pub fn dependency_cycle(p: &Project) -> Option<Vec<String>> {
         Active,
         Done,
     }
-    let mut marks: BTreeMap<&str, Mark> = p.services.keys().map(|k| (k.as_str(), Mark::Unvisited)).collect();
+    let mut marks: BTreeMap<&str, Mark> = p
+        .services
+        .keys()
+        .map(|k| (k.as_str(), Mark::Unvisited))
+        .collect();
     fn visit<'a>(
         p: &'a Project,
         name: &'a str,
@@ -201,7 +252,8 @@ pub fn dependency_cycle(p: &Project) -> Option<Vec<String>> {
             match marks.get(dep.as_str()) {
                 Some(Mark::Active) => {
                     let start = stack.iter().position(|s| *s == dep).unwrap_or(0);
-                    let mut cycle: Vec<String> = stack[start..].iter().map(|s| s.to_string()).collect();
+                    let mut cycle: Vec<String> =
+                        stack[start..].iter().map(|s| s.to_string()).collect();
                     cycle.push(dep.clone());
                     return Some(cycle);
                 }

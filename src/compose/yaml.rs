@@ -50,7 +50,10 @@ pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
 fn tab_indent(text: &str, file: FileId) -> Option<Diagnostic> {
     let mut offset = 0;
     for (i, line) in text.split('\n').enumerate() {
-        let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let indent: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
         if let Some(pos) = indent.find('\t') {
             // a tab after the indentation of a comment-only or blank line is harmless
             let rest = line.trim_start();
@@ -115,11 +118,7 @@ impl Builder<'_> {
         let line_text = &self.text[start..];
         let line_text = line_text.split('\n').next().unwrap_or("");
         let col_chars = m.col();
-        let byte_col: usize = line_text
-            .chars()
-            .take(col_chars)
-            .map(char::len_utf8)
-            .sum();
+        let byte_col: usize = line_text.chars().take(col_chars).map(char::len_utf8).sum();
         Span {
             file: self.file,
             line: line as u32,
@@ -226,7 +225,10 @@ impl Builder<'_> {
                             Diagnostic::at(
                                 key.span,
                                 "",
-                                format!("duplicate key `{}` (first defined on line {first_line})", key.name),
+                                format!(
+                                    "duplicate key `{}` (first defined on line {first_line})",
+                                    key.name
+                                ),
                             )
                             .with_hint("remove one of them; YAML keys must be unique in a mapping"),
                         );
@@ -258,6 +260,13 @@ fn resolve_plain(s: &str) -> Value {
         b'+' => (1, &s[1..]),
         _ => (1, s),
     };
+    if body.len() > 1
+        && body.starts_with('0')
+        && digits(body, 8)
+        && let Ok(i) = i64::from_str_radix(body, 8)
+    {
+        return Value::Int(sign * i);
+    }
     if digits(body, 10) {
         if let Ok(i) = s.parse::<i64>() {
             return Value::Int(i);
@@ -278,7 +287,6 @@ fn resolve_plain(s: &str) -> Value {
     {
         return Value::Int(i);
     }
-    let _ = sign;
     if is_float(s)
         && let Ok(f) = s.parse::<f64>()
     {
@@ -442,7 +450,13 @@ mod tests {
         let n = one("services:\n  web:\n    image: nginx\n");
         let web = n.get("services").unwrap().as_map().unwrap();
         assert_eq!((web[0].key.span.line, web[0].key.span.col), (2, 3));
-        let image = n.get("services").unwrap().get("web").unwrap().as_map().unwrap();
+        let image = n
+            .get("services")
+            .unwrap()
+            .get("web")
+            .unwrap()
+            .as_map()
+            .unwrap();
         assert_eq!((image[0].key.span.line, image[0].key.span.col), (3, 5));
         assert_eq!((image[0].value.span.line, image[0].value.span.col), (3, 12));
     }
@@ -462,7 +476,10 @@ mod tests {
     #[test]
     fn duplicate_keys_are_errors_naming_the_first() {
         let errs = parse("a: 1\nb: 2\na: 3\n", 0).unwrap_err();
-        assert_eq!(errs[0].message, "duplicate key `a` (first defined on line 1)");
+        assert_eq!(
+            errs[0].message,
+            "duplicate key `a` (first defined on line 1)"
+        );
         assert_eq!(errs[0].span.unwrap().line, 3);
     }
 
