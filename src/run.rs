@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Validate => {
             let loaded = load(&cli.global, &[])?;
+            let loaded = std::mem::ManuallyDrop::new(loaded);
             let p = &loaded.project;
             let plural =
                 |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -116,18 +117,13 @@ fn config(g: &GlobalArgs, args: &ConfigArgs) -> Result<ExitCode, Error> {
             }
         }
     } else {
-        let value = compose::config_value(&project);
         out = match args.format {
-            ConfigFormat::Json => {
-                let mut s = serde_json::to_string_pretty(&value).expect("JSON values serialise");
-                s.push('\n');
-                s
-            }
-            ConfigFormat::Yaml => {
-                serde_yaml::to_string(&value).expect("JSON values serialise as YAML")
-            }
+            ConfigFormat::Json => compose::config_json(&project),
+            ConfigFormat::Yaml => compose::config_yaml(&project),
         };
     }
+    // the process ends next: freeing a large project only costs time
+    std::mem::forget(project);
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(out.as_bytes()) {
         // a closed pipe (`berth config | head`) is not an error

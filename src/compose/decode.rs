@@ -125,12 +125,16 @@ pub const SERVICE_PASSTHROUGH: &[&str] = &[
     "volumes_from",
 ];
 
+/// `path.key`; built with pushes, not `format!`, as it runs for every attribute.
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+        return key.to_string();
     }
+    let mut s = String::with_capacity(path.len() + 1 + key.len());
+    s.push_str(path);
+    s.push('.');
+    s.push_str(key);
+    s
 }
 
 fn index(path: &str, i: usize) -> String {

@@ -424,7 +424,15 @@ impl Loader {
     }
 
     fn interpolate(&mut self, n: &mut Node, vars: &Vars, path: &str) {
+        let mut path = path.to_string();
+        self.interpolate_at(n, vars, &mut path);
+    }
+
+    /// `path` grows and shrinks as the walk goes, so no path is built unless reported.
+    fn interpolate_at(&mut self, n: &mut Node, vars: &Vars, path: &mut String) {
+        use std::fmt::Write as _;
         match &mut n.value {
+            Value::Str(s) if !s.contains('$') => {}
             Value::Str(s) => match interpolate::expand(s, vars) {
                 Ok(e) => {
                     self.unset.extend(e.unset);
@@ -439,7 +447,7 @@ impl Loader {
                     self.sink.push(
                         Diagnostic::at(
                             n.span,
-                            path,
+                            path.as_str(),
                             format!("required variable `{name}` is missing a value{detail}"),
                         )
                         .with_hint(format!(
@@ -449,24 +457,28 @@ impl Loader {
                 }
                 Err(InterpolationError::Invalid { detail }) => {
                     self.sink.push(
-                        Diagnostic::at(n.span, path, format!("invalid interpolation format: {detail}"))
+                        Diagnostic::at(n.span, path.as_str(), format!("invalid interpolation format: {detail}"))
                             .with_hint("write `${VAR}`, `${VAR:-default}` or `${VAR:?error}`; use `$$` for a literal `$`"),
                     );
                 }
             },
             Value::Seq(items) => {
+                let len = path.len();
                 for (i, item) in items.iter_mut().enumerate() {
-                    self.interpolate(item, vars, &format!("{path}[{i}]"));
+                    let _ = write!(path, "[{i}]");
+                    self.interpolate_at(item, vars, path);
+                    path.truncate(len);
                 }
             }
             Value::Map(entries) => {
+                let len = path.len();
                 for e in entries.iter_mut() {
-                    let p = if path.is_empty() {
-                        e.key.name.clone()
-                    } else {
-                        format!("{path}.{}", e.key.name)
-                    };
-                    self.interpolate(&mut e.value, vars, &p);
+                    if len > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(&e.key.name);
+                    self.interpolate_at(&mut e.value, vars, path);
+                    path.truncate(len);
                 }
             }
             _ => {}
@@ -661,6 +673,13 @@ impl Loader {
 
     /// Resolve `extends` in every service of one file.
     fn extends(&mut self, doc: &mut Node, file: &Path, file_dir: &Path, vars: &Vars) {
+        let uses_extends = doc
+            .get("services")
+            .and_then(Node::as_map)
+            .is_some_and(|m| m.iter().any(|e| e.value.get("extends").is_some()));
+        if !uses_extends {
+            return;
+        }
         let Some(services) = doc.get("services").cloned() else {
             return;
         };

@@ -16,18 +16,24 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::{LoadOptions, Loaded, load};
 pub use model::Project;
 
-/// The project as `docker compose config` prints it: literal `$` written `$$`
-/// so the output can be read back without being interpolated again.
-pub fn config_value(p: &Project) -> serde_json::Value {
-    fn escape(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
-            serde_json::Value::Array(a) => a.iter_mut().for_each(escape),
-            serde_json::Value::Object(o) => o.values_mut().for_each(escape),
-            _ => {}
-        }
+/// The project as `docker compose config --format json` prints it: literal `$`
+/// written `$$`, so the output can be read back without being interpolated again.
+/// (`$` only occurs inside JSON strings, so escaping the text is exact.)
+pub fn config_json(p: &Project) -> String {
+    let mut s = serde_json::to_string_pretty(p).expect("the model serialises");
+    s.push('\n');
+    escape_dollars(s)
+}
+
+/// The project as `docker compose config` prints it in YAML.
+pub fn config_yaml(p: &Project) -> String {
+    escape_dollars(serde_yaml::to_string(p).expect("the model serialises"))
+}
+
+fn escape_dollars(s: String) -> String {
+    if s.contains('$') {
+        s.replace('$', "$$")
+    } else {
+        s
     }
-    let mut v = serde_json::to_value(p).expect("the model serialises");
-    escape(&mut v);
-    v
 }

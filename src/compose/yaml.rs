@@ -94,6 +94,8 @@ enum Frame {
         /// Mappings pulled in by `<<`, in order of precedence.
         merges: Vec<Node>,
         pending_key: Option<(Key, bool)>,
+        /// Key → index, built once a mapping grows large, so duplicate checks stay O(1).
+        index: Option<HashMap<String, usize>>,
         start: Span,
         anchor: usize,
         tag: Option<MergeTag>,
@@ -151,6 +153,7 @@ impl Builder<'_> {
                 entries,
                 merges,
                 pending_key,
+                index,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -219,7 +222,21 @@ impl Builder<'_> {
                     }
                 }
                 Some((key, false)) => {
-                    if let Some(first) = entries.iter().find(|e| e.key.name == key.name) {
+                    const INDEX_FROM: usize = 16;
+                    if index.is_none() && entries.len() >= INDEX_FROM {
+                        *index = Some(
+                            entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, e)| (e.key.name.clone(), i))
+                                .collect(),
+                        );
+                    }
+                    let existing = match index {
+                        Some(ix) => ix.get(&key.name).map(|&i| &entries[i]),
+                        None => entries.iter().find(|e| e.key.name == key.name),
+                    };
+                    if let Some(first) = existing {
                         let first_line = first.key.span.line;
                         self.errors.push(
                             Diagnostic::at(
@@ -233,6 +250,9 @@ impl Builder<'_> {
                             .with_hint("remove one of them; YAML keys must be unique in a mapping"),
                         );
                     } else {
+                        if let Some(ix) = index {
+                            ix.insert(key.name.clone(), entries.len());
+                        }
                         entries.push(Entry { key, value: node });
                     }
                 }
@@ -371,6 +391,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     entries: Vec::new(),
                     merges: Vec::new(),
                     pending_key: None,
+                    index: None,
                     start,
                     anchor,
                     tag: Self::merge_tag(&tag),
