@@ -1004,3 +1004,252 @@ fn drop_unused(project: &mut Project) {
     project.configs.retain(|k, _| configs.contains(k));
     project.secrets.retain(|k, _| secrets.contains(k));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn opts(dir: &Path) -> LoadOptions {
+        LoadOptions {
+            working_dir: dir.to_path_buf(),
+            ..Default::default()
+        }
+    }
+
+    fn errors(r: Result<Loaded, Diagnostics>) -> Vec<Diagnostic> {
+        match r {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d.items,
+        }
+    }
+
+    #[test]
+    fn files_are_found_upward_with_their_override() {
+        let dir = dir_with(&[
+            ("compose.yaml", "services: {web: {image: a}}\n"),
+            ("compose.override.yaml", "services: {web: {image: b}}\n"),
+            ("sub/deeper/.keep", ""),
+        ]);
+        let loaded = load(opts(&dir.path().join("sub/deeper"))).unwrap();
+        assert_eq!(loaded.project.services["web"].image.as_deref(), Some("b"));
+        assert_eq!(loaded.project.config_files.len(), 2);
+        assert_eq!(loaded.project.working_dir, dir.path());
+    }
+
+    #[test]
+    fn no_file_is_a_clear_error() {
+        let dir = dir_with(&[]);
+        let e = errors(load(opts(dir.path())));
+        assert!(e[0].message.starts_with("no configuration file provided"));
+        assert!(e[0].hint.as_deref().unwrap().contains("-f FILE"));
+    }
+
+    #[test]
+    fn compose_file_lists_files_with_the_path_separator() {
+        let dir = dir_with(&[
+            ("a.yaml", "services: {web: {image: a}}\n"),
+            ("b.yaml", "services: {web: {user: u}}\n"),
+        ]);
+        let mut o = opts(dir.path());
+        o.environ
+            .insert("COMPOSE_FILE".into(), "a.yaml;b.yaml".into());
+        o.environ
+            .insert("COMPOSE_PATH_SEPARATOR".into(), ";".into());
+        let p = load(o).unwrap().project;
+        assert_eq!(p.services["web"].user.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn project_name_comes_from_flag_env_key_then_directory() {
+        let dir = dir_with(&[(
+            "My App/compose.yaml",
+            "name: keyname\nservices: {web: {image: a}}\n",
+        )]);
+        let base = opts(&dir.path().join("My App"));
+        assert_eq!(load(base.clone()).unwrap().project.name, "keyname");
+        let mut env = base.clone();
+        env.environ
+            .insert("COMPOSE_PROJECT_NAME".into(), "fromenv".into());
+        assert_eq!(load(env.clone()).unwrap().project.name, "fromenv");
+        let mut flag = env;
+        flag.project_name = Some("fromflag".into());
+        assert_eq!(load(flag).unwrap().project.name, "fromflag");
+
+        let nameless = dir_with(&[("My App/compose.yaml", "services: {web: {image: a}}\n")]);
+        let p = load(opts(&nameless.path().join("My App"))).unwrap().project;
+        assert_eq!(p.name, "myapp");
+        assert_eq!(p.networks["default"].name, "myapp_default");
+    }
+
+    #[test]
+    fn an_invalid_explicit_project_name_is_rejected() {
+        let dir = dir_with(&[("compose.yaml", "services: {web: {image: a}}\n")]);
+        let mut o = opts(dir.path());
+        o.project_name = Some("My_Project!".into());
+        let e = errors(load(o));
+        assert!(e[0].message.contains("invalid project name `My_Project!`"));
+        assert!(e[0].hint.as_deref().unwrap().contains("lowercase"));
+    }
+
+    #[test]
+    fn the_shell_wins_over_dotenv_and_env_file_replaces_dotenv() {
+        let dir = dir_with(&[
+            (
+                "compose.yaml",
+                "services: {web: {image: \"a:${TAG}\", user: \"${WHO:-nobody}\"}}\n",
+            ),
+            (".env", "TAG=dotenv\nWHO=dotenv-user\n"),
+            ("other.env", "TAG=other\n"),
+        ]);
+        let mut o = opts(dir.path());
+        assert_eq!(
+            load(o.clone()).unwrap().project.services["web"]
+                .image
+                .as_deref(),
+            Some("a:dotenv")
+        );
+        o.environ.insert("TAG".into(), "shell".into());
+        assert_eq!(
+            load(o.clone()).unwrap().project.services["web"]
+                .image
+                .as_deref(),
+            Some("a:shell")
+        );
+        o.environ.clear();
+        o.env_files = vec!["other.env".into()];
+        let web = &load(o).unwrap().project.services["web"];
+        assert_eq!(web.image.as_deref(), Some("a:other"));
+        assert_eq!(
+            web.user.as_deref(),
+            Some("nobody"),
+            ".env is not read when --env-file is given"
+        );
+    }
+
+    #[test]
+    fn profiles_select_services() {
+        let yaml = "services:\n  web: {image: a}\n  debug: {image: b, profiles: [dev]}\n";
+        let dir = dir_with(&[("compose.yaml", yaml)]);
+        let mut o = opts(dir.path());
+        let p = load(o.clone()).unwrap().project;
+        assert!(!p.services.contains_key("debug"));
+        assert_eq!(p.disabled_services, vec!["debug"]);
+        o.environ.insert("COMPOSE_PROFILES".into(), "dev".into());
+        assert!(
+            load(o.clone())
+                .unwrap()
+                .project
+                .services
+                .contains_key("debug")
+        );
+        o.environ.clear();
+        o.services = vec!["debug".into()];
+        assert!(load(o).unwrap().project.services.contains_key("debug"));
+    }
+
+    #[test]
+    fn errors_point_into_the_file_that_wrote_the_value() {
+        let dir = dir_with(&[
+            ("compose.yaml", "services:\n  web:\n    image: a\n"),
+            ("prod.yaml", "services:\n  web:\n    ports: [\"80:abc\"]\n"),
+        ]);
+        let mut o = opts(dir.path());
+        o.files = vec!["compose.yaml".into(), "prod.yaml".into()];
+        let d = load(o).unwrap_err();
+        assert_eq!(d.items.len(), 1);
+        assert_eq!(d.items[0].path, "services.web.ports[0]");
+        assert_eq!(d.items[0].location(&d.sources).unwrap(), "prod.yaml:3:13");
+    }
+
+    #[test]
+    fn every_error_of_a_file_is_reported() {
+        let yaml = "services:\n  web:\n    imgae: a\n    ports: [\"x\"]\n    depends_on: [db]\n";
+        let dir = dir_with(&[("compose.yaml", yaml)]);
+        let e = errors(load(opts(dir.path())));
+        let messages: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
+        assert!(messages.contains(&"unknown key `imgae`"), "{messages:?}");
+        assert!(
+            messages.iter().any(|m| m.starts_with("invalid port `x`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(&"depends on undefined service `db`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(&"has neither an image nor a build context"),
+            "{messages:?}"
+        );
+        let typo = e
+            .iter()
+            .find(|d| d.message == "unknown key `imgae`")
+            .unwrap();
+        assert_eq!(typo.hint.as_deref(), Some("did you mean `image`?"));
+    }
+
+    #[test]
+    fn extends_cycles_are_named() {
+        let yaml = "services:\n  a: {extends: b, image: x}\n  b: {extends: a}\n";
+        let dir = dir_with(&[("compose.yaml", yaml)]);
+        let e = errors(load(opts(dir.path())));
+        assert!(
+            e.iter().any(|d| d.message == "extends cycle: a -> b -> a"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn depends_on_cycles_are_named() {
+        let yaml = "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n  c: {image: x, depends_on: [a]}\n";
+        let dir = dir_with(&[("compose.yaml", yaml)]);
+        let e = errors(load(opts(dir.path())));
+        assert!(
+            e.iter()
+                .any(|d| d.message == "dependency cycle: a -> b -> c -> a"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn extends_from_another_file_resolves_its_paths_there() {
+        let dir = dir_with(&[
+            (
+                "compose.yaml",
+                "services:\n  web:\n    extends: {file: base/common.yaml, service: app}\n    image: a\n",
+            ),
+            (
+                "base/common.yaml",
+                "services:\n  app:\n    volumes: [\"./data:/data\"]\n    env_file: app.env\n",
+            ),
+            ("base/app.env", "FROM_BASE=1\n"),
+        ]);
+        let web = &load(opts(dir.path())).unwrap().project.services["web"];
+        let base = dir.path().join("base");
+        assert_eq!(
+            web.volumes[0].source.as_deref(),
+            Some(base.join("data").to_str().unwrap())
+        );
+        assert_eq!(web.environment["FROM_BASE"].as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn version_is_accepted_with_compose_s_warning() {
+        let dir = dir_with(&[(
+            "compose.yaml",
+            "version: \"3.9\"\nservices: {web: {image: a}}\n",
+        )]);
+        let w = load(opts(dir.path())).unwrap().warnings;
+        assert!(w[0].ends_with("the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion"));
+    }
+}
