@@ -1,4 +1,5 @@
 //! One integration test binary, a module per feature (as ripgrep and just do).
 
+mod cli;
 mod common;
 mod conformance;

@@ -1,1 +1,138 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: a builder that runs the berth
+//! binary and assertions that print everything when they fail.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One run of `berth`, built step by step (as just's `Test` builder).
+#[must_use = "a Berth run does nothing until `.run()` and asserts nothing until checked"]
+pub struct Berth {
+    cmd: Command,
+    stdin: Option<String>,
+}
+
+impl Berth {
+    pub fn new() -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.env_clear();
+        for key in ["PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG"] {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.env("NO_COLOR", "1");
+        Berth { cmd, stdin: None }
+    }
+
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_string());
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        use std::io::Write;
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let mut child = self.cmd.spawn().expect("the berth binary runs");
+        if let Some(text) = self.stdin.take() {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        Run(child.wait_with_output().expect("berth finishes"))
+    }
+}
+
+/// What a run printed and how it ended.
+#[must_use = "check the run with its assertions"]
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    fn show(&self) -> String {
+        format!(
+            "exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.0.status.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.0.status.code(), Some(code), "{}", self.show());
+        assert!(!self.stderr().contains("panicked"), "{}", self.show());
+        self
+    }
+
+    pub fn stdout_is(self, want: &str) -> Self {
+        assert_eq!(self.stdout(), want, "{}", self.show());
+        self
+    }
+
+    pub fn stdout_has(self, part: &str) -> Self {
+        assert!(
+            self.stdout().contains(part),
+            "stdout lacks {part:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    pub fn stderr_has(self, part: &str) -> Self {
+        assert!(
+            self.stderr().contains(part),
+            "stderr lacks {part:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    pub fn stderr_lacks(self, part: &str) -> Self {
+        assert!(
+            !self.stderr().contains(part),
+            "stderr has {part:?}\n{}",
+            self.show()
+        );
+        self
+    }
+}

@@ -1,0 +1,108 @@
+//! The command line as a user meets it: flags, exit codes, output streams.
+
+use crate::common::{Berth, root};
+
+fn example() -> std::path::PathBuf {
+    root().join("examples/getting-started")
+}
+
+#[test]
+fn validate_summarises_the_example() {
+    Berth::new()
+        .dir(example())
+        .args(["validate"])
+        .run()
+        .code(0)
+        .stdout_is("valid: 2 services, 1 network, 0 volumes\n")
+        .stderr_has("the attribute `version` is obsolete");
+}
+
+#[test]
+fn config_lists_services_volumes_and_networks() {
+    Berth::new()
+        .args([
+            "-f",
+            "examples/getting-started/compose.yaml",
+            "config",
+            "--services",
+        ])
+        .dir(root())
+        .run()
+        .code(0)
+        .stdout_is("redis\nweb\n");
+    Berth::new()
+        .dir(example())
+        .args(["config", "--networks"])
+        .run()
+        .code(0)
+        .stdout_is("service-network\n");
+}
+
+#[test]
+fn config_prints_canonical_yaml_by_default_and_json_on_request() {
+    let yaml = Berth::new().dir(example()).args(["config"]).run().code(0);
+    assert!(
+        yaml.stdout().starts_with("name: getting-started\n"),
+        "{}",
+        yaml.stdout()
+    );
+    let json = Berth::new()
+        .dir(example())
+        .args(["config", "--format", "json"])
+        .run()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(v["services"]["web"]["ports"][0]["published"], "5000");
+    assert_eq!(v["networks"]["service-network"]["name"], "service-network");
+}
+
+#[test]
+fn a_compose_file_can_come_from_stdin() {
+    Berth::new()
+        .dir(example())
+        .args(["-f", "-", "-p", "piped", "config", "--services"])
+        .stdin("services:\n  only:\n    image: x\n")
+        .run()
+        .code(0)
+        .stdout_is("only\n");
+}
+
+#[test]
+fn bad_input_exits_1_with_a_located_error_and_nothing_on_stdout() {
+    Berth::new()
+        .dir(example())
+        .args(["-f", "-", "-p", "bad", "config"])
+        .stdin("services:\n  web:\n    image: x\n    ports: [\"80:abc\"]\n")
+        .run()
+        .code(1)
+        .stdout_is("")
+        .stderr_has("error: services.web.ports[0]: invalid port `80:abc`")
+        .stderr_has("--> -:4:13")
+        .stderr_has("= hint:")
+        .stderr_lacks("\u{1b}[");
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    // 2 means "changes present" under `plan --detailed-exitcode`
+    Berth::new()
+        .args(["--no-such-flag"])
+        .run()
+        .code(1)
+        .stderr_has("unexpected argument");
+    Berth::new()
+        .args(["--version"])
+        .run()
+        .code(0)
+        .stdout_has("berth ");
+}
+
+#[test]
+fn a_missing_compose_file_is_one_clear_line() {
+    Berth::new()
+        .dir(root())
+        .args(["-f", "nope.yaml", "validate"])
+        .run()
+        .code(1)
+        .stderr_has("error: cannot read compose file `nope.yaml`: no such file");
+}
