@@ -106,3 +106,15 @@ fn a_missing_compose_file_is_one_clear_line() {
         .code(1)
         .stderr_has("error: cannot read compose file `nope.yaml`: no such file");
 }
+
+#[test]
+fn a_name_key_is_normalised_like_compose_with_a_warning() {
+    Berth::new()
+        .dir(example())
+        .args(["-f", "-", "config", "--format", "json"])
+        .stdin("name: \"Bad Name\"\nservices:\n  web:\n    image: x\n")
+        .run()
+        .code(0)
+        .stdout_has("\"name\": \"badname\"")
+        .stderr_has("using `badname` as Docker Compose does");
+}

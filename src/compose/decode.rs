@@ -142,10 +142,6 @@ fn index(path: &str, i: usize) -> String {
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, n: &Node, path: &str, msg: impl Into<String>) {
-        self.sink.error(n.span, path, msg);
-    }
-
     fn err_hint(&mut self, n: &Node, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
         self.sink
             .push(Diagnostic::at(n.span, path, msg).with_hint(hint));
@@ -153,7 +149,14 @@ impl Ctx<'_> {
 
     fn expected(&mut self, n: &Node, path: &str, what: &str) {
         let msg = format!("expected {what}, found {}", n.kind());
-        self.err(n, path, msg);
+        let hint = match n.as_str() {
+            // `image:nginx` is one string to YAML
+            Some(s) if what.contains("mapping") && s.contains(':') && !s.contains(": ") => {
+                "put a space after the colon: `key: value`".to_string()
+            }
+            _ => format!("write {what} here"),
+        };
+        self.err_hint(n, path, msg, hint);
     }
 
     fn base_dir(&self, n: &Node) -> PathBuf {
@@ -193,7 +196,12 @@ impl Ctx<'_> {
             Value::Str(s) => match s.trim().parse::<i64>() {
                 Ok(i) => Some(i),
                 Err(_) => {
-                    self.err(n, path, format!("expected a whole number, found `{s}`"));
+                    self.err_hint(
+                        n,
+                        path,
+                        format!("expected a whole number, found `{s}`"),
+                        "write a whole number",
+                    );
                     None
                 }
             },
@@ -208,10 +216,11 @@ impl Ctx<'_> {
     fn uint(&mut self, n: &Node, path: &str) -> Option<u64> {
         let i = self.int(n, path)?;
         if i < 0 {
-            self.err(
+            self.err_hint(
                 n,
                 path,
                 format!("expected a number of 0 or more, found {i}"),
+                "write a whole number of 0 or more",
             );
             return None;
         }
@@ -225,7 +234,12 @@ impl Ctx<'_> {
             Value::Str(s) => match s.trim().parse::<f64>() {
                 Ok(f) => Some(f),
                 Err(_) => {
-                    self.err(n, path, format!("expected a number, found `{s}`"));
+                    self.err_hint(
+                        n,
+                        path,
+                        format!("expected a number, found `{s}`"),
+                        "write a number, such as `1.5`",
+                    );
                     None
                 }
             },
@@ -587,7 +601,6 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     for (k, v) in label_files {
         s.labels.entry(k).or_insert_with(|| v.unwrap_or_default());
     }
-    implicit_dependencies(&mut s);
     // env_file first, then `environment` over it; a bare KEY takes the project's value
     for (k, v) in env_files.into_iter().chain(environment) {
         let v = v.or_else(|| ctx.vars.get(&k).map(str::to_string));
@@ -599,7 +612,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
 
 /// Sharing another service's network, IPC namespace or volumes, or linking to it,
 /// makes it a dependency that is restarted with it, as Compose records it.
-fn implicit_dependencies(s: &mut Service) {
+pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
     let mut deps: Vec<String> = Vec::new();
     for mode in [&s.network_mode, &s.ipc] {
         if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
@@ -625,7 +638,7 @@ fn implicit_dependencies(s: &mut Service) {
             deps.push(from.split(':').next().unwrap_or_default().to_string());
         }
     }
-    for dep in deps {
+    for dep in deps.into_iter().filter(|d| exists(d)) {
         s.depends_on.entry(dep).or_insert(Dependency {
             condition: Condition::ServiceStarted,
             restart: true,
@@ -845,7 +858,12 @@ fn file_mounts(ctx: &mut Ctx, n: &Node, path: &str, default_dir: Option<&str>) -
                     }
                 });
                 if m.source.is_empty() {
-                    ctx.err(item, &p, "missing `source`");
+                    ctx.err_hint(
+                        item,
+                        &p,
+                        "missing `source`",
+                        "name the top-level config or secret to mount with `source:`",
+                    );
                 }
                 if m.target.is_none()
                     && let Some(dir) = default_dir
@@ -1137,7 +1155,7 @@ fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)
                 match file {
                     Some(f) => (f, required),
                     None => {
-                        ctx.err(&item, &p, "missing `path`");
+                        ctx.err_hint(&item, &p, "missing `path`", "write `path: ./file.env`");
                         continue;
                     }
                 }
@@ -1361,13 +1379,14 @@ fn pull_policy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
         "missing",
         "build",
         "if_not_present",
+        "refresh",
         "daily",
         "weekly",
     ];
     if !OK.contains(&p.as_str()) && !p.starts_with("every_") {
         let hint = match suggest(&p, OK.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => "use always, never, missing or build".into(),
+            None => format!("use {}, or every_<duration>", OK.join(", ")),
         };
         ctx.err_hint(n, path, format!("unknown pull policy `{p}`"), hint);
     }
@@ -1408,7 +1427,12 @@ fn ulimits(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, Ulimit> {
                 match (soft, hard) {
                     (Some(soft), Some(hard)) => Some(Ulimit::Range { soft, hard }),
                     _ => {
-                        ctx.err(&e.value, &p, "a ulimit needs both `soft` and `hard`");
+                        ctx.err_hint(
+                            &e.value,
+                            &p,
+                            "a ulimit needs both `soft` and `hard`",
+                            "write `{soft: N, hard: N}` or a single number",
+                        );
                         None
                     }
                 }

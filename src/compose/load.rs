@@ -61,6 +61,8 @@ struct Loader {
     base_dirs: BTreeMap<FileId, PathBuf>,
     inputs: Vec<PathBuf>,
     unset: BTreeSet<String>,
+    /// Extends cycles already reported (by their members), so each is reported once.
+    cycles: BTreeSet<Vec<String>>,
 }
 
 fn early(sources: SourceMap, d: Diagnostic) -> Diagnostics {
@@ -80,6 +82,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         base_dirs: BTreeMap::new(),
         inputs: Vec::new(),
         unset: BTreeSet::new(),
+        cycles: BTreeSet::new(),
     };
     let files = match l.config_files() {
         Ok(f) => f,
@@ -108,7 +111,13 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
     if !l.sink.is_empty() {
         return Err(l.fail());
     }
-    let root = root.unwrap_or_else(|| empty(Span::default()));
+    // an empty project still has a place to point at: the first file's first line
+    let first_line = Span {
+        line: 1,
+        col: 1,
+        ..Span::default()
+    };
+    let root = root.unwrap_or_else(|| empty(first_line));
     if root.get("services").is_none() && root.get("include").is_none() {
         l.sink.push(
             Diagnostic::new(Some(root.span), "", "no services are defined")
@@ -144,6 +153,11 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         .iter()
         .map(|f| absolute(&l.opts.working_dir, f))
         .collect();
+    let names: BTreeSet<String> = project.services.keys().cloned().collect();
+    for s in project.services.values_mut() {
+        // a missing service here is reported by validation, against the attribute that names it
+        decode::implicit_dependencies(s, |d| names.contains(d));
+    }
     apply_profiles(&mut project, &l.opts, &vars);
     add_default_network(&mut project);
     validate::project(&project, &root, &mut l.sink);
@@ -334,7 +348,13 @@ impl Loader {
     }
 
     fn read_text(&mut self, file: &Path) -> Result<(FileId, String), Diagnostic> {
-        let display = file.display().to_string();
+        // as the user would write it: relative to where berth runs, when it is below it
+        let display = match absolute(&self.opts.working_dir, file)
+            .strip_prefix(&self.opts.working_dir)
+        {
+            Ok(rel) if file.is_absolute() && file.as_os_str() != "-" => rel.display().to_string(),
+            _ => file.display().to_string(),
+        };
         let text = if file.as_os_str() == "-" {
             self.opts.stdin.clone().unwrap_or_default()
         } else {
@@ -806,6 +826,12 @@ impl Loader {
                 .map(|(_, s)| s.clone())
                 .chain([base_name.clone()])
                 .collect();
+            let mut members = cycle.clone();
+            members.sort();
+            members.dedup();
+            if !self.cycles.insert(members) {
+                return svc.clone();
+            }
             self.sink.push(
                 Diagnostic::at(
                     name_span,
@@ -863,7 +889,7 @@ impl Loader {
 
     /// `-p`, else `COMPOSE_PROJECT_NAME`, else `name:`, else the project directory's name.
     fn project_name(
-        &self,
+        &mut self,
         root: &Node,
         vars: &Vars,
         project_dir: &Path,
@@ -887,8 +913,15 @@ impl Loader {
             });
         match explicit {
             Some((name, span, origin)) => {
+                let normalized = normalize_project_name(&name);
                 if valid_project_name(&name) {
                     Ok(name)
+                } else if span.is_some() && !normalized.is_empty() {
+                    // Compose quietly normalises a `name:` key (but not -p or the environment)
+                    self.warnings.push(format!(
+                        "project name `{name}` (from the `name` key) is not a valid project name; using `{normalized}` as Docker Compose does"
+                    ));
+                    Ok(normalized)
                 } else {
                     Err(Diagnostic::new(span, if span.is_some() { "name" } else { "" },
                         format!("invalid project name `{name}` (from {origin})"))
@@ -1187,10 +1220,12 @@ mod tests {
             messages.contains(&"depends on undefined service `db`"),
             "{messages:?}"
         );
+        // the misspelt `image` leaves the service without one: no follow-on error for that
         assert!(
-            messages.contains(&"has neither an image nor a build context"),
+            !messages.contains(&"has neither an image nor a build context"),
             "{messages:?}"
         );
+        assert_eq!(e.len(), 3, "{messages:?}");
         let typo = e
             .iter()
             .find(|d| d.message == "unknown key `imgae`")

@@ -3,13 +3,19 @@
 use serde::{Serialize, Serializer};
 
 /// A duration in nanoseconds, printed like Go's `time.Duration` (`1m30s`, `500ms`).
+/// Compose accepts negative durations (`-5s`), so this is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Duration(pub u64);
+pub struct Duration(pub i64);
 
 impl Duration {
-    /// Parse Go duration syntax: `1h2m3.5s`, `300ms`, `10us`, `0`.
+    /// Parse Go duration syntax: `1h2m3.5s`, `300ms`, `10us`, `0`, `-5s`, plus
+    /// the `d` and `w` units Compose adds.
     pub fn parse(s: &str) -> Result<Duration, String> {
         let s = s.trim();
+        if let Some(rest) = s.strip_prefix('-') {
+            return Duration::parse(rest).map(|d| Duration(-d.0));
+        }
+        let s = s.strip_prefix('+').unwrap_or(s);
         if s == "0" {
             return Ok(Duration(0));
         }
@@ -40,13 +46,15 @@ impl Duration {
                 "s" => 1e9,
                 "m" => 60e9,
                 "h" => 3600e9,
+                "d" => 86400e9,
+                "w" => 604800e9,
                 "" => return Err(format!("`{s}` has no unit")),
                 _ => return Err(format!("`{s}` has an unknown unit `{unit}`")),
             };
             total += number * factor;
             rest = &rest[unit_len..];
         }
-        Ok(Duration(total.round() as u64))
+        Ok(Duration(total.round() as i64))
     }
 
     pub fn as_secs_f64(&self) -> f64 {
@@ -57,7 +65,10 @@ impl Duration {
 impl std::fmt::Display for Duration {
     /// Go's `Duration.String()`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ns = self.0;
+        if self.0 < 0 {
+            f.write_str("-")?;
+        }
+        let ns = self.0.unsigned_abs();
         if ns == 0 {
             return f.write_str("0s");
         }
@@ -151,13 +162,15 @@ mod tests {
         assert_eq!(p("10us"), "10µs");
         assert_eq!(p("0"), "0s");
         assert_eq!(p("2h45m"), "2h45m0s");
+        assert_eq!(p("1d"), "24h0m0s");
+        assert_eq!(p("-5s"), "-5s");
     }
 
     #[test]
     fn bad_durations() {
         assert!(Duration::parse("10").is_err());
         assert!(Duration::parse("ten seconds").is_err());
-        assert!(Duration::parse("5d").is_err());
+        assert!(Duration::parse("10sec").is_err());
     }
 
     #[test]

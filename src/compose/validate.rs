@@ -37,6 +37,40 @@ fn span_of(root: &Node, path: &[&str]) -> Span {
     best
 }
 
+/// Where `services.<svc>.<attr>` names `name`: the list item (`attr[i]`) or the
+/// mapping key (`attr.name`), with its span; for configs and secrets also a
+/// long-syntax item whose `source` is `name`.
+fn entry(root: &Node, svc: &str, attr: &str, name: &str) -> (Span, String) {
+    let base = format!("services.{svc}.{attr}");
+    let Some(node) = root
+        .get("services")
+        .and_then(|s| s.get(svc))
+        .and_then(|s| s.get(attr))
+    else {
+        return (span_of(root, &["services", svc]), base);
+    };
+    if let Some(items) = node.as_seq() {
+        for (i, item) in items.iter().enumerate() {
+            if item.scalar_text().as_deref() == Some(name) {
+                return (item.span, format!("{base}[{i}]"));
+            }
+            if let Some(src) = item
+                .get("source")
+                .filter(|s| s.scalar_text().as_deref() == Some(name))
+            {
+                return (src.span, format!("{base}[{i}].source"));
+            }
+        }
+    }
+    if let Some(e) = node
+        .as_map()
+        .and_then(|m| m.iter().find(|e| e.key.name == name))
+    {
+        return (e.key.span, format!("{base}.{name}"));
+    }
+    (span_of(root, &["services", svc, attr]), base)
+}
+
 fn undefined(
     sink: &mut Sink,
     span: Span,
@@ -55,6 +89,18 @@ fn undefined(
 }
 
 pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
+    // a service that already has errors (a misspelt `image`, say) gets no follow-on ones
+    let broken: BTreeSet<String> = sink
+        .items
+        .iter()
+        .filter_map(|d| d.path.strip_prefix("services."))
+        .map(|rest| {
+            rest.split(['.', '['])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
     let services: BTreeSet<String> = p.services.keys().cloned().collect();
     let networks: BTreeSet<String> = p.networks.keys().cloned().collect();
     let volumes: BTreeSet<String> = p.volumes.keys().cloned().collect();
@@ -70,7 +116,7 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
         };
         let svc_path = format!("services.{name}");
 
-        if s.image.is_none() && s.build.is_none() {
+        if s.image.is_none() && s.build.is_none() && !broken.contains(name) {
             sink.push(
                 Diagnostic::at(
                     at(&[]),
@@ -83,9 +129,10 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
         for (dep, d) in &s.depends_on {
             if !services.contains(dep) && d.required {
                 let disabled = p.disabled_services.contains(dep);
+                let (span, path) = entry(root, name, "depends_on", dep);
                 let mut diag = Diagnostic::at(
-                    at(&["depends_on", dep]),
-                    format!("{svc_path}.depends_on"),
+                    span,
+                    path,
                     if disabled {
                         format!("depends on service `{dep}`, which is disabled by its profiles")
                     } else {
@@ -105,15 +152,10 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
         }
         for net in s.networks.keys() {
             if !networks.contains(net) {
-                undefined(
-                    sink,
-                    at(&["networks", net]),
-                    format!("{svc_path}.networks"),
-                    "network",
-                    net,
-                    &networks,
-                    "networks",
-                );
+                {
+                    let (span, path) = entry(root, name, "networks", net);
+                    undefined(sink, span, path, "network", net, &networks, "networks");
+                }
             }
         }
         if let Some(mode) = &s.network_mode {
@@ -169,28 +211,18 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
         }
         for c in &s.configs {
             if !configs.contains(&c.source) {
-                undefined(
-                    sink,
-                    at(&["configs"]),
-                    format!("{svc_path}.configs"),
-                    "config",
-                    &c.source,
-                    &configs,
-                    "configs",
-                );
+                {
+                    let (span, path) = entry(root, name, "configs", &c.source);
+                    undefined(sink, span, path, "config", &c.source, &configs, "configs");
+                }
             }
         }
         for c in &s.secrets {
             if !secrets.contains(&c.source) {
-                undefined(
-                    sink,
-                    at(&["secrets"]),
-                    format!("{svc_path}.secrets"),
-                    "secret",
-                    &c.source,
-                    &secrets,
-                    "secrets",
-                );
+                {
+                    let (span, path) = entry(root, name, "secrets", &c.source);
+                    undefined(sink, span, path, "secret", &c.source, &secrets, "secrets");
+                }
             }
         }
         if let Some(cn) = &s.container_name {

@@ -30,14 +30,8 @@ pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
-        let m = e.marker();
-        let span = builder.span_at(m, 1);
-        let info = e.info().to_string();
-        return Err(vec![
-            Diagnostic::at(span, "", format!("invalid YAML: {info}")).with_hint(
-                "check indentation, quoting and that every `key: value` has a space after the colon",
-            ),
-        ]);
+        let span = builder.span_at(e.marker(), 1);
+        return Err(vec![builder.explain(span, e.info())]);
     }
     if builder.errors.is_empty() {
         Ok(builder.docs)
@@ -113,6 +107,67 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// Turn the parser's message into one that names the likely cause.
+    fn explain(&self, span: Span, info: &str) -> Diagnostic {
+        let char_at = |s: Span| self.text[s.offset as usize..].chars().next();
+        // an open `[` or `{` on an earlier line that was never closed
+        for frame in self.stack.iter().rev() {
+            let start = match frame {
+                Frame::Seq { start, .. } | Frame::Map { start, .. } => *start,
+            };
+            if let Some(open @ ('[' | '{')) = char_at(start)
+                && start.line < span.line
+            {
+                let (what, close) = if open == '[' {
+                    ("list", ']')
+                } else {
+                    ("mapping", '}')
+                };
+                return Diagnostic::at(
+                    start,
+                    "",
+                    format!("invalid YAML: `{open}` is never closed"),
+                )
+                .with_hint(format!(
+                    "close the {what} with `{close}`, or write it in block style, one item per line"
+                ));
+            }
+        }
+        if info.contains("quoted scalar") {
+            let quote = self.text[..span.offset as usize]
+                .rfind(['"', '\''])
+                .and_then(|i| self.text[i..].chars().next())
+                .unwrap_or('"');
+            return Diagnostic::at(span, "", format!("invalid YAML: `{quote}` is never closed"))
+                .with_hint(format!("close the string with `{quote}`; for text over several lines use a block scalar (`|`)"));
+        }
+        if info.contains("unknown anchor") {
+            let rest = &self.text[span.offset as usize..];
+            let name: String = rest
+                .trim_start_matches('*')
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ']' | '}'))
+                .collect();
+            let anchors: Vec<String> = self
+                .text
+                .split(|c: char| c.is_whitespace() || matches!(c, '[' | '{' | ','))
+                .filter_map(|w| w.strip_prefix('&'))
+                .map(str::to_string)
+                .collect();
+            let mut d = Diagnostic::at(span, "", format!("invalid YAML: unknown alias `*{name}`"));
+            d = match super::diagnostic::suggest(&name, anchors.iter().map(String::as_str)) {
+                Some(s) => d.with_hint(format!("did you mean `*{s}`?")),
+                None => d.with_hint(format!(
+                    "define the anchor first with `&{name}` on the value to reuse"
+                )),
+            };
+            return d;
+        }
+        Diagnostic::at(span, "", format!("invalid YAML: {info}")).with_hint(
+            "check indentation, quoting and that every `key: value` has a space after the colon",
+        )
+    }
+
     /// yaml-rust2 marks count characters; spans count bytes and 1-based columns.
     fn span_at(&self, m: &Marker, len: usize) -> Span {
         let line = m.line().max(1);
@@ -344,7 +399,11 @@ impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let len = text.len().max(1);
+                let quotes = match style {
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => 2,
+                    _ => 0,
+                };
+                let len = (text.len() + quotes).max(1);
                 let span = self.span_at(&mark, len);
                 let plain = matches!(style, TScalarStyle::Plain);
                 let value = if plain && tag.is_none() {
@@ -417,6 +476,11 @@ impl MarkedEventReceiver for Builder<'_> {
                             }
                         }
                     }
+                    // a block mapping's start mark is its first colon: point at its first key
+                    let start = match entries.first() {
+                        Some(e) if e.key.span.offset < start.offset => e.key.span,
+                        _ => start,
+                    };
                     let mut node = Node::new(Value::Map(entries), start);
                     node.tag = tag;
                     self.push_value(node, anchor);

@@ -55,6 +55,7 @@ impl Berth {
         self
     }
 
+    #[must_use = "check the run with its assertions"]
     pub fn run(mut self) -> Run {
         use std::io::Write;
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -76,8 +77,8 @@ impl Berth {
     }
 }
 
-/// What a run printed and how it ended.
-#[must_use = "check the run with its assertions"]
+/// What a run printed and how it ended. (`run()` is `#[must_use]`, so a test that
+/// runs berth and checks nothing gets a warning.)
 pub struct Run(pub Output);
 
 impl Run {
