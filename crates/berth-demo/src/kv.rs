@@ -15,8 +15,9 @@ use crate::resp::{self, Reply, RespError};
 pub type Store = Arc<Mutex<HashMap<Vec<u8>, Vec<u8>>>>;
 
 /// Listens on `0.0.0.0:port` and serves each connection on its own thread.
-pub fn run(port: u16) -> io::Result<()> {
-    let listener = TcpListener::bind(("0.0.0.0", port))?;
+pub fn run(port: u16) -> Result<(), String> {
+    let listener = TcpListener::bind(("0.0.0.0", port))
+        .map_err(|e| format!("failed to listen on 0.0.0.0:{port}: {e}"))?;
     println!("berth-demo kv: listening on 0.0.0.0:{port} (Redis protocol)");
     let store = Store::default();
     for conn in listener.incoming() {

@@ -73,8 +73,8 @@ fn main() -> ExitCode {
 }
 
 /// Runs a server subcommand on `$PORT` (or `default_port`), exiting 0 on
-/// SIGTERM/SIGINT and 1 if the server fails.
-fn serve(run: fn(u16) -> std::io::Result<()>, default_port: u16) -> ExitCode {
+/// SIGTERM/SIGINT and 1 if the server fails to start.
+fn serve(run: fn(u16) -> Result<(), String>, default_port: u16) -> ExitCode {
     let port = match env_port("PORT", default_port) {
         Ok(port) => port,
         Err(msg) => return usage_error(&msg),
@@ -83,14 +83,14 @@ fn serve(run: fn(u16) -> std::io::Result<()>, default_port: u16) -> ExitCode {
     match run(port) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("berth-demo: failed to serve on port {port}: {e}");
+            eprintln!("berth-demo: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
 /// Reads a port number from the environment variable `name`.
-fn env_port(name: &str, default: u16) -> Result<u16, String> {
+pub fn env_port(name: &str, default: u16) -> Result<u16, String> {
     match std::env::var(name) {
         Ok(v) => v
             .parse()

@@ -3,6 +3,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::http;
@@ -21,25 +22,17 @@ struct Redis {
 }
 
 /// Listens on `0.0.0.0:port` and serves each connection on its own thread.
-pub fn run(port: u16) -> io::Result<()> {
-    let redis = Redis {
+pub fn run(port: u16) -> Result<(), String> {
+    let redis = Arc::new(Redis {
         host: std::env::var("REDIS_HOST").unwrap_or_else(|_| "redis".into()),
-        port: match std::env::var("REDIS_PORT") {
-            Ok(p) => p.parse().map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("invalid $REDIS_PORT `{p}`"),
-                )
-            })?,
-            Err(_) => 6379,
-        },
-    };
-    let listener = TcpListener::bind(("0.0.0.0", port))?;
+        port: crate::env_port("REDIS_PORT", 6379)?,
+    });
+    let listener = TcpListener::bind(("0.0.0.0", port))
+        .map_err(|e| format!("failed to listen on 0.0.0.0:{port}: {e}"))?;
     println!(
         "berth-demo web: listening on 0.0.0.0:{port} (HTTP), counting hits in redis at {}:{}",
         redis.host, redis.port
     );
-    let redis = std::sync::Arc::new(redis);
     for conn in listener.incoming() {
         let conn = match conn {
             Ok(conn) => conn,
@@ -48,7 +41,7 @@ pub fn run(port: u16) -> io::Result<()> {
                 continue;
             }
         };
-        let redis = std::sync::Arc::clone(&redis);
+        let redis = Arc::clone(&redis);
         std::thread::spawn(move || {
             if let Err(e) = serve_connection(conn, &redis) {
                 eprintln!("berth-demo web: connection error: {e}");
