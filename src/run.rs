@@ -98,38 +98,31 @@ fn config(g: &GlobalArgs, args: &ConfigArgs) -> Result<ExitCode, Error> {
             .services
             .retain(|name, _| args.service_names.contains(name));
     }
-    let mut out = String::new();
-    let lists = [
-        (
-            args.services,
-            project.services.keys().cloned().collect::<Vec<_>>(),
-        ),
-        (args.volumes, project.volumes.keys().cloned().collect()),
-        (args.networks, project.networks.keys().cloned().collect()),
+    let lists: [(bool, Vec<&String>); 3] = [
+        (args.services, project.services.keys().collect()),
+        (args.volumes, project.volumes.keys().collect()),
+        (args.networks, project.networks.keys().collect()),
     ];
-    if lists.iter().any(|(on, _)| *on) {
-        for (on, names) in lists {
-            if on {
-                for n in names {
-                    out.push_str(&n);
-                    out.push('\n');
-                }
-            }
-        }
+    let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = if lists.iter().any(|(on, _)| *on) {
+        let mut out = stdout;
+        lists
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .flat_map(|(_, names)| names)
+            .try_for_each(|name| writeln!(out, "{name}"))
+            .and_then(|()| out.flush())
     } else {
-        out = match args.format {
-            ConfigFormat::Json => compose::config_json(&project),
-            ConfigFormat::Yaml => compose::config_yaml(&project),
-        };
-    }
+        // streamed, not built in memory: a large project's output is megabytes
+        compose::write_config(&project, args.format == ConfigFormat::Json, stdout)
+    };
     // the process ends next: freeing a large project only costs time
     std::mem::forget(project);
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(out.as_bytes()) {
+    match written {
         // a closed pipe (`berth config | head`) is not an error
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(Error::Io(format!("cannot write to standard output: {e}")));
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Io(format!("cannot write to standard output: {e}")))
         }
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }

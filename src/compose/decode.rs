@@ -531,7 +531,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     let mut label_files: Vec<(String, Option<String>)> = Vec::new();
     fields!(ctx, entries, path, &known, |key, v, p| {
         match key {
-            "build" => s.build = build(ctx, v, &p),
+            "build" => s.build = build(ctx, v, &p).map(Box::new),
             "cap_add" => s.cap_add = ctx.strings(v, &p, false),
             "cap_drop" => s.cap_drop = ctx.strings(v, &p, false),
             "command" => s.command = shell_command(ctx, v, &p),
@@ -541,7 +541,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "container_name" => s.container_name = ctx.string(v, &p),
             "cpus" => s.cpus = ctx.float(v, &p),
             "depends_on" => s.depends_on = depends_on(ctx, v, &p),
-            "deploy" => s.deploy = deploy(ctx, v, &p),
+            "deploy" => s.deploy = deploy(ctx, v, &p).map(Box::new),
             "devices" => s.devices = devices(ctx, v, &p),
             "dns" => s.dns = ctx.strings(v, &p, true),
             "dns_search" => s.dns_search = ctx.strings(v, &p, true),
@@ -550,13 +550,13 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "expose" => s.expose = ctx.strings(v, &p, false),
             "extends" => {}
             "extra_hosts" => s.extra_hosts = extra_hosts(ctx, v, &p),
-            "healthcheck" => s.healthcheck = healthcheck(ctx, v, &p),
+            "healthcheck" => s.healthcheck = healthcheck(ctx, v, &p).map(Box::new),
             "hostname" => s.hostname = ctx.string(v, &p),
             "image" => s.image = ctx.string(v, &p),
             "init" => s.init = ctx.boolean(v, &p),
             "ipc" => s.ipc = ctx.string(v, &p),
             "labels" => s.labels = ctx.labels(v, &p),
-            "logging" => s.logging = logging(ctx, v, &p),
+            "logging" => s.logging = logging(ctx, v, &p).map(Box::new),
             "mem_limit" => s.mem_limit = ctx.bytes(v, &p),
             "network_mode" => s.network_mode = ctx.string(v, &p),
             "networks" => s.networks = service_networks(ctx, v, &p),
@@ -1322,7 +1322,7 @@ fn service_networks(
     ctx: &mut Ctx,
     n: &Node,
     path: &str,
-) -> BTreeMap<String, Option<ServiceNetwork>> {
+) -> BTreeMap<String, Option<Box<ServiceNetwork>>> {
     let mut out = BTreeMap::new();
     match &n.value {
         Value::Seq(_) => {
@@ -1362,7 +1362,7 @@ fn service_networks(
                         sn
                     }),
                 };
-                out.insert(e.key.name.clone(), net);
+                out.insert(e.key.name.clone(), net.map(Box::new));
             }
         }
         Value::Null => {}

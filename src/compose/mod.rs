@@ -16,24 +16,44 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::{LoadOptions, Loaded, load};
 pub use model::Project;
 
-/// The project as `docker compose config --format json` prints it: literal `$`
-/// written `$$`, so the output can be read back without being interpolated again.
-/// (`$` only occurs inside JSON strings, so escaping the text is exact.)
-pub fn config_json(p: &Project) -> String {
-    let mut s = serde_json::to_string_pretty(p).expect("the model serialises");
-    s.push('\n');
-    escape_dollars(s)
-}
-
-/// The project as `docker compose config` prints it in YAML.
-pub fn config_yaml(p: &Project) -> String {
-    escape_dollars(serde_yaml::to_string(p).expect("the model serialises"))
-}
-
-fn escape_dollars(s: String) -> String {
-    if s.contains('$') {
-        s.replace('$', "$$")
+/// Write the project as `docker compose config` prints it (JSON, or YAML):
+/// literal `$` written `$$`, so the output can be read back without being
+/// interpolated again. `$` only occurs inside strings, so escaping the text is exact.
+pub fn write_config(p: &Project, json: bool, out: impl std::io::Write) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = EscapeDollars(out);
+    if json {
+        serde_json::to_writer_pretty(&mut out, p).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
     } else {
-        s
+        serde_yaml::to_writer(&mut out, p).map_err(std::io::Error::other)?;
+    }
+    out.flush()
+}
+
+/// The JSON form of [`write_config`], as a string.
+pub fn config_json(p: &Project) -> String {
+    let mut buf = Vec::new();
+    write_config(p, true, &mut buf).expect("writing to memory does not fail");
+    String::from_utf8(buf).expect("JSON is UTF-8")
+}
+
+/// A writer that doubles every `$`.
+struct EscapeDollars<W>(W);
+
+impl<W: std::io::Write> std::io::Write for EscapeDollars<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|&b| b == b'$') {
+            self.0.write_all(&rest[..=i])?;
+            self.0.write_all(b"$")?;
+            rest = &rest[i + 1..];
+        }
+        self.0.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }

@@ -40,6 +40,8 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// Large, rarely set parts (build, deploy, healthcheck, logging) are boxed: a
+/// project of thousands of services keeps every `Service` in one map.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct Service {
     #[serde(skip)]
@@ -47,7 +49,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub build: Option<Build>,
+    pub build: Option<Box<Build>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cap_add: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -63,7 +65,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Dependency>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deploy: Option<Deploy>,
+    pub deploy: Option<Box<Deploy>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<Device>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -78,7 +80,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub healthcheck: Option<Healthcheck>,
+    pub healthcheck: Option<Box<Healthcheck>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,13 +92,13 @@ pub struct Service {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub logging: Option<Logging>,
+    pub logging: Option<Box<Logging>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<Bytes>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub networks: BTreeMap<String, Option<ServiceNetwork>>,
+    pub networks: BTreeMap<String, Option<Box<ServiceNetwork>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
