@@ -1882,6 +1882,18 @@ fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
 
 // ---- top-level resources ----
 
+/// A top-level resource's name on the engine: `name:` if given, else the key for
+/// an external resource, else `<project>_<key>`.
+fn engine_name(name: Option<String>, external: bool, key: &str, project: &str) -> String {
+    name.unwrap_or_else(|| {
+        if external {
+            key.to_string()
+        } else {
+            format!("{project}_{key}")
+        }
+    })
+}
+
 fn external(ctx: &mut Ctx, n: &Node, path: &str) -> (bool, Option<String>) {
     match &n.value {
         Value::Map(_) => (
@@ -1932,13 +1944,7 @@ fn network(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) -> Net
             }
         });
     }
-    net.name = name.unwrap_or_else(|| {
-        if net.external {
-            key.to_string()
-        } else {
-            format!("{project}_{key}")
-        }
-    });
+    net.name = engine_name(name, net.external, key, project);
     net
 }
 
@@ -2002,13 +2008,7 @@ fn volume(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) -> Volu
             }
         });
     }
-    vol.name = name.unwrap_or_else(|| {
-        if vol.external {
-            key.to_string()
-        } else {
-            format!("{project}_{key}")
-        }
-    });
+    vol.name = engine_name(name, vol.external, key, project);
     vol
 }
 
@@ -2064,13 +2064,7 @@ fn file_object(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) ->
             );
         }
     }
-    o.name = name.unwrap_or_else(|| {
-        if o.external {
-            key.to_string()
-        } else {
-            format!("{project}_{key}")
-        }
-    });
+    o.name = engine_name(name, o.external, key, project);
     o
 }
 

@@ -163,21 +163,15 @@ fn to_seq(n: Node) -> Node {
     }
 }
 
-/// `["A=1", "B"]` as `{A: "1", B: null}`; mappings stay as they are.
-pub fn to_map(n: Node, sep: char) -> Node {
+/// A sequence of scalars as a mapping, each item split into key and value by `entry`;
+/// mappings (and anything else) stay as they are.
+fn seq_to_map(n: Node, entry: impl Fn(String, super::source::Span) -> Entry) -> Node {
     let span = n.span;
     match n.value {
         Value::Seq(items) => {
             let entries = items
                 .into_iter()
-                .filter_map(|item| {
-                    let text = item.scalar_text()?;
-                    let (k, v) = match text.split_once(sep) {
-                        Some((k, v)) => (k.to_string(), Node::str(v, item.span)),
-                        None => (text.clone(), Node::new(Value::Null, item.span)),
-                    };
-                    Some(Entry::new(k, item.span, v))
-                })
+                .filter_map(|item| Some(entry(item.scalar_text()?, item.span)))
                 .collect();
             Node::new(Value::Map(entries), span)
         }
@@ -185,25 +179,19 @@ pub fn to_map(n: Node, sep: char) -> Node {
     }
 }
 
+/// `["A=1", "B"]` as `{A: "1", B: null}`.
+pub fn to_map(n: Node, sep: char) -> Node {
+    seq_to_map(n, |text, span| match text.split_once(sep) {
+        Some((k, v)) => Entry::new(k, span, Node::str(v, span)),
+        None => Entry::new(text, span, Node::new(Value::Null, span)),
+    })
+}
+
+/// `[front, back]` as `{front: null, back: null}`.
 fn list_to_map(n: Node) -> Node {
-    let span = n.span;
-    match n.value {
-        Value::Seq(items) => {
-            let entries = items
-                .into_iter()
-                .filter_map(|item| {
-                    let name = item.scalar_text()?;
-                    Some(Entry::new(
-                        name,
-                        item.span,
-                        Node::new(Value::Null, item.span),
-                    ))
-                })
-                .collect();
-            Node::new(Value::Map(entries), span)
-        }
-        _ => n,
-    }
+    seq_to_map(n, |name, span| {
+        Entry::new(name, span, Node::new(Value::Null, span))
+    })
 }
 
 fn build_map(n: Node) -> Node {
