@@ -463,14 +463,14 @@ pub fn project(ctx: &mut Ctx, root: &Node, name: &str) -> Project {
                     }
                 }
             }
-            "networks" => top_level(ctx, value, &path, name, |ctx, key, n, p| {
+            "networks" => top_level(ctx, value, &path, |ctx, key, n, p| {
                 network(ctx, n, p, key, name)
             })
             .into_iter()
             .for_each(|(k, v)| {
                 p.networks.insert(k, v);
             }),
-            "volumes" => top_level(ctx, value, &path, name, |ctx, key, n, p| {
+            "volumes" => top_level(ctx, value, &path, |ctx, key, n, p| {
                 volume(ctx, n, p, key, name)
             })
             .into_iter()
@@ -478,7 +478,7 @@ pub fn project(ctx: &mut Ctx, root: &Node, name: &str) -> Project {
                 p.volumes.insert(k, v);
             }),
             "configs" | "secrets" => {
-                let objs = top_level(ctx, value, &path, name, |ctx, k, n, p| {
+                let objs = top_level(ctx, value, &path, |ctx, k, n, p| {
                     file_object(ctx, n, p, k, name)
                 });
                 if key == "configs" {
@@ -497,7 +497,6 @@ fn top_level<T>(
     ctx: &mut Ctx,
     n: &Node,
     path: &str,
-    _project: &str,
     mut each: impl FnMut(&mut Ctx, &str, &Node, &str) -> T,
 ) -> Vec<(String, T)> {
     let Some(entries) = ctx.map(n, path) else {

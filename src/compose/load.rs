@@ -425,8 +425,7 @@ impl Loader {
                 continue;
             }
             self.interpolate(&mut doc, vars, "");
-            if let Some(v) = doc.get("version") {
-                let _ = v;
+            if doc.get("version").is_some() {
                 self.warnings.push(format!(
                     "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",
                     absolute(&self.opts.working_dir, file).display()
@@ -573,7 +572,6 @@ impl Loader {
                     }
                 };
             let mut included: Option<Node> = None;
-            let mut included_dir: Option<PathBuf> = None;
             for p in paths {
                 let Some(rel) = p.scalar_text() else { continue };
                 let file = absolute(base_dir, Path::new(&rel));
@@ -599,7 +597,6 @@ impl Loader {
                     Some(d) => absolute(base_dir, Path::new(d)),
                     None => file.parent().unwrap_or(base_dir).to_path_buf(),
                 };
-                included_dir.get_or_insert(dir.clone());
                 let mut inc_vars = vars.clone();
                 let env_list: Vec<PathBuf> = if env_files.is_empty() {
                     vec![dir.join(".env")]
@@ -633,7 +630,6 @@ impl Loader {
                     });
                 }
             }
-            let _ = included_dir;
             let Some(included) = included else { continue };
             self.add_included(doc, included, &path);
         }
