@@ -24,6 +24,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
         text,
         stack: Vec::new(),
         anchors: HashMap::new(),
+        alias_nodes: 0,
         docs: Vec::new(),
         errors: Vec::new(),
         line_starts: line_starts(text),
@@ -100,7 +101,10 @@ struct Builder<'a> {
     file: FileId,
     text: &'a str,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored values, with the number of nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied so far by aliases; bounded (see [`MAX_ALIAS_NODES`]).
+    alias_nodes: usize,
     docs: Vec<Node>,
     errors: Vec<Diagnostic>,
     line_starts: Vec<usize>,
@@ -195,7 +199,8 @@ impl Builder<'_> {
 
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors
+                .insert(anchor, (node.clone(), count_nodes(&node)));
         }
         self.attach(node, false);
     }
@@ -316,6 +321,19 @@ impl Builder<'_> {
     }
 }
 
+/// Aliases may copy at most this many values in one file: enough for any real
+/// compose file (50,000 services merging a 20-key anchor copy a million),
+/// while nested aliases ("billion laughs") stop early instead of eating memory.
+pub const MAX_ALIAS_NODES: usize = 3_000_000;
+
+fn count_nodes(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(entries) => entries.iter().map(|e| 1 + count_nodes(&e.value)).sum(),
+        _ => 0,
+    }
+}
+
 fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -418,7 +436,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 node.tag = Self::merge_tag(&tag);
                 let merge_candidate = plain && text == "<<";
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
                 self.attach(node, merge_candidate);
             }
@@ -489,9 +507,24 @@ impl MarkedEventReceiver for Builder<'_> {
             Event::Alias(id) => {
                 let span = self.span_at(&mark, 1);
                 match self.anchors.get(&id) {
-                    Some(node) => {
-                        let node = node.clone();
-                        self.attach(node, false);
+                    Some((node, size)) => {
+                        self.alias_nodes += size;
+                        if self.alias_nodes > MAX_ALIAS_NODES {
+                            if self.alias_nodes - size <= MAX_ALIAS_NODES {
+                                self.errors.push(
+                                    Diagnostic::at(
+                                        span,
+                                        "",
+                                        format!("invalid YAML: aliases expand to more than {MAX_ALIAS_NODES} values"),
+                                    )
+                                    .with_hint("aliases that refer to aliases multiply; a compose file needs far fewer (is this a \"billion laughs\" file?)"),
+                                );
+                            }
+                            self.attach(Node::new(Value::Null, span), false);
+                        } else {
+                            let node = node.clone();
+                            self.attach(node, false);
+                        }
                     }
                     None => {
                         self.errors
@@ -580,6 +613,22 @@ mod tests {
         let errs = parse("a: [1, 2\nb: 3\n", 0).unwrap_err();
         assert!(errs[0].message.starts_with("invalid YAML"));
         assert!(errs[0].span.is_some());
+    }
+
+    #[test]
+    fn nested_aliases_are_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = format!("*a{}", i - 1);
+            let items = vec![prev.as_str(); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+        }
+        let errs = parse(&text, 0).unwrap_err();
+        assert!(
+            errs[0].message.contains("aliases expand to more than"),
+            "{errs:?}"
+        );
+        assert_eq!(errs.len(), 1);
     }
 
     #[test]
