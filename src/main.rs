@@ -5,6 +5,9 @@
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use berth::cli::Cli;
 use clap::Parser;
 

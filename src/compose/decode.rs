@@ -417,6 +417,43 @@ impl Ctx<'_> {
     }
 }
 
+/// The keys a mapping may hold.
+trait KnownKeys {
+    fn has(&self, key: &str) -> bool;
+    fn all(&self) -> &[&'static str];
+}
+
+impl KnownKeys for [&'static str] {
+    fn has(&self, key: &str) -> bool {
+        self.contains(&key)
+    }
+    fn all(&self) -> &[&'static str] {
+        self
+    }
+}
+
+/// A long key list, sorted once, looked up by binary search (every service checks every key).
+struct SortedKeys(Vec<&'static str>);
+
+impl KnownKeys for SortedKeys {
+    fn has(&self, key: &str) -> bool {
+        self.0.binary_search(&key).is_ok()
+    }
+    fn all(&self) -> &[&'static str] {
+        &self.0
+    }
+}
+
+static SERVICE_ALL: std::sync::LazyLock<SortedKeys> = std::sync::LazyLock::new(|| {
+    let mut keys: Vec<&'static str> = SERVICE_KEYS
+        .iter()
+        .chain(SERVICE_PASSTHROUGH)
+        .copied()
+        .collect();
+    keys.sort_unstable();
+    SortedKeys(keys)
+});
+
 /// Attributes are looked up by name in one pass; anything else is an unknown key.
 macro_rules! fields {
     ($ctx:expr, $entries:expr, $path:expr, $known:expr, |$key:ident, $value:ident, $p:ident| $body:block) => {
@@ -427,8 +464,8 @@ macro_rules! fields {
             if $key.starts_with("x-") {
                 continue;
             }
-            if !$known.contains(&$key) {
-                $ctx.unknown_key(e, $path, $known);
+            if !$known.has($key) {
+                $ctx.unknown_key(e, $path, $known.all());
                 continue;
             }
             $body
@@ -520,15 +557,10 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     let Some(entries) = ctx.map(n, path) else {
         return s;
     };
-    let known: Vec<&str> = SERVICE_KEYS
-        .iter()
-        .chain(SERVICE_PASSTHROUGH)
-        .copied()
-        .collect();
     let mut env_files: Vec<(String, Option<String>)> = Vec::new();
     let mut environment: Vec<(String, Option<String>)> = Vec::new();
     let mut label_files: Vec<(String, Option<String>)> = Vec::new();
-    fields!(ctx, entries, path, &known, |key, v, p| {
+    fields!(ctx, entries, path, &*SERVICE_ALL, |key, v, p| {
         match key {
             "build" => s.build = build(ctx, v, &p).map(Box::new),
             "cap_add" => s.cap_add = ctx.strings(v, &p, false),

@@ -95,6 +95,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
     };
 
     let mut root: Option<Node> = None;
+    let mut timer = Timer::new();
     for file in &files {
         let Some(docs) = l.read_file(file, &project_dir, &vars) else {
             continue;
@@ -124,6 +125,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
                 .with_hint("add a `services:` section with at least one service"),
         );
     }
+    timer.lap("read, parse, interpolate, merge");
     let name = match l.project_name(&root, &vars, &project_dir) {
         Ok(n) => n,
         Err(d) => {
@@ -160,17 +162,39 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
     }
     apply_profiles(&mut project, &l.opts, &vars);
     add_default_network(&mut project);
+    timer.lap("decode");
     validate::project(&project, &root, &mut l.sink);
     drop_unused(&mut project);
     if !l.sink.is_empty() {
         return Err(l.fail());
     }
+    drop(root);
+    timer.lap("validate, drop the tree");
     Ok(Loaded {
         project,
         warnings: l.warnings,
         sources: l.sources,
         inputs: l.inputs,
     })
+}
+
+/// Phase timings on stderr when `BERTH_TIMINGS` is set (for profiling, see BENCHMARKS.md).
+struct Timer(Option<std::time::Instant>);
+
+impl Timer {
+    fn new() -> Self {
+        Timer(std::env::var_os("BERTH_TIMINGS").map(|_| std::time::Instant::now()))
+    }
+
+    fn lap(&mut self, what: &str) {
+        if let Some(start) = self.0 {
+            eprintln!(
+                "timing: {what}: {:.1} ms",
+                start.elapsed().as_secs_f64() * 1000.0
+            );
+            self.0 = Some(std::time::Instant::now());
+        }
+    }
 }
 
 fn empty(span: Span) -> Node {

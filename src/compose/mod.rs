@@ -21,7 +21,8 @@ pub use model::Project;
 /// interpolated again. `$` only occurs inside strings, so escaping the text is exact.
 pub fn write_config(p: &Project, json: bool, out: impl std::io::Write) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut out = EscapeDollars(out);
+    // serde writes many small pieces: buffer them before the escaping pass
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, EscapeDollars(out));
     if json {
         serde_json::to_writer_pretty(&mut out, p).map_err(std::io::Error::other)?;
         out.write_all(b"\n")?;
