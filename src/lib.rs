@@ -6,4 +6,5 @@
 
 pub mod cli;
 pub mod compose;
+pub mod resource;
 pub mod run;

@@ -1,0 +1,10 @@
+//! Desired resources: what the loaded project asks the engine to hold.
+//!
+//! Every network, volume, image and container gets an [`Address`], an engine
+//! name, a canonical spec (JSON with sorted keys) and the sha256 of that spec.
+//! A container's spec includes the spec hashes of the image, networks and
+//! volumes it uses, so a change to any of them changes the container's hash.
+
+pub mod address;
+
+pub use address::{Address, Kind};
