@@ -87,7 +87,9 @@ impl fmt::Display for Address {
 
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a resource address; write network.NAME, volume.NAME, image.SERVICE or container.SERVICE[N]")]
+#[error(
+    "`{0}` is not a resource address; write network.NAME, volume.NAME, image.SERVICE or container.SERVICE[N]"
+)]
 pub struct BadAddress(pub String);
 
 impl FromStr for Address {
@@ -146,7 +148,13 @@ mod tests {
 
     #[test]
     fn addresses_round_trip_through_text() {
-        for text in ["network.front", "volume.data", "image.web", "container.web[1]", "container.my-app[12]"] {
+        for text in [
+            "network.front",
+            "volume.data",
+            "image.web",
+            "container.web[1]",
+            "container.my-app[12]",
+        ] {
             let a: Address = text.parse().unwrap();
             assert_eq!(a.to_string(), text);
         }
@@ -154,19 +162,39 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_refused() {
-        for text in ["web", "container.web", "container.web[0]", "network.front[1]", "pod.x", "volume."] {
+        for text in [
+            "web",
+            "container.web",
+            "container.web[0]",
+            "network.front[1]",
+            "pod.x",
+            "volume.",
+        ] {
             assert!(text.parse::<Address>().is_err(), "{text}");
         }
     }
 
     #[test]
     fn addresses_sort_networks_first_then_replicas_by_number() {
-        let mut v: Vec<Address> = ["container.web[10]", "container.web[2]", "network.a", "image.web"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let mut v: Vec<Address> = [
+            "container.web[10]",
+            "container.web[2]",
+            "network.a",
+            "image.web",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         v.sort();
         let text: Vec<String> = v.iter().map(ToString::to_string).collect();
-        assert_eq!(text, ["network.a", "image.web", "container.web[2]", "container.web[10]"]);
+        assert_eq!(
+            text,
+            [
+                "network.a",
+                "image.web",
+                "container.web[2]",
+                "container.web[10]"
+            ]
+        );
     }
 }

@@ -3,8 +3,12 @@
 //! Every network, volume, image and container gets an [`Address`], an engine
 //! name, a canonical spec (JSON with sorted keys) and the sha256 of that spec.
 //! A container's spec includes the spec hashes of the image, networks and
-//! volumes it uses, so a change to any of them changes the container's hash.
+//! volumes it uses (under `uses`), so a change to any of them changes the
+//! container's hash; built images include their build context's content hash.
 
 pub mod address;
+pub mod context;
+pub mod desired;
 
 pub use address::{Address, Kind};
+pub use desired::{Desired, ResolveError, ResolveOptions, Resource, resolve};

@@ -1,0 +1,530 @@
+//! From the canonical project to the desired resources: engine names, canonical
+//! specs and their hashes, and the dependency graph as plain data.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::address::Address;
+use super::context::{context_hash, hex};
+use crate::compose::model::{MountType, Project, Service};
+
+/// One resource berth manages (or, when `external`, only reads).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub address: Address,
+    /// The name on the engine (`proj-web-1`, `proj_default`, `web:latest`).
+    pub engine_name: String,
+    /// Canonical spec: every attribute that matters to the engine, keys sorted.
+    pub spec: Value,
+    /// sha256 (hex) of the spec's JSON text.
+    pub spec_hash: String,
+    /// Resources that must exist first.
+    pub depends_on: Vec<Address>,
+    /// Declared `external: true`: observed, never created or removed.
+    pub external: bool,
+}
+
+/// Everything the project asks for, by address.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Desired {
+    pub project: String,
+    pub resources: BTreeMap<Address, Resource>,
+}
+
+/// Command-line adjustments: `--scale svc=N` and `--target svc`.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    pub scale: BTreeMap<String, u32>,
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("--{flag} names unknown service `{name}`; services: {known}")]
+    UnknownService {
+        flag: &'static str,
+        name: String,
+        known: String,
+    },
+    #[error("cannot read {what} `{path}`: {detail}")]
+    Unreadable {
+        what: &'static str,
+        path: String,
+        detail: String,
+    },
+}
+
+/// The key under which a container spec keeps the hashes of what it uses.
+pub const DEPENDENCIES_KEY: &str = "uses";
+
+/// Order object keys recursively so equal specs serialise to equal text.
+pub fn canonical(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
+        other => other,
+    }
+}
+
+/// sha256 of a canonical spec's JSON text.
+pub fn spec_hash(spec: &Value) -> String {
+    let text = serde_json::to_string(spec).expect("JSON values serialise");
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn resource(
+    address: Address,
+    engine_name: String,
+    spec: Value,
+    depends_on: Vec<Address>,
+    external: bool,
+) -> Resource {
+    let spec = canonical(spec);
+    let spec_hash = spec_hash(&spec);
+    Resource {
+        address,
+        engine_name,
+        spec,
+        spec_hash,
+        depends_on,
+        external,
+    }
+}
+
+/// The tag berth builds a service's image under: `image:` if set, else `<project>-<service>`.
+pub fn image_reference(project: &str, s: &Service) -> String {
+    s.image
+        .clone()
+        .unwrap_or_else(|| format!("{project}-{}", s.name))
+}
+
+/// The container's engine name: `container_name`, else `<project>-<service>-<n>`.
+pub fn container_name(project: &str, s: &Service, n: u32) -> String {
+    s.container_name
+        .clone()
+        .unwrap_or_else(|| format!("{project}-{}-{n}", s.name))
+}
+
+/// Resolve the project into desired resources.
+pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveError> {
+    let known = || p.services.keys().cloned().collect::<Vec<_>>().join(", ");
+    for (flag, names) in [
+        ("scale", opts.scale.keys().cloned().collect::<Vec<_>>()),
+        ("target", opts.targets.clone()),
+    ] {
+        if let Some(name) = names.iter().find(|n| !p.services.contains_key(*n)) {
+            return Err(ResolveError::UnknownService {
+                flag,
+                name: name.clone(),
+                known: known(),
+            });
+        }
+    }
+    let services = selected_services(p, &opts.targets);
+    let mut out = Desired {
+        project: p.name.clone(),
+        resources: BTreeMap::new(),
+    };
+
+    let mut used_networks = BTreeSet::new();
+    let mut used_volumes = BTreeSet::new();
+    for name in &services {
+        let s = &p.services[name];
+        used_networks.extend(s.networks.keys().cloned());
+        used_volumes.extend(
+            s.volumes
+                .iter()
+                .filter(|m| m.kind == MountType::Volume)
+                .filter_map(|m| m.source.clone()),
+        );
+    }
+    for (key, net) in p
+        .networks
+        .iter()
+        .filter(|(k, _)| used_networks.contains(*k))
+    {
+        let spec = serde_json::to_value(net).expect("the model serialises");
+        let r = resource(
+            Address::network(key),
+            net.name.clone(),
+            spec,
+            vec![],
+            net.external,
+        );
+        out.resources.insert(r.address.clone(), r);
+    }
+    for (key, vol) in p.volumes.iter().filter(|(k, _)| used_volumes.contains(*k)) {
+        let spec = serde_json::to_value(vol).expect("the model serialises");
+        let r = resource(
+            Address::volume(key),
+            vol.name.clone(),
+            spec,
+            vec![],
+            vol.external,
+        );
+        out.resources.insert(r.address.clone(), r);
+    }
+
+    let replicas: BTreeMap<&str, u32> = services
+        .iter()
+        .map(|name| {
+            let n = opts.scale.get(name).copied();
+            (
+                name.as_str(),
+                n.unwrap_or_else(|| p.services[name].replicas()),
+            )
+        })
+        .collect();
+    let mut contexts: HashMap<String, String> = HashMap::new();
+    for name in &services {
+        let s = &p.services[name];
+        let image = image_resource(p, s, &mut contexts)?;
+        let files = file_hashes(p, s)?;
+        for n in 1..=replicas[name.as_str()] {
+            let c = container_resource(p, s, n, &image, &files, &out, &replicas);
+            out.resources.insert(c.address.clone(), c);
+        }
+        out.resources.insert(image.address.clone(), image);
+    }
+    Ok(out)
+}
+
+/// The targeted services and everything they depend on (all services without targets).
+fn selected_services(p: &Project, targets: &[String]) -> BTreeSet<String> {
+    if targets.is_empty() {
+        return p.services.keys().cloned().collect();
+    }
+    let mut selected = BTreeSet::new();
+    let mut todo: Vec<String> = targets.to_vec();
+    while let Some(name) = todo.pop() {
+        if !selected.insert(name.clone()) {
+            continue;
+        }
+        if let Some(s) = p.services.get(&name) {
+            todo.extend(
+                s.depends_on
+                    .keys()
+                    .filter(|d| p.services.contains_key(*d))
+                    .cloned(),
+            );
+        }
+    }
+    selected
+}
+
+fn image_resource(
+    p: &Project,
+    s: &Service,
+    contexts: &mut HashMap<String, String>,
+) -> Result<Resource, ResolveError> {
+    let reference = image_reference(&p.name, s);
+    let mut spec = Map::new();
+    spec.insert("reference".into(), json!(reference));
+    spec.insert("pull_policy".into(), json!(s.pull_policy));
+    if let Some(b) = &s.build {
+        let hash = match contexts.get(&b.context) {
+            Some(h) => h.clone(),
+            None => {
+                let h =
+                    context_hash(Path::new(&b.context)).map_err(|e| ResolveError::Unreadable {
+                        what: "build context",
+                        path: b.context.clone(),
+                        detail: e.to_string(),
+                    })?;
+                contexts.insert(b.context.clone(), h.clone());
+                h
+            }
+        };
+        let dockerfile_text = match (&b.dockerfile_inline, &b.dockerfile) {
+            (Some(inline), _) => Some(inline.clone()),
+            (None, Some(f)) => std::fs::read_to_string(Path::new(&b.context).join(f)).ok(),
+            (None, None) => None,
+        };
+        spec.insert(
+            "build".into(),
+            json!({
+                "context": b.context,
+                "context_hash": hash,
+                "dockerfile": b.dockerfile,
+                "dockerfile_content": dockerfile_text,
+                "args": b.args,
+                "target": b.target,
+                "labels": b.labels,
+            }),
+        );
+    }
+    Ok(resource(
+        Address::image(&s.name),
+        reference,
+        Value::Object(spec),
+        vec![],
+        false,
+    ))
+}
+
+/// Content hashes of the files a service takes in: file-based configs and secrets.
+/// (env_file contents are already in `environment`.) Compose hashes only their
+/// paths (docker/compose#11900); berth plans a replacement when a file changes.
+fn file_hashes(p: &Project, s: &Service) -> Result<BTreeMap<String, String>, ResolveError> {
+    let mut out = BTreeMap::new();
+    let mounts = s
+        .configs
+        .iter()
+        .map(|m| ("config", m, &p.configs))
+        .chain(s.secrets.iter().map(|m| ("secret", m, &p.secrets)));
+    for (kind, m, objects) in mounts {
+        let Some(obj) = objects.get(&m.source) else {
+            continue;
+        };
+        let bytes = if let Some(f) = &obj.file {
+            std::fs::read(f).map_err(|e| ResolveError::Unreadable {
+                what: if kind == "config" {
+                    "config file"
+                } else {
+                    "secret file"
+                },
+                path: f.clone(),
+                detail: crate::compose::decode::io_reason(&e),
+            })?
+        } else if let Some(c) = &obj.content {
+            c.clone().into_bytes()
+        } else if let Some(var) = &obj.environment {
+            std::env::var(var).unwrap_or_default().into_bytes()
+        } else {
+            continue;
+        };
+        out.insert(format!("{kind}.{}", m.source), hex(&Sha256::digest(&bytes)));
+    }
+    Ok(out)
+}
+
+fn container_resource(
+    p: &Project,
+    s: &Service,
+    n: u32,
+    image: &Resource,
+    files: &BTreeMap<String, String>,
+    so_far: &Desired,
+    replicas: &BTreeMap<&str, u32>,
+) -> Resource {
+    let mut spec = match serde_json::to_value(s).expect("the model serialises") {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    // what does not shape the container itself
+    for key in [
+        "build",
+        "profiles",
+        "scale",
+        "depends_on",
+        "container_name",
+        "pull_policy",
+    ] {
+        spec.remove(key);
+    }
+    if let Some(Value::Object(deploy)) = spec.get_mut("deploy") {
+        deploy.remove("replicas");
+    }
+    let name = container_name(&p.name, s, n);
+    spec.insert("name".into(), json!(name));
+    spec.insert("image".into(), json!(image.engine_name));
+    spec.insert("number".into(), json!(n));
+    if !files.is_empty() {
+        spec.insert("files".into(), json!(files));
+    }
+    let mut depends_on = vec![image.address.clone()];
+    let mut uses = Map::new();
+    uses.insert(image.address.to_string(), json!(image.spec_hash));
+    for net in s.networks.keys() {
+        let a = Address::network(net);
+        if let Some(r) = so_far.resources.get(&a) {
+            uses.insert(a.to_string(), json!(r.spec_hash));
+            depends_on.push(a);
+        }
+    }
+    for m in s.volumes.iter().filter(|m| m.kind == MountType::Volume) {
+        let Some(src) = &m.source else { continue };
+        let a = Address::volume(src);
+        if let Some(r) = so_far.resources.get(&a) {
+            uses.insert(a.to_string(), json!(r.spec_hash));
+            depends_on.push(a);
+        }
+    }
+    spec.insert(DEPENDENCIES_KEY.into(), Value::Object(uses));
+    // containers of the services it depends on come first (all their replicas)
+    for dep in s.depends_on.keys() {
+        let count = replicas.get(dep.as_str()).copied().unwrap_or(0);
+        depends_on.extend((1..=count).map(|i| Address::container(dep, i)));
+    }
+    depends_on.sort();
+    depends_on.dedup();
+    resource(
+        Address::container(&s.name, n),
+        name,
+        Value::Object(spec),
+        depends_on,
+        false,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{LoadOptions, load};
+
+    fn project(dir: &Path, yaml: &str) -> Project {
+        std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
+        load(LoadOptions {
+            working_dir: dir.to_path_buf(),
+            project_name: Some("demo".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .project
+    }
+
+    const STACK: &str = "services:\n  web:\n    build: ./web\n    ports: [\"5000:5000\"]\n    depends_on: [redis]\n    networks: [back]\n  redis:\n    image: redis:alpine\n    networks: [back]\n    volumes: [\"data:/data\"]\nnetworks:\n  back: {}\nvolumes:\n  data: {}\n";
+
+    fn stack() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("web")).unwrap();
+        std::fs::write(d.path().join("web/Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(d.path().join("web/app"), "v1").unwrap();
+        d
+    }
+
+    fn addresses(d: &Desired) -> Vec<String> {
+        d.resources.keys().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn every_resource_gets_an_address_and_an_engine_name() {
+        let d = stack();
+        let desired = resolve(&project(d.path(), STACK), &ResolveOptions::default()).unwrap();
+        assert_eq!(
+            addresses(&desired),
+            [
+                "network.back",
+                "volume.data",
+                "image.redis",
+                "image.web",
+                "container.redis[1]",
+                "container.web[1]"
+            ]
+        );
+        let names: Vec<&str> = desired
+            .resources
+            .values()
+            .map(|r| r.engine_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "demo_back",
+                "demo_data",
+                "redis:alpine",
+                "demo-web",
+                "demo-redis-1",
+                "demo-web-1"
+            ]
+        );
+    }
+
+    #[test]
+    fn containers_depend_on_their_image_networks_volumes_and_dependencies() {
+        let d = stack();
+        let desired = resolve(&project(d.path(), STACK), &ResolveOptions::default()).unwrap();
+        let deps = |a: &str| -> Vec<String> {
+            desired.resources[&a.parse().unwrap()]
+                .depends_on
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            deps("container.web[1]"),
+            ["network.back", "image.web", "container.redis[1]"]
+        );
+        assert_eq!(
+            deps("container.redis[1]"),
+            ["network.back", "volume.data", "image.redis"]
+        );
+    }
+
+    #[test]
+    fn scale_and_targets() {
+        let d = stack();
+        let p = project(d.path(), STACK);
+        let opts = ResolveOptions {
+            scale: BTreeMap::from([("redis".to_string(), 3)]),
+            targets: vec!["redis".into()],
+        };
+        let desired = resolve(&p, &opts).unwrap();
+        assert_eq!(
+            addresses(&desired),
+            [
+                "network.back",
+                "volume.data",
+                "image.redis",
+                "container.redis[1]",
+                "container.redis[2]",
+                "container.redis[3]"
+            ]
+        );
+        let bad = ResolveOptions {
+            targets: vec!["nope".into()],
+            ..Default::default()
+        };
+        assert!(
+            resolve(&p, &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("--target names unknown service `nope`")
+        );
+    }
+
+    #[test]
+    fn a_code_change_changes_the_image_and_the_container_that_runs_it() {
+        let d = stack();
+        let before = resolve(&project(d.path(), STACK), &ResolveOptions::default()).unwrap();
+        std::fs::write(d.path().join("web/app"), "v2").unwrap();
+        let after = resolve(&project(d.path(), STACK), &ResolveOptions::default()).unwrap();
+        let hash = |d: &Desired, a: &str| d.resources[&a.parse().unwrap()].spec_hash.clone();
+        assert_ne!(hash(&before, "image.web"), hash(&after, "image.web"));
+        assert_ne!(
+            hash(&before, "container.web[1]"),
+            hash(&after, "container.web[1]")
+        );
+        assert_eq!(
+            hash(&before, "container.redis[1]"),
+            hash(&after, "container.redis[1]")
+        );
+    }
+
+    #[test]
+    fn specs_are_canonical_and_hashes_stable() {
+        let d = stack();
+        let a = resolve(&project(d.path(), STACK), &ResolveOptions::default()).unwrap();
+        let b = resolve(&project(d.path(), STACK), &ResolveOptions::default()).unwrap();
+        assert_eq!(a, b);
+        let web = &a.resources[&"container.web[1]".parse().unwrap()];
+        let keys: Vec<&String> = web.spec.as_object().unwrap().keys().collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(web.spec["ports"][0]["published"], "5000");
+        assert_eq!(web.spec["name"], "demo-web-1");
+    }
+}
