@@ -324,7 +324,7 @@ Engine name `demo-web`.
 Engine name `redis:7`.
 
 ```diff
-# already on the engine (id 77aa88bb99cc): recorded in the state, not rebuilt
+# already on the engine (id 77aa88bb99cc): recorded in the state as it is
 ```
 
 </details>

@@ -209,7 +209,7 @@ mod tests {
 
   # image.redis will be updated in place
   ~ image.redis (redis:7)
-      already on the engine (id 77aa88bb99cc): recorded in the state, not rebuilt
+      already on the engine (id 77aa88bb99cc): recorded in the state as it is
 
   # container.web[1] must be replaced
 -/+ container.web[1] (demo-web-1)

@@ -159,7 +159,7 @@ fn reason_line(change: &Change, reason: &Reason) -> Option<Line> {
             let id = short_id(id);
             Line::Note(match (change.address.kind, matches) {
                 (Kind::Image, _) => {
-                    format!("already on the engine (id {id}): recorded in the state, not rebuilt")
+                    format!("already on the engine (id {id}): recorded in the state as it is")
                 }
                 (_, true) => format!(
                     "found on the engine with this project's labels (id {id}): adopted, not duplicated"
