@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod compose;
+pub mod engine;
 pub mod resource;
 pub mod run;

@@ -1,0 +1,253 @@
+//! Connecting to the engine as the docker CLI would: `DOCKER_HOST`
+//! (`unix://`, `tcp://`) or the default socket, then negotiating the API
+//! version and pinging.
+//!
+//! bollard speaks API 1.53 by default; Docker 20.10 speaks at most 1.41, so
+//! the version is negotiated down (`negotiate_version`) before anything else.
+//!
+//! bollard 0.21 builds each request URL as `base/v1.53` joined with an
+//! absolute path (`/containers/json`), which drops the version: every request
+//! goes out unversioned and the engine answers at *its* newest API, whatever
+//! was negotiated. [`pin_api_version`] puts the negotiated `/v1.41` back on
+//! every request, so the engine answers in the version berth believes it
+//! speaks (and a newer engine cannot change semantics under us).
+
+use std::time::Duration;
+
+use bollard::{ClientVersion, Docker};
+
+use super::error::{EngineError, UNSUPPORTED_SCHEME};
+
+/// The engine's address when `DOCKER_HOST` is unset or empty (as for the
+/// docker CLI on Linux).
+pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// Requests (other than streams the executor may add later) that take longer
+/// than this fail with [`EngineError::Timeout`].
+pub(crate) const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// The port the docker CLI assumes for `tcp://HOST` without TLS.
+const DEFAULT_TCP_PORT: u16 = 2375;
+
+/// A connected, version-negotiated Docker engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    docker: Docker,
+    /// The address as the user would recognise it (`unix:///var/run/docker.sock`),
+    /// named in every connection error.
+    host: String,
+}
+
+impl Engine {
+    /// Connect as the docker CLI would: `DOCKER_HOST` (`unix://`, `tcp://`)
+    /// or the default socket [`DEFAULT_HOST`]; negotiate the API version so
+    /// engines older than bollard's default (such as 20.10, API 1.41) work;
+    /// ping it.
+    ///
+    /// `DOCKER_TLS_VERIFY` with a `tcp://` host is refused with a clear error
+    /// rather than silently talking plain HTTP to a TLS port.
+    pub async fn connect() -> Result<Engine, EngineError> {
+        let host = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.trim().is_empty());
+        let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
+        if tls && host.as_deref().is_some_and(|h| h.starts_with("tcp://")) {
+            return Err(EngineError::UnsupportedHost {
+                host: host.unwrap_or_default(),
+                reason: "DOCKER_TLS_VERIFY is set, but berth does not speak TLS to the engine yet (unset it, or use the unix socket)".to_string(),
+            });
+        }
+        Engine::connect_to(host.as_deref()).await
+    }
+
+    /// Connect to `host` (a `DOCKER_HOST` value), or to [`DEFAULT_HOST`] when
+    /// `None`, without reading the environment. [`Engine::connect`] is this
+    /// with `DOCKER_HOST`.
+    pub async fn connect_to(host: Option<&str>) -> Result<Engine, EngineError> {
+        let host = host.unwrap_or(DEFAULT_HOST).trim().to_string();
+        let fail =
+            |doing: &str, err| EngineError::from_bollard(&host, doing, REQUEST_TIMEOUT_SECS, err);
+        let docker = if host.starts_with("unix://") {
+            Docker::connect_with_unix(&host, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+        } else if let Some(rest) = host.strip_prefix("tcp://") {
+            Docker::connect_with_http(
+                &with_default_port(rest),
+                REQUEST_TIMEOUT_SECS,
+                bollard::API_DEFAULT_VERSION,
+            )
+        } else {
+            return Err(EngineError::UnsupportedHost {
+                host,
+                reason: UNSUPPORTED_SCHEME.to_string(),
+            });
+        }
+        .map_err(|e| fail("connect", e))?
+        .with_timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS));
+
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| fail("negotiate the API version", e))?;
+        let docker = pin_api_version(docker);
+        docker
+            .ping()
+            .await
+            .map_err(|e| fail("ping the engine", e))?;
+        Ok(Engine { docker, host })
+    }
+
+    /// The bollard client, for the apply executor (create, start, build, ...).
+    /// Its API version is negotiated and pinned on every request.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The engine's address as given (`unix:///var/run/docker.sock`,
+    /// `tcp://10.0.0.5:2375`), for messages.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The negotiated API version, e.g. "1.41": the lower of the engine's and
+    /// bollard's.
+    pub fn api_version(&self) -> String {
+        self.docker.client_version().to_string()
+    }
+
+    /// Whether the negotiated API version is at least `major.minor`. (API 1.44
+    /// takes every network at container create; 1.41 takes one, the others
+    /// are connected before start.)
+    pub fn api_at_least(&self, major: usize, minor: usize) -> bool {
+        self.docker.client_version()
+            >= ClientVersion {
+                major_version: major,
+                minor_version: minor,
+            }
+    }
+
+    /// Classify a bollard error of an operation on this engine.
+    pub(crate) fn error(&self, doing: &str, err: bollard::errors::Error) -> EngineError {
+        EngineError::from_bollard(&self.host, doing, REQUEST_TIMEOUT_SECS, err)
+    }
+}
+
+/// Prefix every request path with the negotiated version (`/v1.41/...`)
+/// unless it already carries one; see the module comment for why.
+fn pin_api_version(docker: Docker) -> Docker {
+    let prefix = format!("/v{}", docker.client_version());
+    docker.with_request_modifier(move |mut request| {
+        let uri = request.uri();
+        let versioned = uri
+            .path()
+            .strip_prefix("/v")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+        if !versioned {
+            let rebuilt = format!(
+                "{}://{}{prefix}{}",
+                uri.scheme_str().unwrap_or("http"),
+                uri.authority().map_or("", |a| a.as_str()),
+                uri.path_and_query().map_or("/", |p| p.as_str()),
+            );
+            // Unparseable only if bollard built a broken URI to begin with;
+            // then the request goes out as it was and fails on its own.
+            if let Ok(pinned) = rebuilt.parse() {
+                *request.uri_mut() = pinned;
+            }
+        }
+        request
+    })
+}
+
+/// `tcp://HOST` means port 2375 to the docker CLI; bollard would use 80.
+fn with_default_port(authority_and_path: &str) -> String {
+    let authority = authority_and_path.split('/').next().unwrap_or("");
+    let has_port = match authority.rfind(']') {
+        // [::1]:2375 or [::1]
+        Some(close) => authority[close..].contains(':'),
+        None => authority.contains(':'),
+    };
+    if has_port {
+        format!("tcp://{authority}")
+    } else {
+        format!("tcp://{authority}:{DEFAULT_TCP_PORT}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_hosts_default_to_port_2375() {
+        assert_eq!(with_default_port("10.0.0.5"), "tcp://10.0.0.5:2375");
+        assert_eq!(with_default_port("10.0.0.5:3000"), "tcp://10.0.0.5:3000");
+        assert_eq!(with_default_port("[::1]"), "tcp://[::1]:2375");
+        assert_eq!(with_default_port("[::1]:1234/"), "tcp://[::1]:1234");
+    }
+
+    /// A fake engine on a unix socket that speaks API 1.30 and records the
+    /// request lines it gets.
+    fn fake_engine(
+        dir: &std::path::Path,
+        requests: usize,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{Read, Write};
+        let path = dir.join("fake.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..requests {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut buf = vec![0; 64 * 1024];
+                let n = conn.read(&mut buf).unwrap();
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let line = head.lines().next().unwrap_or("").to_string();
+                let body = if line.contains("/version") {
+                    r#"{"ApiVersion":"1.30","Version":"17.06"}"#
+                } else if line.contains("/_ping") {
+                    "OK"
+                } else {
+                    "[]"
+                };
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+                seen.push(line);
+            }
+            seen
+        });
+        (format!("unix://{}", path.display()), server)
+    }
+
+    #[test]
+    fn requests_carry_the_negotiated_api_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let (host, server) = fake_engine(dir.path(), 3);
+        let rt = crate::engine::runtime().unwrap();
+        let engine = rt.block_on(Engine::connect_to(Some(&host))).unwrap();
+        assert_eq!(engine.api_version(), "1.30");
+        assert!(engine.api_at_least(1, 30) && !engine.api_at_least(1, 31));
+        rt.block_on(engine.docker().list_containers(None)).unwrap();
+        assert_eq!(
+            server.join().unwrap(),
+            [
+                "GET /version HTTP/1.1",
+                "GET /v1.30/_ping HTTP/1.1",
+                "GET /v1.30/containers/json HTTP/1.1",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused_before_any_io() {
+        let rt = crate::engine::runtime().unwrap();
+        let err = rt
+            .block_on(Engine::connect_to(Some("ssh://me@example.com")))
+            .unwrap_err();
+        assert!(matches!(err, EngineError::UnsupportedHost { .. }), "{err}");
+        assert!(err.to_string().contains("`ssh://me@example.com`"), "{err}");
+    }
+}

@@ -1,0 +1,89 @@
+//! What the engine holds for a project: plain data for the diff, read once
+//! per plan by [`Engine::observe`](super::Engine::observe).
+//!
+//! Every list is sorted (containers, networks and volumes by name; ports and
+//! aliases in order), so two observations of the same engine compare equal
+//! and render the same.
+
+use std::collections::BTreeMap;
+
+/// Everything observed for one project.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// Containers carrying the project label, in every state; by name.
+    pub containers: Vec<ObservedContainer>,
+    /// Networks carrying the project label, plus those asked for by name; by
+    /// name (then ID: the engine allows two networks of one name).
+    pub networks: Vec<ObservedNetwork>,
+    /// Volumes carrying the project label, plus those asked for by name; by name.
+    pub volumes: Vec<ObservedVolume>,
+    /// Image reference as written (e.g. "web:latest") -> local image ID
+    /// ("sha256:..."). A reference with no local image is absent.
+    pub images: BTreeMap<String, String>,
+}
+
+/// One container, from its inspect.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedContainer {
+    pub id: String,
+    /// Without the leading '/'.
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// created|running|paused|restarting|removing|exited|dead.
+    pub state: String,
+    /// The last exit code, only when the state is exited or dead (the engine
+    /// reports 0 for containers that never stopped).
+    pub exit_code: Option<i64>,
+    /// starting|healthy|unhealthy when the container has a healthcheck.
+    pub health: Option<String>,
+    /// The image the container runs ("sha256:...").
+    pub image_id: String,
+    /// Config.Image as created (the reference, e.g. "web:latest").
+    pub image: String,
+    /// "no", "always", "unless-stopped", "on-failure" or "on-failure:N"
+    /// (the engine's empty policy is "no").
+    pub restart_policy: String,
+    /// HostConfig.Memory in bytes; 0 = unlimited.
+    pub memory: i64,
+    /// HostConfig.NanoCpus; 0 = unlimited.
+    pub nano_cpus: i64,
+    /// Network NAME -> aliases on it, sorted. The short container ID that
+    /// engines before API 1.45 add as an alias of their own is left out, so
+    /// what is here is what was asked for at create or connect.
+    pub networks: BTreeMap<String, Vec<String>>,
+    /// Published ports as configured (HostConfig.PortBindings), sorted; an
+    /// ephemeral host port ("127.0.0.1::80") has an empty `host_port`.
+    pub ports: Vec<ObservedPort>,
+}
+
+/// One published port binding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObservedPort {
+    /// "" = all interfaces.
+    pub host_ip: String,
+    /// "" = chosen by the engine at start.
+    pub host_port: String,
+    pub container_port: u32,
+    /// tcp|udp|sctp.
+    pub protocol: String,
+}
+
+/// One network, from the network list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedNetwork {
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub driver: String,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+}
+
+/// One volume, from the volume list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedVolume {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub driver: String,
+}
