@@ -56,6 +56,99 @@ pub enum Command {
     Validate,
     /// Print the project in canonical form (long syntax, absolute paths), as `docker compose config` does.
     Config(ConfigArgs),
+    /// Show what apply would change, and why: every resource to create, update, replace or destroy.
+    ///
+    /// Exit codes: 0 success, 1 error; with --detailed-exitcode, 0 no changes, 1 error, 2 changes present.
+    Plan(PlanArgs),
+    /// Show a saved plan file, or (without one) what the state records.
+    Show(ShowArgs),
+    /// Read the state: `state list`, `state show ADDRESS`.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// Flags of commands that read the state and may lock it.
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    /// How long to wait for the state lock (`0s`: fail at once if another berth holds it).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// Take the state lock (`--lock=false` skips it; only when nothing else can run).
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Save the plan to FILE, for `berth apply FILE` and `berth show FILE`.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has changes (0: none, 1: error), as Terraform's -detailed-exitcode.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Limit the plan to these services and what they need (repeatable).
+    #[arg(long = "target", value_name = "SERVICE")]
+    pub targets: Vec<String>,
+    /// Run N replicas of SERVICE (repeatable), over `scale`/`deploy.replicas`.
+    #[arg(long = "scale", value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+    /// Observe the engine for drift (`--refresh=false`: compare files with state only).
+    #[arg(long = "refresh", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub refresh: bool,
+    /// Also delete containers labelled with the project that neither state nor files know.
+    #[arg(long = "remove-orphans")]
+    pub remove_orphans: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `berth plan -o FILE`.
+    #[arg(value_name = "PLANFILE")]
+    pub plan: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses the state records.
+    List,
+    /// Show one resource as the state records it.
+    Show {
+        /// e.g. `container.web[1]`, `network.default`.
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PlanFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::compose::units::Duration::parse(s)?;
+    u64::try_from(d.0)
+        .map(std::time::Duration::from_nanos)
+        .map_err(|_| format!("`{s}` is negative"))
+}
+
+fn parse_scale(s: &str) -> Result<(String, u32), String> {
+    let (service, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not SERVICE=N"))?;
+    let n = n
+        .parse::<u32>()
+        .map_err(|_| format!("`{n}` in `{s}` is not a number of replicas"))?;
+    Ok((service.to_string(), n))
 }
 
 #[derive(Debug, Args)]

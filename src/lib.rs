@@ -5,7 +5,11 @@
 //! against state and the engine.
 
 pub mod cli;
+pub mod command;
 pub mod compose;
 pub mod engine;
+pub mod plan;
+pub mod render;
 pub mod resource;
 pub mod run;
+pub mod state;

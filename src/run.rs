@@ -11,22 +11,67 @@ use crate::compose::{self, Diagnostics, LoadOptions, Loaded};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
-    Input(Diagnostics, bool),
+    Input(Box<Diagnostics>, bool),
     #[error("{0}")]
     Io(String),
+    #[error(transparent)]
+    Engine(Box<crate::engine::EngineError>),
+    #[error(transparent)]
+    State(Box<crate::state::StateError>),
+    #[error(transparent)]
+    Resolve(Box<crate::resource::ResolveError>),
+    /// The plan cannot be applied as it is.
+    #[error("the plan cannot be applied")]
+    Plan(Vec<String>),
+}
+
+impl From<crate::engine::EngineError> for Error {
+    fn from(e: crate::engine::EngineError) -> Self {
+        Error::Engine(Box::new(e))
+    }
+}
+
+impl From<crate::state::StateError> for Error {
+    fn from(e: crate::state::StateError) -> Self {
+        Error::State(Box::new(e))
+    }
+}
+
+impl From<crate::resource::ResolveError> for Error {
+    fn from(e: crate::resource::ResolveError) -> Self {
+        Error::Resolve(Box::new(e))
+    }
 }
 
 impl Error {
     pub fn render(&self) -> String {
         match self {
             Error::Input(d, color) => d.render(*color),
-            Error::Io(msg) => format!("error: {msg}\n"),
+            Error::Plan(problems) => problems.iter().map(|p| format!("error: {p}\n")).collect(),
+            other => format!("error: {other}\n"),
         }
     }
 }
 
-fn use_color(g: &GlobalArgs) -> bool {
-    !g.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+/// Colour when asked for and the stream is a terminal (`stdout` or stderr).
+pub fn use_color(g: &GlobalArgs, stderr: bool) -> bool {
+    let terminal = if stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    !g.no_color && std::env::var_os("NO_COLOR").is_none() && terminal
+}
+
+/// Print to stdout; a closed pipe (`berth plan | head`) is not an error.
+pub fn print_out(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Io(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The loader's options from the global flags and the process environment.
@@ -61,9 +106,10 @@ pub fn load_options(g: &GlobalArgs, services: &[String]) -> Result<LoadOptions, 
     })
 }
 
-fn load(g: &GlobalArgs, services: &[String]) -> Result<Loaded, Error> {
+/// Load the project, printing the loader's warnings.
+pub fn load(g: &GlobalArgs, services: &[String]) -> Result<Loaded, Error> {
     let opts = load_options(g, services)?;
-    let loaded = compose::load(opts).map_err(|d| Error::Input(d, use_color(g)))?;
+    let loaded = compose::load(opts).map_err(|d| Error::Input(Box::new(d), use_color(g, true)))?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
@@ -87,6 +133,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(args) => config(&cli.global, args),
+        Command::Plan(args) => crate::command::plan::run(&cli.global, args),
+        Command::Show(args) => crate::command::show::run(&cli.global, args),
+        Command::State(cmd) => crate::command::state::run(&cli.global, cmd),
     }
 }
 

@@ -5,3 +5,4 @@ mod common;
 mod conformance;
 mod engine;
 mod invalid;
+mod plan;

@@ -74,8 +74,10 @@ impl DockerIgnore {
     }
 }
 
-/// The files of a build context that `docker build` would send, sorted.
-pub fn context_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+/// The files of a build context that `docker build` would send, sorted,
+/// leaving out `skip` (berth's own state directory: its writes must not look
+/// like code changes).
+pub fn context_files(dir: &Path, skip: &[PathBuf]) -> std::io::Result<Vec<(String, PathBuf)>> {
     let ignore = match fs::read_to_string(dir.join(".dockerignore")) {
         Ok(t) => DockerIgnore::parse(&t),
         Err(_) => DockerIgnore::parse(""),
@@ -92,6 +94,9 @@ pub fn context_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
                 format!("{rel}/{name}")
             };
             let file_type = entry.file_type()?;
+            if skip.iter().any(|s| *s == entry.path()) {
+                continue;
+            }
             // the Dockerfile and .dockerignore are always sent
             let always = child_rel == "Dockerfile" || child_rel == ".dockerignore";
             if !always && ignore.excludes(&child_rel) && !file_type.is_dir() {
@@ -112,10 +117,10 @@ pub fn context_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
 }
 
 /// sha256 over every sent file's relative path, mode and bytes.
-pub fn context_hash(dir: &Path) -> std::io::Result<String> {
+pub fn context_hash(dir: &Path, skip: &[PathBuf]) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
-    for (rel, path) in context_files(dir)? {
+    for (rel, path) in context_files(dir, skip)? {
         let meta = fs::symlink_metadata(&path)?;
         hasher.update(rel.as_bytes());
         hasher.update([0]);
@@ -180,18 +185,34 @@ mod tests {
             (".dockerignore", "*.log\n"),
             ("x.log", "a"),
         ]);
-        let before = context_hash(d.path()).unwrap();
+        let before = context_hash(d.path(), &[]).unwrap();
         fs::write(d.path().join("x.log"), "b").unwrap();
-        assert_eq!(context_hash(d.path()).unwrap(), before);
+        assert_eq!(context_hash(d.path(), &[]).unwrap(), before);
         fs::write(d.path().join("app"), "v2").unwrap();
-        assert_ne!(context_hash(d.path()).unwrap(), before);
+        assert_ne!(context_hash(d.path(), &[]).unwrap(), before);
     }
 
     #[test]
     fn a_mode_change_changes_the_hash() {
         let d = tree(&[("Dockerfile", "FROM scratch\n"), ("run.sh", "echo")]);
-        let before = context_hash(d.path()).unwrap();
+        let before = context_hash(d.path(), &[]).unwrap();
         fs::set_permissions(d.path().join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
-        assert_ne!(context_hash(d.path()).unwrap(), before);
+        assert_ne!(context_hash(d.path(), &[]).unwrap(), before);
+    }
+}
+
+#[cfg(test)]
+mod skip_tests {
+    use super::*;
+
+    #[test]
+    fn the_state_directory_is_not_part_of_the_context() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        fs::create_dir(d.path().join("state")).unwrap();
+        let skip = [d.path().join("state")];
+        let before = context_hash(d.path(), &skip).unwrap();
+        fs::write(d.path().join("state/demo.json"), "{}").unwrap();
+        assert_eq!(context_hash(d.path(), &skip).unwrap(), before);
     }
 }

@@ -39,6 +39,8 @@ pub struct Desired {
 pub struct ResolveOptions {
     pub scale: BTreeMap<String, u32>,
     pub targets: Vec<String>,
+    /// Directories left out of build-context hashes (the state directory).
+    pub context_skip: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +192,7 @@ pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveErr
     let mut contexts: HashMap<String, String> = HashMap::new();
     for name in &services {
         let s = &p.services[name];
-        let image = image_resource(p, s, &mut contexts)?;
+        let image = image_resource(p, s, &mut contexts, &opts.context_skip)?;
         let files = file_hashes(p, s)?;
         for n in 1..=replicas[name.as_str()] {
             let c = container_resource(p, s, n, &image, &files, &out, &replicas);
@@ -228,6 +230,7 @@ fn image_resource(
     p: &Project,
     s: &Service,
     contexts: &mut HashMap<String, String>,
+    skip: &[std::path::PathBuf],
 ) -> Result<Resource, ResolveError> {
     let reference = image_reference(&p.name, s);
     let mut spec = Map::new();
@@ -237,12 +240,13 @@ fn image_resource(
         let hash = match contexts.get(&b.context) {
             Some(h) => h.clone(),
             None => {
-                let h =
-                    context_hash(Path::new(&b.context)).map_err(|e| ResolveError::Unreadable {
+                let h = context_hash(Path::new(&b.context), skip).map_err(|e| {
+                    ResolveError::Unreadable {
                         what: "build context",
                         path: b.context.clone(),
                         detail: e.to_string(),
-                    })?;
+                    }
+                })?;
                 contexts.insert(b.context.clone(), h.clone());
                 h
             }
@@ -470,6 +474,7 @@ mod tests {
         let opts = ResolveOptions {
             scale: BTreeMap::from([("redis".to_string(), 3)]),
             targets: vec!["redis".into()],
+            ..Default::default()
         };
         let desired = resolve(&p, &opts).unwrap();
         assert_eq!(

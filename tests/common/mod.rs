@@ -47,6 +47,11 @@ impl Berth {
         self
     }
 
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.cmd.arg(arg);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self

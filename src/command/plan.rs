@@ -1,0 +1,209 @@
+//! `berth plan`: what apply would change, and why.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{GlobalArgs, LockArgs, PlanArgs, PlanFormat};
+use crate::compose::Loaded;
+use crate::engine::{Engine, Observed};
+use crate::plan::saved::{self, SavedPlan};
+use crate::plan::{DiffInput, Plan, diff};
+use crate::render;
+use crate::resource::{Desired, Kind, ResolveOptions, resolve};
+use crate::run::{Error, load, print_out, use_color};
+use crate::state::{LockGuard, State, StateStore, default_path, lock};
+
+/// Everything a plan was computed from; apply continues from here.
+pub struct Planned {
+    pub loaded: Loaded,
+    pub desired: Desired,
+    pub store: StateStore,
+    pub state: State,
+    /// Whether the state file existed (a fresh state has serial 0).
+    pub state_exists: bool,
+    pub plan: Plan,
+    /// Held until the command ends.
+    pub lock: Option<LockGuard>,
+    pub options: ResolveOptions,
+}
+
+/// The state file: `--state`, `BERTH_STATE`, else `state/<project>.json` in the project directory.
+pub fn state_path(g: &GlobalArgs, loaded: &Loaded) -> PathBuf {
+    g.state
+        .clone()
+        .unwrap_or_else(|| default_path(&loaded.project.working_dir, &loaded.project.name))
+}
+
+/// Take the state lock unless `--lock=false`.
+pub fn take_lock(
+    path: &std::path::Path,
+    command: &str,
+    args: &LockArgs,
+) -> Result<Option<LockGuard>, Error> {
+    if !args.lock {
+        return Ok(None);
+    }
+    Ok(Some(lock(path, command, args.lock_timeout)?))
+}
+
+/// Observe what the engine holds for the desired resources.
+pub fn observe(desired: &Desired) -> Result<Observed, Error> {
+    let names = |kind: Kind| -> Vec<String> {
+        desired
+            .resources
+            .values()
+            .filter(|r| r.address.kind == kind)
+            .map(|r| r.engine_name.clone())
+            .collect()
+    };
+    let runtime = crate::engine::runtime()
+        .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let engine = Engine::connect().await?;
+        let observed = engine
+            .observe(
+                &desired.project,
+                &names(Kind::Network),
+                &names(Kind::Volume),
+                &names(Kind::Image),
+            )
+            .await?;
+        Ok(observed)
+    })
+}
+
+/// Load, resolve, lock, read state, observe, diff.
+pub fn compute(
+    g: &GlobalArgs,
+    command: &str,
+    options: ResolveOptions,
+    refresh: bool,
+    remove_orphans: bool,
+    lock_args: &LockArgs,
+) -> Result<Planned, Error> {
+    let loaded = load(g, &options.targets)?;
+    let path = state_path(g, &loaded);
+    let mut options = options;
+    if let Some(dir) = path.parent() {
+        options
+            .context_skip
+            .push(crate::compose::decode::clean(dir).into());
+    }
+    let desired = resolve(&loaded.project, &options)?;
+    let lock = take_lock(&path, command, lock_args)?;
+    let store = StateStore::new(path);
+    let existing = store.load(&loaded.project.name)?;
+    let state_exists = existing.is_some();
+    let state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
+    let observed = if refresh {
+        Some(observe(&desired)?)
+    } else {
+        None
+    };
+    let plan = diff(&DiffInput {
+        desired: &desired,
+        state: &state,
+        observed: observed.as_ref(),
+        remove_orphans,
+        targets: &options.targets,
+    });
+    Ok(Planned {
+        loaded,
+        desired,
+        store,
+        state,
+        state_exists,
+        plan,
+        lock,
+        options,
+    })
+}
+
+/// The hash of every input a plan depends on: compose and env files, build contexts.
+pub fn input_hashes(loaded: &Loaded, desired: &Desired) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for path in &loaded.inputs {
+        out.insert(path.display().to_string(), saved::file_hash(path));
+    }
+    for r in desired.resources.values() {
+        if let Some(b) = r.spec.get("build") {
+            let context = b
+                .get("context")
+                .and_then(|c| c.as_str())
+                .unwrap_or_default();
+            let hash = b
+                .get("context_hash")
+                .and_then(|c| c.as_str())
+                .unwrap_or_default();
+            out.insert(format!("build-context:{context}"), hash.to_string());
+        }
+        if let Some(files) = r.spec.get("files").and_then(|f| f.as_object()) {
+            for (k, v) in files {
+                out.insert(
+                    format!("{}:{k}", r.address),
+                    v.as_str().unwrap_or_default().to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Render a plan in the asked format.
+pub fn render(plan: &Plan, format: PlanFormat, color: bool) -> String {
+    match format {
+        PlanFormat::Text => render::text(plan, color),
+        PlanFormat::Markdown => render::markdown(plan),
+        PlanFormat::Json => render::json(plan),
+    }
+}
+
+pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
+    let options = ResolveOptions {
+        scale: args.scale.iter().cloned().collect(),
+        targets: args.targets.clone(),
+        ..Default::default()
+    };
+    let planned = compute(
+        g,
+        "berth plan",
+        options,
+        args.refresh,
+        args.remove_orphans,
+        &args.lock,
+    )?;
+    let plan = &planned.plan;
+    print_out(&render(plan, args.format, use_color(g, false)))?;
+    if !plan.errors.is_empty() {
+        return Err(Error::Plan(plan.errors.clone()));
+    }
+    if let Some(out) = &args.out {
+        let saved = SavedPlan {
+            format_version: saved::FORMAT_VERSION,
+            berth_version: env!("CARGO_PKG_VERSION").to_string(),
+            project: plan.project.clone(),
+            plan_hash: plan.hash(),
+            inputs: input_hashes(&planned.loaded, &planned.desired),
+            state_lineage: planned.state.lineage.clone(),
+            state_serial: planned.state.serial,
+            targets: planned.options.targets.clone(),
+            scale: planned.options.scale.clone(),
+            remove_orphans: args.remove_orphans,
+            plan: plan.clone(),
+        };
+        saved
+            .write(out)
+            .map_err(|e| Error::Io(format!("cannot write plan file `{}`: {e}", out.display())))?;
+        eprintln!(
+            "Saved the plan to `{}`. To perform exactly these actions, run: berth apply {}",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,43 @@
+//! `berth show [PLANFILE]`: a saved plan, or what the state records.
+
+use std::process::ExitCode;
+
+use crate::cli::{GlobalArgs, PlanFormat, ShowArgs};
+use crate::command::plan::{render, state_path};
+use crate::plan::saved::SavedPlan;
+use crate::run::{Error, load, print_out, use_color};
+use crate::state::StateStore;
+
+pub fn run(g: &GlobalArgs, args: &ShowArgs) -> Result<ExitCode, Error> {
+    if let Some(path) = &args.plan {
+        let saved = SavedPlan::read(path).map_err(Error::Io)?;
+        print_out(&render(&saved.plan, args.format, use_color(g, false)))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let loaded = load(g, &[])?;
+    let store = StateStore::new(state_path(g, &loaded));
+    let Some(state) = store.load(&loaded.project.name)? else {
+        print_out(&format!(
+            "No state for project `{}` yet (`{}` does not exist): nothing has been applied.\n",
+            loaded.project.name,
+            store.path().display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let out = match args.format {
+        PlanFormat::Json => serde_json::to_string_pretty(&state).expect("state serialises") + "\n",
+        PlanFormat::Text | PlanFormat::Markdown => {
+            let mut s = format!(
+                "# state of project `{}`: serial {}, lineage {}\n",
+                state.project, state.serial, state.lineage
+            );
+            for (address, r) in &state.resources {
+                let id: String = r.id.chars().take(12).collect();
+                s.push_str(&format!("{address}  {}  {id}\n", r.name));
+            }
+            s
+        }
+    };
+    print_out(&out)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,107 @@
+//! Saved plan files (`berth plan -o FILE`): the plan, its hash, a hash of every
+//! input (compose files, env files, build contexts, config and secret files)
+//! and the state's lineage and serial, so that applying it later can refuse a
+//! stale plan and say what changed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Plan;
+use crate::resource::context::hex;
+
+/// Version of the saved plan file format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a saved plan file holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub format_version: u32,
+    pub berth_version: String,
+    pub project: String,
+    /// sha256 of the plan (see [`Plan::hash`]).
+    pub plan_hash: String,
+    /// Input name (a file path, or `build-context:<dir>`) → sha256 of its content.
+    pub inputs: BTreeMap<String, String>,
+    /// The state the plan was made against.
+    pub state_lineage: String,
+    pub state_serial: u64,
+    /// `--target`, `--scale` and `--remove-orphans` as given, so apply resolves the same way.
+    pub targets: Vec<String>,
+    pub scale: BTreeMap<String, u32>,
+    pub remove_orphans: bool,
+    pub plan: Plan,
+}
+
+/// sha256 of a file's bytes, or of its absence.
+pub fn file_hash(path: &Path) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => hex(&Sha256::digest(&bytes)),
+        Err(_) => "absent".to_string(),
+    }
+}
+
+impl SavedPlan {
+    /// What differs between the inputs recorded and `now`, one line each
+    /// (empty when the plan is still current).
+    pub fn stale_inputs(&self, now: &BTreeMap<String, String>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, hash) in &self.inputs {
+            match now.get(name) {
+                Some(h) if h == hash => {}
+                Some(_) => out.push(format!("`{name}` changed")),
+                None => out.push(format!("`{name}` is no longer an input")),
+            }
+        }
+        for name in now.keys().filter(|n| !self.inputs.contains_key(*n)) {
+            out.push(format!("`{name}` is a new input"));
+        }
+        out
+    }
+
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("saved plans serialise");
+        std::fs::write(path, text + "\n")
+    }
+
+    pub fn read(path: &Path) -> Result<SavedPlan, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read plan file `{}`: {}",
+                path.display(),
+                crate::compose::decode::io_reason(&e)
+            )
+        })?;
+        let version: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("`{}` is not a berth plan file: {e}", path.display()))?;
+        match version
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(v) if v as u32 == FORMAT_VERSION => {}
+            Some(v) => {
+                return Err(format!(
+                    "plan file `{}` has format {v}; this berth reads format {FORMAT_VERSION}: make the plan again with this berth",
+                    path.display()
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "`{}` is not a berth plan file (no format_version)",
+                    path.display()
+                ));
+            }
+        }
+        let saved: SavedPlan = serde_json::from_value(version)
+            .map_err(|e| format!("plan file `{}` is damaged: {e}", path.display()))?;
+        if saved.plan.hash() != saved.plan_hash {
+            return Err(format!(
+                "plan file `{}` was modified after it was saved (its hash does not match); make the plan again",
+                path.display()
+            ));
+        }
+        Ok(saved)
+    }
+}

@@ -1,0 +1,209 @@
+//! What a plan must not show, and what a security reviewer must see.
+//!
+//! Sensitive: an environment variable or build argument whose name contains,
+//! case-insensitively, `PASSWORD`, `PASSWD`, `PASS`, `SECRET`, `TOKEN`, `KEY`,
+//! `CREDENTIAL`, `AUTH` or `PRIVATE`, and the content hashes of secrets. Their
+//! values show as `(sensitive)` in every format; a change to them still shows
+//! that the attribute changed.
+//!
+//! Security-relevant: privileged mode, the host's network, PID or IPC namespace,
+//! the Docker socket mounted, added capabilities, and a port newly published on
+//! all interfaces.
+
+use serde_json::Value;
+
+pub const MASK: &str = "(sensitive)";
+
+const WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "SECRET",
+    "TOKEN",
+    "KEY",
+    "CREDENTIAL",
+    "AUTH",
+    "PRIVATE",
+];
+
+/// Whether a variable name looks like it holds a secret.
+pub fn is_sensitive_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    WORDS.iter().any(|w| upper.contains(w))
+}
+
+/// Whether the attribute at `path` (e.g. `environment.DB_PASSWORD`) is sensitive.
+pub fn is_sensitive_path(path: &str) -> bool {
+    let mut parts = path.split('.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("environment"), Some(name), None) => is_sensitive_name(name),
+        (Some("build"), Some("args"), Some(name)) => is_sensitive_name(name),
+        (Some("files"), Some(kind), _) => kind == "secret",
+        _ => false,
+    }
+}
+
+/// A copy of a spec with sensitive values replaced by [`MASK`].
+pub fn mask(spec: &Value) -> Value {
+    let mut out = spec.clone();
+    if let Some(Value::Object(env)) = out.get_mut("environment") {
+        for (k, v) in env.iter_mut() {
+            if is_sensitive_name(k) && !v.is_null() {
+                *v = Value::String(MASK.into());
+            }
+        }
+    }
+    if let Some(Value::Object(args)) = out.pointer_mut("/build/args") {
+        for (k, v) in args.iter_mut() {
+            if is_sensitive_name(k) && !v.is_null() {
+                *v = Value::String(MASK.into());
+            }
+        }
+    }
+    if let Some(Value::Object(files)) = out.get_mut("files") {
+        for (k, v) in files.iter_mut() {
+            if k.starts_with("secret.") {
+                *v = Value::String(MASK.into());
+            }
+        }
+    }
+    out
+}
+
+fn published_on_all_interfaces(spec: &Value) -> Vec<String> {
+    spec.get("ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("published").is_some())
+        .filter(|p| {
+            matches!(
+                p.get("host_ip").and_then(Value::as_str),
+                None | Some("0.0.0.0") | Some("::") | Some("")
+            )
+        })
+        .map(|p| {
+            format!(
+                "{}:{}",
+                p.get("published").and_then(Value::as_str).unwrap_or(""),
+                p.get("target").map(ToString::to_string).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// What changes from `before` to `after` that a security reviewer should look at.
+pub fn security_flags(before: Option<&Value>, after: &Value) -> Vec<String> {
+    let mut flags = Vec::new();
+    let get = |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).cloned();
+    let newly = |k: &str, val: &Value| {
+        get(Some(after), k).as_ref() == Some(val) && get(before, k).as_ref() != Some(val)
+    };
+    if newly("privileged", &Value::Bool(true)) {
+        flags.push("runs privileged".to_string());
+    }
+    for (key, what) in [
+        ("network_mode", "network"),
+        ("pid", "PID namespace"),
+        ("ipc", "IPC namespace"),
+    ] {
+        if newly(key, &Value::String("host".into())) {
+            flags.push(format!("uses the host's {what}"));
+        }
+    }
+    let socket = |v: Option<&Value>| {
+        v.and_then(|v| v.get("volumes"))
+            .and_then(Value::as_array)
+            .is_some_and(|mounts| {
+                mounts.iter().any(|m| {
+                    matches!(
+                        m.get("source").and_then(Value::as_str),
+                        Some("/var/run/docker.sock") | Some("/run/docker.sock")
+                    )
+                })
+            })
+    };
+    if socket(Some(after)) && !socket(before) {
+        flags.push("mounts the Docker socket (full control of the engine)".to_string());
+    }
+    let caps = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(|v| v.get("cap_add"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let old_caps = caps(before);
+    let added: Vec<String> = caps(Some(after))
+        .into_iter()
+        .filter(|c| !old_caps.contains(c))
+        .collect();
+    if !added.is_empty() {
+        flags.push(format!("adds capabilities {}", added.join(", ")));
+    }
+    let old_ports = before.map(published_on_all_interfaces).unwrap_or_default();
+    for p in published_on_all_interfaces(after) {
+        if !old_ports.contains(&p) {
+            flags.push(format!("publishes port {p} on all interfaces"));
+        }
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_that_look_like_secrets() {
+        for n in [
+            "DB_PASSWORD",
+            "api_key",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "PGPASS",
+            "AUTH_HEADER",
+        ] {
+            assert!(is_sensitive_name(n), "{n}");
+        }
+        for n in ["PORT", "LOG_LEVEL", "HOSTNAME"] {
+            assert!(!is_sensitive_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn masking_keeps_the_keys_and_hides_the_values() {
+        let spec = json!({"environment": {"DB_PASSWORD": "hunter2", "MODE": "prod", "TOKEN": null},
+                          "build": {"args": {"NPM_TOKEN": "x"}}, "files": {"secret.db": "abc", "config.site": "def"}});
+        let m = mask(&spec);
+        assert_eq!(m["environment"]["DB_PASSWORD"], MASK);
+        assert_eq!(m["environment"]["MODE"], "prod");
+        assert_eq!(m["environment"]["TOKEN"], Value::Null);
+        assert_eq!(m["build"]["args"]["NPM_TOKEN"], MASK);
+        assert_eq!(m["files"]["secret.db"], MASK);
+        assert_eq!(m["files"]["config.site"], "def");
+    }
+
+    #[test]
+    fn security_flags_only_what_is_new() {
+        let before = json!({"ports": [{"published": "80", "target": 80, "host_ip": "127.0.0.1"}], "cap_add": ["NET_ADMIN"]});
+        let after = json!({"privileged": true, "network_mode": "host", "cap_add": ["NET_ADMIN", "SYS_ADMIN"],
+                           "volumes": [{"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock"}],
+                           "ports": [{"published": "80", "target": 80, "host_ip": "127.0.0.1"}, {"published": "8080", "target": 80}]});
+        assert_eq!(
+            security_flags(Some(&before), &after),
+            [
+                "runs privileged",
+                "uses the host's network",
+                "mounts the Docker socket (full control of the engine)",
+                "adds capabilities SYS_ADMIN",
+                "publishes port 8080:80 on all interfaces"
+            ]
+        );
+        assert!(security_flags(Some(&after), &after).is_empty());
+    }
+}

@@ -1,0 +1,22 @@
+//! The labels berth and docker compose put on what they create. The engine's
+//! labels are the ground truth of ownership: a container labelled with our
+//! project and address is ours even when the state file lost it.
+
+pub const PROJECT: &str = "com.docker.compose.project";
+pub const SERVICE: &str = "com.docker.compose.service";
+pub const CONTAINER_NUMBER: &str = "com.docker.compose.container-number";
+pub const ONEOFF: &str = "com.docker.compose.oneoff";
+pub const NETWORK: &str = "com.docker.compose.network";
+pub const VOLUME: &str = "com.docker.compose.volume";
+pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+pub const IMAGE: &str = "com.docker.compose.image";
+pub const VERSION: &str = "com.docker.compose.version";
+
+/// berth's own: the resource address (`container.web[1]`).
+pub const ADDRESS: &str = "dev.berth.address";
+/// berth's own: the spec hash the object was created from.
+pub const SPEC_HASH: &str = "dev.berth.spec-hash";
+/// berth's own: the lineage of the state that created it.
+pub const LINEAGE: &str = "dev.berth.lineage";
