@@ -473,9 +473,9 @@ mod tests {
         assert_eq!(
             rendered,
             [
+                "/services/web/command null (absent)",
                 "/services/web/ports/0/target 80 81",
                 "/services/web/ports/1 (absent) {\"target\":82}",
-                "/services/web/command null (absent)",
                 "/services/web/x~1y (absent) 1",
             ]
         );

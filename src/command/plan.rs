@@ -201,7 +201,10 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
             out.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let changes = plan.has_changes();
+    // the process ends next: freeing a large project and plan only costs time
+    std::mem::forget(planned);
+    Ok(if args.detailed_exitcode && changes {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
