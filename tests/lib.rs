@@ -6,3 +6,4 @@ mod conformance;
 mod engine;
 mod invalid;
 mod plan;
+mod state;

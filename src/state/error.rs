@@ -1,0 +1,135 @@
+//! Errors from loading, saving and locking state.
+//!
+//! Each message is one line: lowercase, the file in backticks, the cause, then
+//! what to do. Whenever a file is refused, the message says it was not changed.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::format::FORMAT_VERSION;
+use super::lock::Holder;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("could not read state file `{path}`: {source}; check that it is readable")]
+    Read { path: PathBuf, source: io::Error },
+
+    #[error(
+        "state file `{path}` is not valid JSON (line {line}, column {column}: {message}); it was not changed: fix it or restore `{path}.backup`"
+    )]
+    NotJson {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// Valid JSON that is not a berth state of its format (a missing field, a
+    /// wrong type, an unknown field, a bad address).
+    #[error(
+        "state file `{path}` is not a berth state file ({detail}); it was not changed: fix it or restore `{path}.backup`"
+    )]
+    Malformed { path: PathBuf, detail: String },
+
+    #[error(
+        "state file `{path}` was written by a newer berth (format {found}; this berth reads up to {FORMAT_VERSION}); upgrade berth"
+    )]
+    NewerFormat { path: PathBuf, found: u64 },
+
+    #[error(
+        "state file `{path}` has format_version {found}, which no berth writes; it was not changed: fix it or restore `{path}.backup`"
+    )]
+    UnknownFormat { path: PathBuf, found: u64 },
+
+    #[error(
+        "state file `{path}` belongs to project `{found}`, not `{expected}`; it was not changed: point `--state` at the state of `{expected}`, or pass `--project-name {found}`"
+    )]
+    WrongProject {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+
+    /// The file on disk started another history than the state being saved
+    /// (e.g. a new state saved where one already exists).
+    #[error(
+        "state file `{path}` has lineage {on_disk}, not {saving} as the state being saved; it was not overwritten: load the existing state instead of starting a new one, or move it away"
+    )]
+    LineageMismatch {
+        path: PathBuf,
+        on_disk: String,
+        saving: String,
+    },
+
+    /// Someone wrote the file since it was loaded (state is written under a
+    /// lock, so another berth ran without one).
+    #[error(
+        "state file `{path}` was written by someone else since it was loaded (serial {on_disk} on disk, {loaded} when loaded); it was not overwritten: run the command again"
+    )]
+    SerialMismatch {
+        path: PathBuf,
+        on_disk: u64,
+        loaded: u64,
+    },
+
+    #[error(
+        "could not keep the previous state `{path}` as `{path}.backup`: {source}; the state file was not changed"
+    )]
+    Backup { path: PathBuf, source: io::Error },
+
+    #[error(
+        "could not write state file `{path}`: {source}; the state file was not changed: check the directory's permissions and free space"
+    )]
+    Write { path: PathBuf, source: io::Error },
+
+    /// The new state is in place, but the directory entry may not be on disk.
+    #[error(
+        "wrote state file `{path}` but could not sync its directory: {source}; the new state may not survive a power loss"
+    )]
+    SyncDirectory { path: PathBuf, source: io::Error },
+
+    #[error("could not lock `{path}`: {source}; check the directory's permissions")]
+    LockFile { path: PathBuf, source: io::Error },
+
+    #[error("{}", locked_message(.state, .lock, .holder.as_deref(), *.waited))]
+    Locked {
+        /// The state file.
+        state: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// Who holds it, as written in the lock file (None if it names nobody).
+        holder: Option<Box<Holder>>,
+        /// How long this berth waited (`--lock-timeout`); zero when it did not.
+        waited: Duration,
+    },
+}
+
+fn locked_message(
+    state: &std::path::Path,
+    lock: &std::path::Path,
+    holder: Option<&Holder>,
+    waited: Duration,
+) -> String {
+    let by = match holder {
+        Some(h) => format!(
+            "by pid {} on host {} running `{}` since {}",
+            h.pid, h.host, h.command, h.since
+        ),
+        None => format!(
+            "by another process (`{}` does not name it; `fuser -v {}` does)",
+            lock.display(),
+            lock.display()
+        ),
+    };
+    let state = state.display();
+    if waited.is_zero() {
+        format!(
+            "state `{state}` is locked {by}; wait for it to finish or stop it, or retry with `--lock-timeout 5m`"
+        )
+    } else {
+        format!(
+            "state `{state}` is still locked after waiting {waited:?}, {by}; wait for it to finish or stop it, or retry with a longer `--lock-timeout`"
+        )
+    }
+}

@@ -1,0 +1,279 @@
+//! The on-disk layout of a state file, by `format_version`.
+//!
+//! Reading looks at `format_version` first (as Terraform's `statefile.Read`
+//! does), refuses a newer format, and hands the bytes to the reader of that
+//! version; a future format 2 adds `read_v2` and migrates v1 in memory. Writing
+//! always produces the current format: pretty JSON, fields in a fixed order,
+//! resources sorted by address, a final newline, so that two states differ in
+//! `diff` exactly where they differ.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{State, StateError, StateResource};
+use crate::resource::Address;
+
+/// The state file format this berth writes, and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What every format has to say about itself, read before anything else.
+#[derive(Debug, Deserialize)]
+pub(super) struct Head {
+    format_version: Option<u64>,
+    pub(super) lineage: Option<String>,
+    pub(super) serial: Option<u64>,
+}
+
+/// Reads the head of a state file and checks that this berth can read its
+/// format. Scans the whole text, so invalid JSON anywhere is found here.
+pub(super) fn read_head(path: &Path, bytes: &[u8]) -> Result<Head, StateError> {
+    // serde reads a struct from a JSON array too; a state is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| json_error(path, &e))?;
+        return Err(StateError::Malformed {
+            path: path.to_path_buf(),
+            detail: "it is not a JSON object".into(),
+        });
+    }
+    let head: Head = serde_json::from_slice(bytes).map_err(|e| json_error(path, &e))?;
+    match head.format_version {
+        None => Err(StateError::Malformed {
+            path: path.to_path_buf(),
+            detail: "missing field `format_version`".into(),
+        }),
+        Some(v) if v > u64::from(FORMAT_VERSION) => Err(StateError::NewerFormat {
+            path: path.to_path_buf(),
+            found: v,
+        }),
+        Some(0) => Err(StateError::UnknownFormat {
+            path: path.to_path_buf(),
+            found: 0,
+        }),
+        Some(_) => Ok(head),
+    }
+}
+
+/// Parses a state file of any format this berth reads, migrated to the current one.
+pub(super) fn decode(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    let head = read_head(path, bytes)?;
+    match head.format_version {
+        Some(1) => read_v1(path, bytes),
+        // read_head refused everything else.
+        other => unreachable!("format {other:?} passed read_head"),
+    }
+}
+
+fn read_v1(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    serde_json::from_slice(bytes).map_err(|e| json_error(path, &e))
+}
+
+/// The current format, borrowing the state being saved with the serial it will
+/// have once saved (the in-memory state changes only after a successful save).
+#[derive(Serialize)]
+struct FileV1<'a> {
+    format_version: u32,
+    lineage: &'a str,
+    serial: u64,
+    berth_version: &'a str,
+    project: &'a str,
+    resources: &'a BTreeMap<Address, StateResource>,
+}
+
+/// The bytes of `state` as written with serial `serial` by this berth.
+pub(super) fn encode(state: &State, serial: u64) -> Vec<u8> {
+    let file = FileV1 {
+        format_version: FORMAT_VERSION,
+        lineage: &state.lineage,
+        serial,
+        berth_version: env!("CARGO_PKG_VERSION"),
+        project: &state.project,
+        resources: &state.resources,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes to JSON");
+    bytes.push(b'\n');
+    bytes
+}
+
+fn json_error(path: &Path, e: &serde_json::Error) -> StateError {
+    // serde_json appends " at line L column C"; we say it our way.
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+    match e.classify() {
+        serde_json::error::Category::Data => StateError::Malformed {
+            path: path.to_path_buf(),
+            detail: format!("line {}, column {}: {message}", e.line(), e.column()),
+        },
+        _ => StateError::NotJson {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn demo() -> State {
+        let mut state = State::new("demo");
+        state.lineage = "0b7cbbc5-5d1a-4b8e-9a43-7e2f1c7f4a10".into();
+        state.serial = 6;
+        for (address, id, name) in [
+            ("container.web[1]", "4f1c9e", "web"),
+            ("network.front", "9a8b7c", "service-network"),
+            ("container.web[10]", "77aa01", "demo-web-10"),
+            ("container.web[2]", "5d2e0f", "demo-web-2"),
+        ] {
+            state.resources.insert(
+                address.parse().unwrap(),
+                StateResource {
+                    id: id.into(),
+                    name: name.into(),
+                    spec_hash: "e3b0".into(),
+                    spec: json!({"b": 1, "a": [true]}),
+                },
+            );
+        }
+        state
+    }
+
+    #[test]
+    fn the_file_layout_is_fixed_order_pretty_json_with_sorted_addresses() {
+        let text = String::from_utf8(encode(&demo(), 7)).unwrap();
+        let expected = r#"{
+  "format_version": 1,
+  "lineage": "0b7cbbc5-5d1a-4b8e-9a43-7e2f1c7f4a10",
+  "serial": 7,
+  "berth_version": "VERSION",
+  "project": "demo",
+  "resources": {
+    "network.front": {
+      "id": "9a8b7c",
+      "name": "service-network",
+      "spec_hash": "e3b0",
+      "spec": {
+        "a": [
+          true
+        ],
+        "b": 1
+      }
+    },
+    "container.web[1]": {
+      "id": "4f1c9e",
+      "name": "web",
+      "spec_hash": "e3b0",
+      "spec": {
+        "a": [
+          true
+        ],
+        "b": 1
+      }
+    },
+    "container.web[2]": {
+      "id": "5d2e0f",
+      "name": "demo-web-2",
+      "spec_hash": "e3b0",
+      "spec": {
+        "a": [
+          true
+        ],
+        "b": 1
+      }
+    },
+    "container.web[10]": {
+      "id": "77aa01",
+      "name": "demo-web-10",
+      "spec_hash": "e3b0",
+      "spec": {
+        "a": [
+          true
+        ],
+        "b": 1
+      }
+    }
+  }
+}
+"#
+        .replace("VERSION", env!("CARGO_PKG_VERSION"));
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn the_state_types_serialize_as_the_file_does() {
+        let mut state = demo();
+        state.serial = 7;
+        let derived: serde_json::Value = serde_json::to_value(&state).unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&encode(&demo(), 7)).unwrap();
+        assert_eq!(derived, written);
+    }
+
+    #[test]
+    fn decoding_what_was_encoded_gives_the_state_back() {
+        let state = demo();
+        let back = decode(Path::new("s.json"), &encode(&state, state.serial)).unwrap();
+        assert_eq!(back, state);
+    }
+
+    fn error(text: &str) -> String {
+        decode(Path::new("state/demo.json"), text.as_bytes())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn invalid_json_is_located() {
+        assert_eq!(
+            error("{\n  \"format_version\": 1,\n  \"lineage\": ,\n}"),
+            "state file `state/demo.json` is not valid JSON (line 3, column 14: expected value); it was not changed: fix it or restore `state/demo.json.backup`"
+        );
+        assert_eq!(
+            error(""),
+            "state file `state/demo.json` is not valid JSON (line 1, column 0: EOF while parsing a value); it was not changed: fix it or restore `state/demo.json.backup`"
+        );
+    }
+
+    #[test]
+    fn json_that_is_not_a_state_is_refused_with_the_reason() {
+        assert_eq!(
+            error("{\"project\": \"demo\"}"),
+            "state file `state/demo.json` is not a berth state file (missing field `format_version`); it was not changed: fix it or restore `state/demo.json.backup`"
+        );
+        assert_eq!(
+            error(" [1, \"0b7c\", 3]"),
+            "state file `state/demo.json` is not a berth state file (it is not a JSON object); it was not changed: fix it or restore `state/demo.json.backup`"
+        );
+        assert_eq!(
+            error("{\"format_version\": \"1\"}"),
+            "state file `state/demo.json` is not a berth state file (line 1, column 22: invalid type: string \"1\", expected u64); it was not changed: fix it or restore `state/demo.json.backup`"
+        );
+        let text = String::from_utf8(encode(&demo(), 1)).unwrap();
+        assert!(
+            error(&text.replace("\"network.front\"", "\"net.front\""))
+                .contains("`net.front` is not a resource address"),
+        );
+        assert!(
+            error(&text.replacen("\"serial\"", "\"colour\": 1, \"serial\"", 1))
+                .contains("unknown field `colour`"),
+        );
+    }
+
+    #[test]
+    fn formats_are_checked_before_anything_else() {
+        assert_eq!(
+            error("{\"format_version\": 2, \"whatever\": \"a future berth writes\"}"),
+            format!(
+                "state file `state/demo.json` was written by a newer berth (format 2; this berth reads up to {FORMAT_VERSION}); upgrade berth"
+            )
+        );
+        assert_eq!(
+            error("{\"format_version\": 0}"),
+            "state file `state/demo.json` has format_version 0, which no berth writes; it was not changed: fix it or restore `state/demo.json.backup`"
+        );
+    }
+}
