@@ -1559,6 +1559,9 @@ pub fn parse_short_port(text: &str) -> Result<Vec<Port>, String> {
     }
 }
 
+/// Ranges expand to one entry per port; more than this in one service is refused.
+const MAX_PORTS: usize = 65_535;
+
 fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
     let Some(items) = seq(ctx, n, path) else {
         return vec![];
@@ -1638,6 +1641,15 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
             Value::Str(_) | Value::Int(_) => {
                 let text = item.scalar_text().unwrap_or_default();
                 match parse_short_port(&text) {
+                    Ok(ports) if out.len() + ports.len() > MAX_PORTS => {
+                        ctx.err_hint(
+                            item,
+                            &p,
+                            format!("ports expand to more than {MAX_PORTS} entries"),
+                            "a container has 65535 ports per protocol; publish fewer or narrower ranges",
+                        );
+                        return out;
+                    }
                     Ok(ports) => out.extend(ports),
                     Err(why) => ctx.err_hint(
                         item,

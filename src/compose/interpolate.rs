@@ -53,7 +53,7 @@ pub struct Expanded {
 /// Expand every variable reference in `input`.
 pub fn expand(input: &str, vars: &Vars) -> Result<Expanded, InterpolationError> {
     let mut out = Expanded::default();
-    expand_into(input, vars, &mut out)?;
+    expand_into(input, vars, &mut out, 0)?;
     Ok(out)
 }
 
@@ -65,7 +65,20 @@ fn is_name_char(c: char) -> bool {
     c == '_' || c.is_ascii_alphanumeric()
 }
 
-fn expand_into(input: &str, vars: &Vars, out: &mut Expanded) -> Result<(), InterpolationError> {
+/// Defaults nest (`${A:-${B:-x}}`); deeper than this is refused, not a stack overflow.
+const MAX_NESTING: usize = 32;
+
+fn expand_into(
+    input: &str,
+    vars: &Vars,
+    out: &mut Expanded,
+    depth: usize,
+) -> Result<(), InterpolationError> {
+    if depth > MAX_NESTING {
+        return Err(InterpolationError::Invalid {
+            detail: format!("expressions are nested more than {MAX_NESTING} deep"),
+        });
+    }
     let mut rest = input;
     while let Some(i) = rest.find('$') {
         out.text.push_str(&rest[..i]);
@@ -81,7 +94,7 @@ fn expand_into(input: &str, vars: &Vars, out: &mut Expanded) -> Result<(), Inter
                 let end = closing_brace(body_start).ok_or_else(|| InterpolationError::Invalid {
                     detail: format!("`${{{}` is never closed with `}}`", first_part(body_start)),
                 })?;
-                braced(&body_start[..end], vars, out)?;
+                braced(&body_start[..end], vars, out, depth)?;
                 rest = &body_start[end + 1..];
             }
             Some(c) if is_name_start(c) => {
@@ -135,7 +148,12 @@ fn lookup(name: &str, vars: &Vars, out: &mut Expanded) {
     }
 }
 
-fn braced(body: &str, vars: &Vars, out: &mut Expanded) -> Result<(), InterpolationError> {
+fn braced(
+    body: &str,
+    vars: &Vars,
+    out: &mut Expanded,
+    depth: usize,
+) -> Result<(), InterpolationError> {
     let name_len = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
     let name = &body[..name_len];
     let op = &body[name_len..];
@@ -163,7 +181,7 @@ fn braced(body: &str, vars: &Vars, out: &mut Expanded) -> Result<(), Interpolati
     } else {
         return Err(invalid());
     };
-    let nested = |out: &mut Expanded| expand_into(arg, vars, out);
+    let nested = |out: &mut Expanded| expand_into(arg, vars, out, depth + 1);
     match operator {
         "" => lookup(name, vars, out),
         ":-" => match value {
@@ -188,7 +206,7 @@ fn braced(body: &str, vars: &Vars, out: &mut Expanded) -> Result<(), Interpolati
             Some(v) if operator == "?" || !v.is_empty() => out.text.push_str(v),
             _ => {
                 let mut msg = Expanded::default();
-                expand_into(arg, vars, &mut msg)?;
+                expand_into(arg, vars, &mut msg, depth + 1)?;
                 return Err(InterpolationError::Required {
                     name: name.to_string(),
                     message: msg.text,
@@ -263,6 +281,16 @@ mod tests {
     fn dollar_escapes_and_literals() {
         assert_eq!(x("$$SET"), "$SET");
         assert_eq!(x("echo $1 $ x$-"), "echo $1 $ x$-");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}x{}", "${A:-".repeat(30_000), "}".repeat(30_000));
+        let e = expand(&deep, &vars()).unwrap_err();
+        assert!(
+            matches!(e, InterpolationError::Invalid { detail } if detail.contains("nested more than"))
+        );
+        assert_eq!(x("${A:-${B:-${C:-deep}}}"), "deep");
     }
 
     #[test]

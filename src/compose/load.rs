@@ -63,6 +63,8 @@ struct Loader {
     unset: BTreeSet<String>,
     /// Extends cycles already reported (by their members), so each is reported once.
     cycles: BTreeSet<Vec<String>>,
+    /// Services whose `extends` chain is resolved, by (file, service).
+    resolved: HashMap<(PathBuf, String), Node>,
 }
 
 fn early(sources: SourceMap, d: Diagnostic) -> Diagnostics {
@@ -83,6 +85,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         inputs: Vec::new(),
         unset: BTreeSet::new(),
         cycles: BTreeSet::new(),
+        resolved: HashMap::new(),
     };
     let files = match l.config_files() {
         Ok(f) => f,
@@ -862,13 +865,15 @@ impl Loader {
             );
             return svc.clone();
         }
-        let services = cache
+        // only the base service is copied, never the whole file's services
+        let base = cache
             .get(&base_path)
-            .cloned()
-            .unwrap_or_else(|| empty(ext.span));
-        let Some(base) = services.get(&base_name).cloned() else {
-            let names: Vec<String> = services
-                .as_map()
+            .and_then(|s| s.get(&base_name))
+            .cloned();
+        let Some(base) = base else {
+            let names: Vec<String> = cache
+                .get(&base_path)
+                .and_then(Node::as_map)
                 .unwrap_or(&[])
                 .iter()
                 .map(|e| e.key.name.clone())
@@ -892,10 +897,18 @@ impl Loader {
             self.sink.push(d);
             return svc.clone();
         };
-        stack.push(key);
-        let base =
-            self.resolve_extends(&base, &base_name, &base_path, &base_dir, vars, cache, stack);
-        stack.pop();
+        // a chain (`c` extends `b` extends `a`) is resolved once per service, not once per user
+        let base = match self.resolved.get(&key) {
+            Some(done) => done.clone(),
+            None => {
+                stack.push(key.clone());
+                let done = self
+                    .resolve_extends(&base, &base_name, &base_path, &base_dir, vars, cache, stack);
+                stack.pop();
+                self.resolved.insert(key, done.clone());
+                done
+            }
+        };
         let mut over = svc.clone();
         if let Some(m) = over.as_map_mut() {
             m.retain(|e| e.key.name != "extends");

@@ -29,10 +29,29 @@ pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
         errors: Vec::new(),
         line_starts: line_starts(text),
     };
+    // the parser's own `load` recurses once per nesting level; its event
+    // iterator does not, so a deeply nested file cannot overflow the stack
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        let span = builder.span_at(e.marker(), 1);
-        return Err(vec![builder.explain(span, e.info())]);
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => break,
+            Ok((event, mark)) => {
+                builder.on_event(event, mark);
+                if builder.stack.len() > MAX_DEPTH {
+                    let span = builder.span_at(&mark, 1);
+                    return Err(vec![Diagnostic::at(
+                        span,
+                        "",
+                        format!("invalid YAML: nested more than {MAX_DEPTH} levels deep"),
+                    )
+                    .with_hint("a compose file needs a handful of levels; look for a runaway indentation or `[`")]);
+                }
+            }
+            Err(e) => {
+                let span = builder.span_at(e.marker(), 1);
+                return Err(vec![builder.explain(span, e.info())]);
+            }
+        }
     }
     if builder.errors.is_empty() {
         Ok(builder.docs)
@@ -321,15 +340,24 @@ impl Builder<'_> {
     }
 }
 
+/// Deeper nesting is refused (every later stage walks the tree recursively).
+pub const MAX_DEPTH: usize = 200;
+
 /// Aliases may copy at most this many values in one file: enough for any real
 /// compose file (50,000 services merging a 20-key anchor copy a million),
 /// while nested aliases ("billion laughs") stop early instead of eating memory.
 pub const MAX_ALIAS_NODES: usize = 3_000_000;
 
+/// A value's weight for the alias limit: one per value, plus one per 64 bytes
+/// of text, so that aliases of long strings are bounded too.
 fn count_nodes(n: &Node) -> usize {
     1 + match &n.value {
+        Value::Str(s) => s.len() / 64,
         Value::Seq(items) => items.iter().map(count_nodes).sum(),
-        Value::Map(entries) => entries.iter().map(|e| 1 + count_nodes(&e.value)).sum(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|e| 1 + e.key.name.len() / 64 + count_nodes(&e.value))
+            .sum(),
         _ => 0,
     }
 }
@@ -485,11 +513,15 @@ impl MarkedEventReceiver for Builder<'_> {
                 }) = self.stack.pop()
                 {
                     // explicit keys win; among merged mappings, the first listed wins
-                    for merged in merges {
-                        if let Value::Map(more) = merged.value {
-                            for e in more {
-                                if !entries.iter().any(|x| x.key.name == e.key.name) {
-                                    entries.push(e);
+                    if !merges.is_empty() {
+                        let mut seen: std::collections::HashSet<String> =
+                            entries.iter().map(|e| e.key.name.clone()).collect();
+                        for merged in merges {
+                            if let Value::Map(more) = merged.value {
+                                for e in more {
+                                    if seen.insert(e.key.name.clone()) {
+                                        entries.push(e);
+                                    }
                                 }
                             }
                         }
@@ -629,6 +661,36 @@ mod tests {
             "{errs:?}"
         );
         assert_eq!(errs.len(), 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let text = format!("x:\n  {}x\n", "- ".repeat(50_000));
+        let errs = parse(&text, 0).unwrap_err();
+        assert!(
+            errs[0].message.contains("nested more than 200 levels"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn aliases_of_long_strings_are_bounded_too() {
+        let long = "y".repeat(4000);
+        let mut text = format!(
+            "a0: &a0 [\"{long}\", \"{long}\", \"{long}\", \"{long}\", \"{long}\", \"{long}\", \"{long}\", \"{long}\", \"{long}\", \"{long}\"]\n"
+        );
+        for i in 1..7 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                [prev.as_str(); 10].join(", ")
+            ));
+        }
+        let errs = parse(&text, 0).unwrap_err();
+        assert!(
+            errs[0].message.contains("aliases expand to more than"),
+            "{errs:?}"
+        );
     }
 
     #[test]
