@@ -11,9 +11,6 @@
 //! project, another lineage or a serial that moved since it was loaded) is
 //! refused and never overwritten.
 
-// `File::lock` and friends are stable since Rust 1.89, newer than Cargo.toml's
-// `rust-version = "1.88"`, which therefore has to become 1.89.
-#![allow(clippy::incompatible_msrv)]
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};

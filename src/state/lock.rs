@@ -9,9 +9,6 @@
 //! not block anyone. The lock file is never removed: removing a locked file
 //! would let the next berth lock a new file while the old one is still held.
 
-// `File::lock` and friends are stable since Rust 1.89, newer than Cargo.toml's
-// `rust-version = "1.88"`, which therefore has to become 1.89.
-#![allow(clippy::incompatible_msrv)]
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};

@@ -38,10 +38,6 @@ pub fn demo_image() -> &'static str {
     DEMO_IMAGE
 }
 
-// `File::lock` is stable since Rust 1.89 while Cargo.toml still says
-// rust-version 1.88 (the state module's lock needs 1.89 as well); remove this
-// when rust-version is raised.
-#[allow(clippy::incompatible_msrv)]
 fn build_demo_image() {
     let root = super::root();
     // The image is global to the engine, so the lock is global to the
