@@ -11,7 +11,6 @@
 //! project, another lineage or a serial that moved since it was loaded) is
 //! refused and never overwritten.
 
-
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

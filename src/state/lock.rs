@@ -9,7 +9,6 @@
 //! not block anyone. The lock file is never removed: removing a locked file
 //! would let the next berth lock a new file while the old one is still held.
 
-
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
