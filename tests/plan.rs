@@ -91,7 +91,7 @@ fn pretend_applied(dir: &Path, project: &str) {
                 id: format!("id-{}", r.address),
                 name: r.engine_name.clone(),
                 spec_hash: r.spec_hash.clone(),
-                spec: r.spec.clone(),
+                spec: (*r.spec).clone(),
             },
         );
     }

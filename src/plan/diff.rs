@@ -8,12 +8,13 @@
 //! orphans.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::attributes::changed_attributes;
 use super::reason::{Drift, OrphanKind, Reason};
-use super::sensitive::{MASK, is_sensitive_path, mask, security_flags};
+use super::sensitive::{MASK, is_sensitive_path, mask, mask_shared, security_flags};
 use super::{Action, Change, FORMAT_VERSION, Orphan, Plan};
 use crate::engine::{Observed, ObservedContainer};
 use crate::resource::desired::DEPENDENCIES_KEY;
@@ -152,8 +153,8 @@ fn new_change(
     reasons: Vec<Reason>,
     id: Option<String>,
 ) -> Change {
-    let before = st.map(|s| mask(&s.spec));
-    let after = Some(mask(&r.spec));
+    let before = st.map(|s| Arc::new(mask(&s.spec)));
+    let after = Some(mask_shared(&r.spec));
     let security = if matches!(action, Action::NoOp | Action::Read) {
         vec![]
     } else {
@@ -661,7 +662,7 @@ impl Differ<'_> {
                 reasons,
                 name: st.name.clone(),
                 id: Some(st.id.clone()),
-                before: Some(mask(&st.spec)),
+                before: Some(Arc::new(mask(&st.spec))),
                 after: None,
                 after_hash: None,
                 data_loss: address.kind == Kind::Volume,

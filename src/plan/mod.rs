@@ -12,6 +12,8 @@ pub mod saved;
 pub mod sensitive;
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
 use serde_json::Value;
 
 pub use attributes::{AttributeChange, changed_attributes};
@@ -66,9 +68,10 @@ pub struct Change {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The spec applied last (from state), sensitive values masked.
-    pub before: Option<Value>,
-    /// The spec to apply, sensitive values masked.
-    pub after: Option<Value>,
+    pub before: Option<Arc<Value>>,
+    /// The spec to apply, sensitive values masked (shared with the desired
+    /// resource when nothing needed masking: large plans hold one copy).
+    pub after: Option<Arc<Value>>,
     /// The hash of the full (unmasked) spec to apply. Never serialised: with
     /// the masked spec beside it, it would let a reader test guesses of a
     /// masked secret offline.

@@ -43,6 +43,16 @@ pub fn is_sensitive_path(path: &str) -> bool {
     }
 }
 
+/// The spec with sensitive values masked, sharing it when nothing needs masking.
+pub fn mask_shared(spec: &std::sync::Arc<Value>) -> std::sync::Arc<Value> {
+    let masked = mask(spec);
+    if masked == **spec {
+        spec.clone()
+    } else {
+        std::sync::Arc::new(masked)
+    }
+}
+
 /// A copy of a spec with sensitive values replaced by [`MASK`].
 pub fn mask(spec: &Value) -> Value {
     let mut out = spec.clone();

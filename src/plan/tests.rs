@@ -65,7 +65,7 @@ fn applied(d: &Desired) -> State {
                 id,
                 name: r.engine_name.clone(),
                 spec_hash: r.spec_hash.clone(),
-                spec: r.spec.clone(),
+                spec: (*r.spec).clone(),
             },
         );
     }

@@ -60,8 +60,8 @@ pub fn example() -> Plan {
     });
     let unchanged = |address: &str, name: &str, id_prefix: &str, spec: Value| Change {
         id: Some(id(id_prefix)),
-        before: Some(spec.clone()),
-        after: Some(spec),
+        before: Some(spec.clone().into()),
+        after: Some(spec.into()),
         ..change(address, name, Action::NoOp, vec![])
     };
     plan(
@@ -73,7 +73,9 @@ pub fn example() -> Plan {
                 Action::Create,
                 vec![Reason::New],
             )
-            .with(|c| c.after = Some(json!({"driver": "bridge", "name": "getting-started_back"}))),
+            .with(|c| {
+                c.after = Some(json!({"driver": "bridge", "name": "getting-started_back"}).into())
+            }),
             unchanged(
                 "network.service-network",
                 "service-network",
@@ -103,8 +105,8 @@ pub fn example() -> Plan {
             )
             .with(|c| {
                 c.id = Some(id("9a8b7c6d5e4f"));
-                c.before = Some(redis.clone());
-                c.after = Some(redis.clone());
+                c.before = Some(redis.clone().into());
+                c.after = Some(redis.clone().into());
             }),
             change(
                 "container.web[1]",
@@ -121,8 +123,8 @@ pub fn example() -> Plan {
             )
             .with(|c| {
                 c.id = Some(id("1b2c3d4e5f60"));
-                c.before = Some(web_before.clone());
-                c.after = Some(web_after.clone());
+                c.before = Some(web_before.clone().into());
+                c.after = Some(web_after.clone().into());
                 c.security = vec!["publishes port 8080:5000 on all interfaces".into()];
             }),
         ],

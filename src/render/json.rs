@@ -57,9 +57,9 @@ pub struct JsonResourceChange {
     pub id: Option<String>,
     pub reasons: Vec<JsonReason>,
     /// The spec applied last (null when none), sensitive values masked.
-    pub before: Option<Value>,
+    pub before: Option<std::sync::Arc<Value>>,
     /// The spec to apply (null when deleted), sensitive values masked.
-    pub after: Option<Value>,
+    pub after: Option<std::sync::Arc<Value>>,
     pub data_loss: bool,
     pub security: Vec<String>,
 }
@@ -589,8 +589,8 @@ mod tests {
                 Some(json!("(sensitive)")),
             )],
         );
-        c.before = Some(mask(&spec));
-        c.after = Some(mask(&spec));
+        c.before = Some(mask(&spec).into());
+        c.after = Some(mask(&spec).into());
         plan.changes = vec![c];
         let text = json(&plan);
         assert!(!text.contains("hunter2"), "{text}");

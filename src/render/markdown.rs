@@ -472,7 +472,7 @@ _The engine was not observed (`--refresh=false`): drift is not shown._
                 Some(json!("(sensitive)")),
             )],
         );
-        c.after = Some(mask(&spec));
+        c.after = Some(mask(&spec).into());
         plan.changes = vec![c];
         let out = markdown(&plan);
         assert!(

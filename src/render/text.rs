@@ -384,8 +384,8 @@ Plan: 0 to add, 0 to change, 1 to replace, 0 to destroy.
                 Some(json!("(sensitive)")),
             )],
         );
-        c.before = Some(mask(&spec));
-        c.after = Some(mask(&spec));
+        c.before = Some(mask(&spec).into());
+        c.after = Some(mask(&spec).into());
         plan.changes = vec![c];
         let out = text(&plan, false);
         assert!(

@@ -18,7 +18,7 @@ pub struct Resource {
     /// The name on the engine (`proj-web-1`, `proj_default`, `web:latest`).
     pub engine_name: String,
     /// Canonical spec: every attribute that matters to the engine, keys sorted.
-    pub spec: Value,
+    pub spec: std::sync::Arc<Value>,
     /// sha256 (hex) of the spec's JSON text.
     pub spec_hash: String,
     /// Resources that must exist first.
@@ -98,7 +98,7 @@ fn resource(
     Resource {
         address,
         engine_name,
-        spec,
+        spec: std::sync::Arc::new(spec),
         spec_hash,
         depends_on,
         external,
