@@ -13,3 +13,4 @@ pub mod render;
 pub mod resource;
 pub mod run;
 pub mod state;
+pub mod timing;

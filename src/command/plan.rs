@@ -90,7 +90,9 @@ pub fn compute(
             .context_skip
             .push(crate::compose::decode::clean(dir).into());
     }
+    let mut timer = crate::timing::Timer::new();
     let desired = resolve(&loaded.project, &options)?;
+    timer.lap("resolve");
     let lock = take_lock(&path, command, lock_args)?;
     let store = StateStore::new(path);
     let existing = store.load(&loaded.project.name)?;
@@ -101,6 +103,7 @@ pub fn compute(
     } else {
         None
     };
+    timer.lap("state, observe");
     let plan = diff(&DiffInput {
         desired: &desired,
         state: &state,
@@ -108,6 +111,7 @@ pub fn compute(
         remove_orphans,
         targets: &options.targets,
     });
+    timer.lap("diff");
     Ok(Planned {
         loaded,
         desired,
@@ -174,7 +178,9 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
         &args.lock,
     )?;
     let plan = &planned.plan;
+    let mut timer = crate::timing::Timer::new();
     print_out(&render(plan, args.format, use_color(g, false)))?;
+    timer.lap("render, print");
     if !plan.errors.is_empty() {
         return Err(Error::Plan(plan.errors.clone()));
     }

@@ -98,7 +98,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
     };
 
     let mut root: Option<Node> = None;
-    let mut timer = Timer::new();
+    let mut timer = crate::timing::Timer::new();
     for file in &files {
         let Some(docs) = l.read_file(file, &project_dir, &vars) else {
             continue;
@@ -179,25 +179,6 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         sources: l.sources,
         inputs: l.inputs,
     })
-}
-
-/// Phase timings on stderr when `BERTH_TIMINGS` is set (for profiling, see BENCHMARKS.md).
-struct Timer(Option<std::time::Instant>);
-
-impl Timer {
-    fn new() -> Self {
-        Timer(std::env::var_os("BERTH_TIMINGS").map(|_| std::time::Instant::now()))
-    }
-
-    fn lap(&mut self, what: &str) {
-        if let Some(start) = self.0 {
-            eprintln!(
-                "timing: {what}: {:.1} ms",
-                start.elapsed().as_secs_f64() * 1000.0
-            );
-            self.0 = Some(std::time::Instant::now());
-        }
-    }
 }
 
 fn empty(span: Span) -> Node {
