@@ -108,7 +108,7 @@ fn berth_config_matches_docker_compose_config() {
     }
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cases = fixture_dirs(&root.join("tests/fixtures/compose"))
+    let mut cases = crate::common::subdirs(&root.join("tests/fixtures/compose"))
         .into_iter()
         .map(|dir| Case {
             name: dir.file_name().unwrap().to_string_lossy().into_owned(),
@@ -187,18 +187,6 @@ fn require_docker_compose() -> String {
          run `{INSTALL_COMPOSE}` (CI installs it)"
     );
     version
-}
-
-/// The fixture directories, sorted by name so that reports are stable.
-fn fixture_dirs(parent: &Path) -> Vec<PathBuf> {
-    let entries = fs::read_dir(parent)
-        .unwrap_or_else(|error| panic!("cannot read `{}`: {error}", parent.display()));
-    let mut dirs = entries
-        .map(|entry| entry.expect("fixture directory entry").path())
-        .filter(|path| path.is_dir())
-        .collect::<Vec<_>>();
-    dirs.sort();
-    dirs
 }
 
 /// One directory to run both tools in.

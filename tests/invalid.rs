@@ -44,7 +44,7 @@ const DIR_PLACEHOLDER: &str = "{dir}";
 #[test]
 fn invalid_inputs_are_rejected_with_located_errors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
-    let cases = case_dirs(&root);
+    let cases = crate::common::subdirs(&root);
     assert!(
         cases.len() >= MIN_CASES,
         "expected at least {MIN_CASES} cases in tests/fixtures/invalid/, found {}",
@@ -68,18 +68,6 @@ fn invalid_inputs_are_rejected_with_located_errors() {
         }
         panic!("{report}");
     }
-}
-
-/// The case directories, sorted by name so that reports are stable.
-fn case_dirs(parent: &Path) -> Vec<PathBuf> {
-    let entries = fs::read_dir(parent)
-        .unwrap_or_else(|error| panic!("cannot read `{}`: {error}", parent.display()));
-    let mut dirs = entries
-        .map(|entry| entry.expect("case directory entry").path())
-        .filter(|path| path.is_dir())
-        .collect::<Vec<_>>();
-    dirs.sort();
-    dirs
 }
 
 /// The version of `docker compose` (e.g. `2.40.3`). Fails (never skips) when it is missing or

@@ -13,6 +13,18 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The directories directly in `parent` (fixtures, cases), sorted so that reports are stable.
+pub fn subdirs(parent: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(parent)
+        .unwrap_or_else(|error| panic!("cannot read `{}`: {error}", parent.display()));
+    let mut dirs = entries
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.is_dir())
+        .collect::<Vec<_>>();
+    dirs.sort();
+    dirs
+}
+
 /// One run of `berth`, built step by step (as just's `Test` builder).
 #[must_use = "a Berth run does nothing until `.run()` and asserts nothing until checked"]
 pub struct Berth {
