@@ -338,6 +338,26 @@ pub fn everything() -> Plan {
 }
 
 /// Everything applied and running as recorded.
+/// A plan whose one change touches a secret (`DB_PASSWORD=hunter2` before and after).
+pub fn with_secret() -> Plan {
+    let mut plan = unchanged();
+    let spec = serde_json::json!({"environment": {"DB_PASSWORD": "hunter2", "MODE": "prod"}});
+    let mut c = change(
+        "container.web[1]",
+        "demo-web-1",
+        Action::Replace,
+        vec![config(
+            "environment.DB_PASSWORD",
+            Some(serde_json::json!("(sensitive)")),
+            Some(serde_json::json!("(sensitive)")),
+        )],
+    );
+    c.before = Some(crate::plan::sensitive::mask(&spec).into());
+    c.after = Some(crate::plan::sensitive::mask(&spec).into());
+    plan.changes = vec![c];
+    plan
+}
+
 pub fn unchanged() -> Plan {
     plan(
         "demo",

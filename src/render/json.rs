@@ -294,8 +294,7 @@ impl From<&plan::Orphan> for JsonOrphan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::sensitive::mask;
-    use crate::render::fixtures::{change, config, everything, example, id, unchanged};
+    use crate::render::fixtures::{everything, example, id, unchanged, with_secret};
     use serde_json::json;
 
     fn parse(plan: &Plan) -> Value {
@@ -577,21 +576,7 @@ mod tests {
 
     #[test]
     fn sensitive_values_stay_masked() {
-        let mut plan = unchanged();
-        let spec = json!({"environment": {"DB_PASSWORD": "hunter2", "MODE": "prod"}});
-        let mut c = change(
-            "container.web[1]",
-            "demo-web-1",
-            Action::Replace,
-            vec![config(
-                "environment.DB_PASSWORD",
-                Some(json!("(sensitive)")),
-                Some(json!("(sensitive)")),
-            )],
-        );
-        c.before = Some(mask(&spec).into());
-        c.after = Some(mask(&spec).into());
-        plan.changes = vec![c];
+        let plan = with_secret();
         let text = json(&plan);
         assert!(!text.contains("hunter2"), "{text}");
         let out: Value = serde_json::from_str(&text).unwrap();

@@ -167,8 +167,9 @@ impl Palette {
 mod tests {
     use super::*;
     use crate::plan::Action;
-    use crate::plan::sensitive::mask;
-    use crate::render::fixtures::{assert_text, change, config, everything, unchanged};
+    use crate::render::fixtures::{
+        assert_text, change, config, everything, unchanged, with_secret,
+    };
     use serde_json::json;
 
     #[test]
@@ -372,21 +373,7 @@ Plan: 0 to add, 0 to change, 1 to replace, 0 to destroy.
 
     #[test]
     fn sensitive_values_stay_masked() {
-        let mut plan = unchanged();
-        let spec = json!({"environment": {"DB_PASSWORD": "hunter2", "MODE": "prod"}});
-        let mut c = change(
-            "container.web[1]",
-            "demo-web-1",
-            Action::Replace,
-            vec![config(
-                "environment.DB_PASSWORD",
-                Some(json!("(sensitive)")),
-                Some(json!("(sensitive)")),
-            )],
-        );
-        c.before = Some(mask(&spec).into());
-        c.after = Some(mask(&spec).into());
-        plan.changes = vec![c];
+        let plan = with_secret();
         let out = text(&plan, false);
         assert!(
             out.contains("      ~ environment.DB_PASSWORD: (sensitive) -> (sensitive)\n"),
