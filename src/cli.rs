@@ -60,6 +60,10 @@ pub enum Command {
     ///
     /// Exit codes: 0 success, 1 error; with --detailed-exitcode, 0 no changes, 1 error, 2 changes present.
     Plan(PlanArgs),
+    /// Make Docker match the files: plan, ask, then create, update, replace and destroy.
+    Apply(ApplyArgs),
+    /// Remove everything the project created (named volumes only with --volumes).
+    Destroy(DestroyArgs),
     /// Show a saved plan file, or (without one) what the state records.
     Show(ShowArgs),
     /// Read the state: `state list`, `state show ADDRESS`.
@@ -103,6 +107,55 @@ pub struct PlanArgs {
     pub remove_orphans: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+}
+
+/// Flags of commands that change the engine.
+#[derive(Debug, Args, Clone)]
+pub struct ChangeArgs {
+    /// Do not ask for approval.
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    /// How many steps may run at once.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub parallelism: usize,
+    /// Plain progress lines only for failures and the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `berth plan -o FILE`: apply exactly it (refused when stale).
+    #[arg(value_name = "PLANFILE")]
+    pub plan: Option<PathBuf>,
+    /// Limit to these services and what they need (repeatable).
+    #[arg(long = "target", value_name = "SERVICE")]
+    pub targets: Vec<String>,
+    /// Run N replicas of SERVICE (repeatable).
+    #[arg(long = "scale", value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+    /// Also delete containers labelled with the project that neither state nor files know.
+    #[arg(long = "remove-orphans")]
+    pub remove_orphans: bool,
+    /// Allow steps that delete or replace a named volume (its data is lost).
+    #[arg(long = "allow-data-loss")]
+    pub allow_data_loss: bool,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Also remove named volumes (their data is lost).
+    #[arg(long)]
+    pub volumes: bool,
+    /// Only these services (repeatable).
+    #[arg(long = "target", value_name = "SERVICE")]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub change: ChangeArgs,
 }
 
 #[derive(Debug, Args)]

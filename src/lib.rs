@@ -4,6 +4,7 @@
 //! files into a typed, canonical [`compose::Project`]; later stages diff it
 //! against state and the engine.
 
+pub mod apply;
 pub mod cli;
 pub mod command;
 pub mod compose;

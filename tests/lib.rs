@@ -1,5 +1,6 @@
 //! One integration test binary, a module per feature (as ripgrep and just do).
 
+mod apply;
 mod cli;
 mod common;
 mod conformance;

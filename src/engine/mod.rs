@@ -14,6 +14,7 @@ mod connect;
 mod error;
 mod observe;
 mod observed;
+pub mod ops;
 mod runtime;
 
 pub use connect::{DEFAULT_HOST, Engine};

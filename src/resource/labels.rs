@@ -13,6 +13,9 @@ pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
 pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
 pub const IMAGE: &str = "com.docker.compose.image";
 pub const VERSION: &str = "com.docker.compose.version";
+/// Compose's hash of a service's config; `docker compose ps` lists only
+/// containers that carry it, so berth sets it (to its spec hash).
+pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
 
 /// berth's own: the resource address (`container.web[1]`).
 pub const ADDRESS: &str = "dev.berth.address";

@@ -1,0 +1,318 @@
+//! The driver that carries out steps on the real engine, through
+//! `engine::ops`. What it returns is what the state records.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::executor::Driver;
+use super::steps::{Step, StepKind};
+use crate::compose::model::{Condition, Project};
+use crate::engine::ops::{container, image, network, volume};
+use crate::engine::{Engine, EngineError};
+use crate::plan::{Change, Plan};
+use crate::resource::{Address, Desired, Kind, Resource};
+use crate::state::{State, StateResource};
+
+/// What a finished step changes in the state.
+pub enum Outcome {
+    Put(Address, StateResource),
+    Forget(Address),
+}
+
+impl Outcome {
+    pub fn apply_to(self, state: &mut State, _step: &Step) {
+        match self {
+            Outcome::Put(a, r) => {
+                state.insert(a, r);
+            }
+            Outcome::Forget(a) => {
+                state.remove(&a);
+            }
+        }
+    }
+}
+
+/// How long a dependency may take to turn healthy when its healthcheck says
+/// nothing usable (start period + retries × (interval + timeout) otherwise).
+const DEFAULT_HEALTH_WAIT: Duration = Duration::from_secs(120);
+
+pub struct EngineDriver {
+    engine: OnceLock<Engine>,
+    project: Project,
+    resources: BTreeMap<Address, Resource>,
+    changes: BTreeMap<Address, Change>,
+    lineage: String,
+}
+
+impl EngineDriver {
+    pub fn new(
+        project: &Project,
+        desired: &Desired,
+        plan: &Plan,
+        lineage: &str,
+    ) -> Result<Self, crate::run::Error> {
+        Ok(EngineDriver {
+            engine: OnceLock::new(),
+            project: project.clone(),
+            resources: desired.resources.clone(),
+            changes: plan
+                .changes
+                .iter()
+                .map(|c| (c.address.clone(), c.clone()))
+                .collect(),
+            lineage: lineage.to_string(),
+        })
+    }
+
+    /// Hand over the connection (made inside the runtime).
+    pub fn attach(&self, engine: Engine) {
+        let _ = self.engine.set(engine);
+    }
+
+    fn engine(&self) -> &Engine {
+        self.engine
+            .get()
+            .expect("the engine is attached before steps run")
+    }
+
+    fn recorded(&self, r: &Resource, id: String) -> Outcome {
+        Outcome::Put(
+            r.address.clone(),
+            StateResource {
+                id,
+                name: r.engine_name.clone(),
+                spec_hash: r.spec_hash.clone(),
+                spec: (*r.spec).clone(),
+            },
+        )
+    }
+
+    async fn teardown(
+        &self,
+        address: &Address,
+        id: Option<&str>,
+        name: &str,
+    ) -> Result<Outcome, EngineError> {
+        let engine = self.engine();
+        let target = id.unwrap_or(name);
+        match address.kind {
+            Kind::Container => {
+                let before = self.changes.get(address).and_then(|c| c.before.clone());
+                let signal = before
+                    .as_ref()
+                    .and_then(|s| s["stop_signal"].as_str().map(str::to_string));
+                let grace = before
+                    .as_ref()
+                    .and_then(|s| s["stop_grace_period"].as_str().map(str::to_string))
+                    .and_then(|g| crate::compose::units::Duration::parse(&g).ok())
+                    .map(|d| Duration::from_nanos(d.0.max(0) as u64));
+                match container::stop(engine, target, signal.as_deref(), grace).await {
+                    Err(e) if !e.is_not_found() => return Err(e),
+                    _ => {}
+                }
+                container::remove(engine, target, true).await?;
+            }
+            Kind::Network => network::remove(engine, target).await?,
+            Kind::Volume => volume::remove(engine, name).await?,
+            // images stay on the engine (as `docker compose down` leaves them): only forgotten
+            Kind::Image => {}
+        }
+        Ok(Outcome::Forget(address.clone()))
+    }
+
+    async fn build(&self, r: &Resource) -> Result<Outcome, EngineError> {
+        let engine = self.engine();
+        let project = &self.project.name;
+        match r.address.kind {
+            Kind::Network => {
+                let labels = network::labels(project, &r.address.name, r, &self.lineage);
+                let id = network::create(engine, &r.engine_name, &r.spec, &labels).await?;
+                Ok(self.recorded(r, id))
+            }
+            Kind::Volume => {
+                let labels = volume::labels(project, &r.address.name, r, &self.lineage);
+                let id = volume::create(engine, &r.engine_name, &r.spec, &labels).await?;
+                Ok(self.recorded(r, id))
+            }
+            Kind::Image => {
+                let id = self.image(r).await?;
+                Ok(self.recorded(r, id))
+            }
+            Kind::Container => {
+                self.wait_for_dependencies(r).await?;
+                let image_ref = r.spec["image"].as_str().unwrap_or_default();
+                let image_id = image::inspect_id(engine, image_ref)
+                    .await?
+                    .unwrap_or_default();
+                let labels =
+                    container::container_labels(&self.project, r, &image_id, &self.lineage);
+                let files = container::file_mounts(&self.project, &r.spec);
+                // a leftover with this name (a crash before the state write) is ours: replace it
+                let _ = container::remove(engine, &r.engine_name, true).await;
+                let id = container::create(engine, &self.project, r, &labels, &files).await?;
+                container::start(engine, &id).await?;
+                Ok(self.recorded(r, id))
+            }
+        }
+    }
+
+    async fn image(&self, r: &Resource) -> Result<String, EngineError> {
+        let engine = self.engine();
+        let reference = &r.engine_name;
+        let policy = r.spec["pull_policy"].as_str().unwrap_or("missing");
+        if let Some(build) = r.spec.get("build") {
+            let labels = BTreeMap::from([(
+                crate::resource::labels::PROJECT.to_string(),
+                self.project.name.clone(),
+            )]);
+            return image::build(engine, reference, build, &labels, |_| {}).await;
+        }
+        let existing = image::inspect_id(engine, reference).await?;
+        match (existing, policy) {
+            (Some(id), "missing" | "if_not_present" | "never" | "build") => Ok(id),
+            (None, "never") => Err(crate::engine::ops::failed(
+                format!("use image `{reference}`"),
+                "it is not on the engine and pull_policy is `never`: build or load it first",
+            )),
+            _ => image::pull(engine, reference).await,
+        }
+    }
+
+    /// `depends_on` conditions: started is ordering only (the executor did it);
+    /// healthy waits for the healthcheck; completed waits for exit code 0.
+    async fn wait_for_dependencies(&self, r: &Resource) -> Result<(), EngineError> {
+        let Some(service) = r
+            .address
+            .service()
+            .and_then(|s| self.project.services.get(s))
+        else {
+            return Ok(());
+        };
+        for (dep, d) in &service.depends_on {
+            let containers: Vec<&Resource> = self
+                .resources
+                .values()
+                .filter(|x| x.address.kind == Kind::Container && x.address.name == *dep)
+                .collect();
+            for c in containers {
+                match d.condition {
+                    Condition::ServiceStarted => {}
+                    Condition::ServiceHealthy => {
+                        let timeout = health_budget(&c.spec);
+                        container::wait_healthy(self.engine(), &c.engine_name, timeout).await?;
+                    }
+                    Condition::ServiceCompletedSuccessfully => {
+                        let code = container::wait_exit(self.engine(), &c.engine_name).await?;
+                        if code != 0 {
+                            return Err(crate::engine::ops::failed(
+                                format!("start `{}`", r.engine_name),
+                                format!(
+                                    "its dependency `{}` exited with code {code}, not 0",
+                                    c.engine_name
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        r: &Resource,
+        start: bool,
+        update: bool,
+        rename: bool,
+    ) -> Result<Outcome, EngineError> {
+        let engine = self.engine();
+        let change = self.changes.get(&r.address);
+        let id = change
+            .and_then(|c| c.id.clone())
+            .unwrap_or_else(|| r.engine_name.clone());
+        if r.address.kind == Kind::Container {
+            if rename {
+                container::rename(engine, &id, &r.engine_name).await?;
+            }
+            if update {
+                let spec = &r.spec;
+                let restart = spec["restart"].as_str().unwrap_or("no");
+                let memory = spec["mem_limit"]
+                    .as_str()
+                    .or_else(|| {
+                        spec.pointer("/deploy/resources/limits/memory")
+                            .and_then(Value::as_str)
+                    })
+                    .and_then(|m| m.parse::<i64>().ok())
+                    .unwrap_or(0);
+                let cpus = spec["cpus"]
+                    .as_f64()
+                    .or_else(|| {
+                        spec.pointer("/deploy/resources/limits/cpus")
+                            .and_then(Value::as_f64)
+                    })
+                    .unwrap_or(0.0);
+                container::update_in_place(
+                    engine,
+                    &id,
+                    Some(restart),
+                    Some(memory),
+                    Some((cpus * 1e9).round() as i64),
+                )
+                .await?;
+            }
+            if start {
+                self.wait_for_dependencies(r).await?;
+                container::start(engine, &id).await?;
+            }
+        }
+        Ok(self.recorded(r, id))
+    }
+}
+
+/// How long a healthcheck may take to pass: its start period plus retries ×
+/// (interval + timeout), with Docker's defaults (30 s, 30 s, 3 retries).
+fn health_budget(spec: &Value) -> Duration {
+    let h = &spec["healthcheck"];
+    if h.is_null() {
+        return DEFAULT_HEALTH_WAIT;
+    }
+    let d = |k: &str, default: f64| {
+        h[k].as_str()
+            .and_then(|s| crate::compose::units::Duration::parse(s).ok())
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(default)
+    };
+    let retries = h["retries"].as_f64().unwrap_or(3.0);
+    let secs = d("start_period", 0.0) + retries * (d("interval", 30.0) + d("timeout", 30.0)) + 5.0;
+    Duration::from_secs_f64(secs)
+}
+
+impl Driver for EngineDriver {
+    type Outcome = Outcome;
+
+    async fn run(self: Arc<Self>, step: Step) -> Result<Outcome, String> {
+        let result = match &step.kind {
+            StepKind::Teardown { id, name } => {
+                self.teardown(&step.address, id.as_deref(), name).await
+            }
+            StepKind::Build => match self.resources.get(&step.address) {
+                Some(r) => self.build(r).await,
+                None => Ok(Outcome::Forget(step.address.clone())),
+            },
+            StepKind::Update {
+                start,
+                update,
+                rename,
+            } => match self.resources.get(&step.address) {
+                Some(r) => self.update(r, *start, *update, *rename).await,
+                None => Ok(Outcome::Forget(step.address.clone())),
+            },
+        };
+        result.map_err(|e| e.to_string())
+    }
+}

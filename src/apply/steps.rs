@@ -1,0 +1,257 @@
+//! From a plan to steps: what the executor runs, with the order between them
+//! as explicit edges. Teardowns (deletes, and the removal half of a
+//! replacement) run in reverse dependency order; builds (creates, the creation
+//! half of a replacement) and updates in dependency order, each after its own
+//! teardown.
+
+use std::collections::BTreeMap;
+
+use crate::plan::{Action, Change, Plan, Reason};
+use crate::resource::{Address, Desired, Kind};
+
+/// What one step does to one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// Stop and remove (container), remove (network, volume), or forget (image).
+    Teardown { id: Option<String>, name: String },
+    /// Create from the desired spec: network, volume, image (build or pull),
+    /// container (create, connect, start once its dependencies allow).
+    Build,
+    /// Change in place: start, `docker update`, rename, or only record.
+    Update {
+        start: bool,
+        update: bool,
+        rename: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub address: Address,
+    pub kind: StepKind,
+    /// Indexes of steps that must finish first.
+    pub after: Vec<usize>,
+}
+
+/// The steps of a plan, in an order where every step comes after what it waits for.
+pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    let mut teardown_of: BTreeMap<Address, usize> = BTreeMap::new();
+    let mut build_of: BTreeMap<Address, usize> = BTreeMap::new();
+    let by_address: BTreeMap<&Address, &Change> =
+        plan.changes.iter().map(|c| (&c.address, c)).collect();
+
+    // what depends on what, from the desired graph (deleted resources depend on nothing desired)
+    let dependents = |a: &Address| -> Vec<Address> {
+        desired
+            .resources
+            .values()
+            .filter(|r| r.depends_on.contains(a))
+            .map(|r| r.address.clone())
+            .collect()
+    };
+
+    // teardowns: containers first, then images, volumes, networks (reverse creation order)
+    let mut tearing: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .collect();
+    tearing.sort_by(|a, b| {
+        b.address
+            .kind
+            .cmp(&a.address.kind)
+            .then(a.address.cmp(&b.address))
+    });
+    for c in tearing {
+        let mut after = Vec::new();
+        // a network or volume goes after every container torn down that used it
+        for d in dependents(&c.address) {
+            if let Some(&i) = teardown_of.get(&d) {
+                after.push(i);
+            }
+        }
+        if c.address.kind != Kind::Container {
+            for (a, &i) in &teardown_of {
+                if a.kind == Kind::Container && !after.contains(&i) {
+                    let used = plan
+                        .changes
+                        .iter()
+                        .find(|x| &x.address == a)
+                        .and_then(|x| x.before.as_ref())
+                        .is_some_and(|spec| uses(spec, &c.address));
+                    if used {
+                        after.push(i);
+                    }
+                }
+            }
+        }
+        teardown_of.insert(c.address.clone(), out.len());
+        out.push(Step {
+            address: c.address.clone(),
+            kind: StepKind::Teardown {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            },
+            after,
+        });
+    }
+
+    // builds and updates, in creation order (the address order is kinds first)
+    for r in desired.resources.values() {
+        let Some(c) = by_address.get(&r.address) else {
+            continue;
+        };
+        let kind = match c.action {
+            Action::Create | Action::Replace => StepKind::Build,
+            Action::Update => {
+                let start = c
+                    .reasons
+                    .iter()
+                    .any(|x| matches!(x, Reason::Drift(crate::plan::Drift::NotRunning { .. })));
+                let update = c.reasons.iter().any(|x| match x {
+                    Reason::Config { .. } => true,
+                    Reason::Drift(crate::plan::Drift::Attribute { path, .. }) => path != "name",
+                    _ => false,
+                });
+                let rename = c.reasons.iter().any(
+                    |x| matches!(x, Reason::Drift(crate::plan::Drift::Attribute { path, .. }) if path == "name"),
+                );
+                StepKind::Update {
+                    start,
+                    update,
+                    rename,
+                }
+            }
+            Action::NoOp | Action::Read | Action::Delete => continue,
+        };
+        let mut after = Vec::new();
+        if let Some(&i) = teardown_of.get(&r.address) {
+            after.push(i);
+        }
+        for d in &r.depends_on {
+            if let Some(&i) = build_of.get(d) {
+                after.push(i);
+            }
+        }
+        build_of.insert(r.address.clone(), out.len());
+        out.push(Step {
+            address: r.address.clone(),
+            kind,
+            after,
+        });
+    }
+    out
+}
+
+/// Whether a container spec (as applied) uses a network or volume.
+fn uses(spec: &serde_json::Value, a: &Address) -> bool {
+    spec.get(crate::resource::desired::DEPENDENCIES_KEY)
+        .and_then(|u| u.as_object())
+        .is_some_and(|u| u.contains_key(&a.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{DiffInput, diff};
+    use crate::state::State;
+
+    fn desired(yaml: &str) -> Desired {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        let p = crate::compose::load(crate::compose::LoadOptions {
+            working_dir: dir.path().to_path_buf(),
+            project_name: Some("demo".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .project;
+        crate::resource::resolve(&p, &Default::default()).unwrap()
+    }
+
+    const STACK: &str = "services:\n  web: {image: w, depends_on: [db], networks: [back]}\n  db: {image: d, networks: [back]}\nnetworks:\n  back: {}\n";
+
+    fn shown(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| {
+                let what = match &s.kind {
+                    StepKind::Teardown { .. } => "teardown",
+                    StepKind::Build => "build",
+                    StepKind::Update { .. } => "update",
+                };
+                let after: Vec<String> = s
+                    .after
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{}:{}",
+                            steps[*i].address,
+                            matches!(steps[*i].kind, StepKind::Teardown { .. }) as u8
+                        )
+                    })
+                    .collect();
+                format!("{what} {} after [{}]", s.address, after.join(", "))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn from_nothing_dependencies_are_built_first() {
+        let d = desired(STACK);
+        let plan = diff(&DiffInput {
+            desired: &d,
+            state: &State::new("demo"),
+            observed: None,
+            remove_orphans: false,
+            targets: &[],
+        });
+        assert_eq!(
+            shown(&steps(&plan, &d)),
+            [
+                "build network.back after []",
+                "build image.db after []",
+                "build image.web after []",
+                "build container.db[1] after [network.back:0, image.db:0]",
+                "build container.web[1] after [network.back:0, image.web:0, container.db[1]:0]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_replaced_network_is_removed_after_its_containers_and_created_before_them() {
+        let old = desired(STACK);
+        let new = desired(&STACK.replace("  back: {}", "  back: {internal: true}"));
+        let mut state = State::new("demo");
+        for r in old.resources.values() {
+            state.insert(
+                r.address.clone(),
+                crate::state::StateResource {
+                    id: format!("id-{}", r.address),
+                    name: r.engine_name.clone(),
+                    spec_hash: r.spec_hash.clone(),
+                    spec: (*r.spec).clone(),
+                },
+            );
+        }
+        let plan = diff(&DiffInput {
+            desired: &new,
+            state: &state,
+            observed: None,
+            remove_orphans: false,
+            targets: &[],
+        });
+        assert_eq!(
+            shown(&steps(&plan, &new)),
+            [
+                "teardown container.db[1] after []",
+                "teardown container.web[1] after []",
+                "teardown network.back after [container.db[1]:1, container.web[1]:1]",
+                "build network.back after [network.back:1]",
+                "build container.db[1] after [container.db[1]:1, network.back:0]",
+                "build container.web[1] after [container.web[1]:1, network.back:0, container.db[1]:0]",
+            ]
+        );
+    }
+}

@@ -1,0 +1,388 @@
+//! `berth apply` and `berth destroy`: plan, approve, execute, record.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::apply::driver::EngineDriver;
+use crate::apply::executor::{Event, Report, execute};
+use crate::apply::steps::steps;
+use crate::cli::{ApplyArgs, ChangeArgs, DestroyArgs, GlobalArgs, LockArgs, PlanFormat};
+use crate::command::plan::{Planned, compute, input_hashes, render};
+use crate::plan::saved::SavedPlan;
+use crate::plan::{Action, Plan};
+use crate::resource::{Kind, ResolveOptions};
+use crate::run::{Error, print_out, use_color};
+
+pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
+    let (planned, saved) = match &args.plan {
+        Some(path) => {
+            let saved = SavedPlan::read(path).map_err(Error::Io)?;
+            let options = ResolveOptions {
+                scale: saved.scale.clone(),
+                targets: saved.targets.clone(),
+                ..Default::default()
+            };
+            let planned = compute(
+                g,
+                "berth apply",
+                options,
+                true,
+                saved.remove_orphans,
+                &args.change.lock,
+            )?;
+            check_fresh(&saved, &planned, path)?;
+            (planned, true)
+        }
+        None => {
+            let options = ResolveOptions {
+                scale: args.scale.iter().cloned().collect(),
+                targets: args.targets.clone(),
+                ..Default::default()
+            };
+            let planned = compute(
+                g,
+                "berth apply",
+                options,
+                true,
+                args.remove_orphans,
+                &args.change.lock,
+            )?;
+            (planned, false)
+        }
+    };
+    if !planned.plan.errors.is_empty() {
+        print_out(&render(
+            &planned.plan,
+            PlanFormat::Text,
+            use_color(g, false),
+        ))?;
+        return Err(Error::Plan(planned.plan.errors.clone()));
+    }
+    let losing: Vec<String> = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.data_loss)
+        .map(|c| c.address.to_string())
+        .collect();
+    if !losing.is_empty() && !args.allow_data_loss {
+        print_out(&render(
+            &planned.plan,
+            PlanFormat::Text,
+            use_color(g, false),
+        ))?;
+        return Err(Error::Plan(vec![format!(
+            "the plan deletes or replaces {} and their data would be lost; run again with --allow-data-loss to accept that",
+            losing.join(", ")
+        )]));
+    }
+    finish(g, planned, &args.change, saved, "Apply")
+}
+
+/// A saved plan applies only to the inputs and state it was made against.
+fn check_fresh(saved: &SavedPlan, planned: &Planned, path: &std::path::Path) -> Result<(), Error> {
+    let mut why = Vec::new();
+    if saved.state_lineage != planned.state.lineage && planned.state_exists {
+        why.push(format!(
+            "the state is another one (lineage {} instead of {})",
+            planned.state.lineage, saved.state_lineage
+        ));
+    }
+    if saved.state_serial != planned.state.serial {
+        why.push(format!(
+            "the state changed since the plan was made (serial {} -> {})",
+            saved.state_serial, planned.state.serial
+        ));
+    }
+    why.extend(saved.stale_inputs(&input_hashes(&planned.loaded, &planned.desired)));
+    if why.is_empty() && planned.plan.hash() != saved.plan_hash {
+        why.push(
+            "the engine changed since the plan was made (planning again gives a different plan)"
+                .into(),
+        );
+    }
+    if why.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Plan(vec![format!(
+        "the saved plan `{}` is stale: {}; make a new plan with `berth plan -o {}`",
+        path.display(),
+        why.join("; "),
+        path.display()
+    )]))
+}
+
+pub fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode, Error> {
+    let options = ResolveOptions {
+        targets: args.targets.clone(),
+        ..Default::default()
+    };
+    let mut planned = compute_destroy(g, options, &args.change.lock)?;
+    // named volumes are kept unless asked; images stay on the engine (as `docker compose down`)
+    planned
+        .plan
+        .changes
+        .retain(|c| c.action == Action::Delete && (c.address.kind != Kind::Volume || args.volumes));
+    finish(g, planned, &args.change, false, "Destroy")
+}
+
+/// The plan of a destroy: nothing is desired any more (of the targeted services, with targets).
+fn compute_destroy(
+    g: &GlobalArgs,
+    options: ResolveOptions,
+    lock: &LockArgs,
+) -> Result<Planned, Error> {
+    let targets = options.targets.clone();
+    let mut planned = compute(g, "berth destroy", options, true, targets.is_empty(), lock)?;
+    planned.desired.resources.retain(|a, _| {
+        !targets.is_empty() && a.service().is_none_or(|s| !targets.iter().any(|t| t == s))
+    });
+    let observed = crate::command::plan::observe(&planned.desired)?;
+    planned.plan = crate::plan::diff(&crate::plan::DiffInput {
+        desired: &planned.desired,
+        state: &planned.state,
+        observed: Some(&observed),
+        remove_orphans: targets.is_empty(),
+        targets: &targets,
+    });
+    Ok(planned)
+}
+
+fn approve(plan: &Plan, args: &ChangeArgs, saved: bool) -> Result<(), Error> {
+    if args.auto_approve || saved {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Io(
+            "refusing to change the engine without approval: no terminal to ask on; run with --auto-approve, or save a plan (`berth plan -o FILE`) and apply it (`berth apply FILE`)".into(),
+        ));
+    }
+    let _ = plan;
+    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Io(e.to_string()))?;
+    if answer.trim() != "yes" {
+        return Err(Error::Io("apply cancelled: nothing was changed".into()));
+    }
+    Ok(())
+}
+
+fn finish(
+    g: &GlobalArgs,
+    planned: Planned,
+    args: &ChangeArgs,
+    saved: bool,
+    verb: &str,
+) -> Result<ExitCode, Error> {
+    let color = use_color(g, false);
+    if !planned.plan.has_changes() {
+        print_out("No changes. Docker matches the configuration.\n")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_out(&render(&planned.plan, PlanFormat::Text, color))?;
+    approve(&planned.plan, args, saved)?;
+    let Planned {
+        loaded,
+        desired,
+        store,
+        mut state,
+        plan,
+        lock,
+        ..
+    } = planned;
+    let list = steps(&plan, &desired);
+    let driver = Arc::new(EngineDriver::new(
+        &loaded.project,
+        &desired,
+        &plan,
+        &state.lineage,
+    )?);
+    let runtime = crate::engine::runtime()
+        .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
+    let ui = Progress::new(args.quiet);
+    let mut save_error = None;
+    let report = runtime.block_on(async {
+        let engine = crate::engine::Engine::connect().await?;
+        driver.attach(engine);
+        Ok::<Report, Error>(
+            execute(
+                driver.clone(),
+                list,
+                args.parallelism,
+                |step, outcome| {
+                    outcome.apply_to(&mut state, step);
+                    store.save(&mut state).map_err(|e| {
+                        let msg = e.to_string();
+                        save_error = Some(msg.clone());
+                        msg
+                    })
+                },
+                |e| ui.event(e),
+            )
+            .await,
+        )
+    })?;
+    drop(lock);
+    ui.finish();
+    summarise(&plan, &report, verb)
+}
+
+fn summarise(plan: &Plan, report: &Report, verb: &str) -> Result<ExitCode, Error> {
+    let action = |a: &crate::resource::Address| {
+        plan.changes
+            .iter()
+            .find(|c| &c.address == a)
+            .map(|c| c.action)
+    };
+    let count = |want: Action| {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == want && report.done.contains(&c.address))
+            .count()
+    };
+    if report.ok() {
+        print_out(&format!(
+            "\n{verb} complete! Resources: {} added, {} changed, {} replaced, {} destroyed.\n",
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Replace),
+            count(Action::Delete)
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = format!(
+        "\n{verb} failed. The state records every finished step; run it again to finish.\n"
+    );
+    let mut done: Vec<String> = report.done.iter().map(ToString::to_string).collect();
+    done.dedup();
+    out.push_str(&format!(
+        "  done: {}\n",
+        if done.is_empty() {
+            "nothing".into()
+        } else {
+            done.join(", ")
+        }
+    ));
+    for (a, e) in &report.failed {
+        let what = action(a).map(|x| x.as_str()).unwrap_or("step");
+        out.push_str(&format!("  failed: {a} ({what}): {e}\n"));
+    }
+    let skipped: Vec<String> = report.skipped.iter().map(ToString::to_string).collect();
+    out.push_str(&format!(
+        "  skipped: {}\n",
+        if skipped.is_empty() {
+            "nothing".into()
+        } else {
+            skipped.join(", ")
+        }
+    ));
+    eprint!("{out}");
+    Ok(ExitCode::from(1))
+}
+
+/// Progress: a live line per resource on a terminal, timestamped lines otherwise.
+struct Progress {
+    quiet: bool,
+    live: Option<indicatif::MultiProgress>,
+    bars: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let live = (!quiet && std::io::stderr().is_terminal()).then(indicatif::MultiProgress::new);
+        Progress {
+            quiet,
+            live,
+            bars: Default::default(),
+        }
+    }
+
+    fn stamp() -> String {
+        let now = crate::state::format_rfc3339(std::time::SystemTime::now());
+        now.get(11..19).unwrap_or(&now).to_string()
+    }
+
+    fn event(&self, e: Event) {
+        if let Some(live) = &self.live {
+            let mut bars = self.bars.lock().expect("progress lock");
+            match e {
+                Event::Started { address, what } => {
+                    let bar = live.add(indicatif::ProgressBar::new_spinner());
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                            .expect("template"),
+                    );
+                    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                    bar.set_message(format!("{address}: {what}..."));
+                    bars.insert(address.to_string(), bar);
+                }
+                Event::Finished {
+                    address,
+                    what,
+                    elapsed,
+                } => {
+                    if let Some(bar) = bars.remove(&address.to_string()) {
+                        bar.finish_with_message(format!(
+                            "{address}: {} after {:.1}s",
+                            done_word(what),
+                            elapsed.as_secs_f64()
+                        ));
+                    }
+                }
+                Event::Failed {
+                    address,
+                    what,
+                    error,
+                } => {
+                    if let Some(bar) = bars.remove(&address.to_string()) {
+                        bar.abandon_with_message(format!("{address}: {what} failed: {error}"));
+                    }
+                }
+            }
+            return;
+        }
+        let line = match e {
+            Event::Started { address, what } if !self.quiet => {
+                format!("{} {address}: {what}...", Self::stamp())
+            }
+            Event::Finished {
+                address,
+                what,
+                elapsed,
+            } if !self.quiet => {
+                format!(
+                    "{} {address}: {} after {:.1}s",
+                    Self::stamp(),
+                    done_word(what),
+                    elapsed.as_secs_f64()
+                )
+            }
+            Event::Failed {
+                address,
+                what,
+                error,
+            } => format!("{} {address}: {what} failed: {error}", Self::stamp()),
+            _ => return,
+        };
+        eprintln!("{line}");
+    }
+
+    fn finish(&self) {
+        if let Some(live) = &self.live {
+            let _ = live.clear();
+        }
+    }
+}
+
+fn done_word(what: &str) -> &'static str {
+    match what {
+        "creating" => "created",
+        "destroying" => "destroyed",
+        _ => "updated",
+    }
+}

@@ -1,0 +1,223 @@
+//! Images: build one with the classic builder from a build spec, pull one,
+//! look one up.
+//!
+//! The build spec is the `build` object of an image resource's canonical spec
+//! (`context`, `dockerfile`, `dockerfile_content`, `args`, `target`,
+//! `labels`) or a compose `build:` entry (`dockerfile_inline` instead of
+//! `dockerfile_content`): both work.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use bollard::query_parameters::{BuildImageOptions, BuilderVersion, CreateImageOptions};
+use futures_util::StreamExt;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::context_tar::context_tar;
+use super::{failed, merged_labels, string_map};
+use crate::engine::{Engine, EngineError};
+
+/// How many lines of build output a failed build's message ends with.
+const TAIL_LINES: usize = 5;
+
+/// Build `build_spec` and tag it `tag`, adding `labels`; the image ID.
+/// Every line of the builder's output goes to `progress` as it arrives. A
+/// failed build reports the builder's error on one line followed by the last
+/// lines of output.
+pub async fn build(
+    engine: &Engine,
+    tag: &str,
+    build_spec: &Value,
+    labels: &BTreeMap<String, String>,
+    mut progress: impl FnMut(&str),
+) -> Result<String, EngineError> {
+    let doing = format!("build image `{tag}`");
+    let context = build_spec["context"].as_str().unwrap_or(".");
+    let inline =
+        build_spec["dockerfile_inline"]
+            .as_str()
+            .or_else(|| match build_spec["dockerfile"] {
+                Value::Null => build_spec["dockerfile_content"].as_str(),
+                _ => None,
+            });
+    let dockerfile_path =
+        Path::new(context).join(build_spec["dockerfile"].as_str().unwrap_or("Dockerfile"));
+    // The Dockerfile always travels as a generated file: inline text, one
+    // outside the context or one `.dockerignore` leaves out all reach the
+    // builder the same way.
+    let dockerfile = match inline {
+        Some(text) => text.as_bytes().to_vec(),
+        None => std::fs::read(&dockerfile_path).map_err(|e| {
+            failed(
+                &doing,
+                format!(
+                    "cannot read the Dockerfile `{}`: {}",
+                    dockerfile_path.display(),
+                    e.kind()
+                ),
+            )
+        })?,
+    };
+    let name = format!(
+        ".berth-dockerfile-{}",
+        &crate::resource::context::hex(&Sha256::digest(&dockerfile))[..12]
+    );
+    let tar = context_tar(Path::new(context), &[(name.clone(), dockerfile)]).map_err(|e| {
+        failed(
+            &doing,
+            format!("cannot read the build context `{context}`: {e}"),
+        )
+    })?;
+
+    let args: HashMap<String, String> = string_map(&build_spec["args"]);
+    let options = BuildImageOptions {
+        dockerfile: name,
+        t: Some(tag.to_string()),
+        rm: true,
+        forcerm: true,
+        buildargs: (!args.is_empty()).then_some(args),
+        labels: Some(merged_labels(&build_spec["labels"], labels)),
+        target: build_spec["target"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        version: BuilderVersion::BuilderV1,
+        ..Default::default()
+    };
+    let mut tail: Vec<String> = Vec::new();
+    let mut stream =
+        engine
+            .docker()
+            .build_image(options, None, Some(bollard::body_full(tar.into())));
+    while let Some(item) = stream.next().await {
+        let info = match item {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                return Err(build_failed(&doing, &error, &tail));
+            }
+            Err(e) => return Err(engine.error(&doing, e)),
+        };
+        if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+            return Err(build_failed(&doing, &detail, &tail));
+        }
+        for text in [info.stream, info.status].into_iter().flatten() {
+            for line in text
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| !l.trim().is_empty())
+            {
+                progress(line);
+                tail.push(line.to_string());
+                if tail.len() > TAIL_LINES {
+                    tail.remove(0);
+                }
+            }
+        }
+    }
+    match inspect_id(engine, tag).await? {
+        Some(id) => Ok(id),
+        None => Err(failed(
+            &doing,
+            "the builder finished but no image carries the tag",
+        )),
+    }
+}
+
+fn build_failed(doing: &str, error: &str, tail: &[String]) -> EngineError {
+    let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut message = error;
+    if !tail.is_empty() {
+        message.push_str(" (last output: ");
+        message.push_str(&tail.join(" | "));
+        message.push(')');
+    }
+    failed(doing, message)
+}
+
+/// The ID of the local image `reference`, `None` when there is none.
+pub async fn inspect_id(engine: &Engine, reference: &str) -> Result<Option<String>, EngineError> {
+    match engine.docker().inspect_image(reference).await {
+        Ok(image) => Ok(image.id),
+        Err(e) => {
+            let err = engine.error(&format!("inspect image `{reference}`"), e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Pull `reference`; the image ID. Any failure says which image and that a
+/// local build or image is needed (our machines reach no registry).
+pub async fn pull(engine: &Engine, reference: &str) -> Result<String, EngineError> {
+    let doing = format!("pull image `{reference}`");
+    let no_registry = |cause: &str| {
+        failed(
+            &doing,
+            format!(
+                "{cause} (no registry is reachable: build the image locally (`build:`) or load `{reference}` into the engine)"
+            ),
+        )
+    };
+    let (image, tag) = split_reference(reference);
+    let options = CreateImageOptions {
+        from_image: Some(image.to_string()),
+        tag: Some(tag.to_string()),
+        ..Default::default()
+    };
+    let mut stream = engine.docker().create_image(Some(options), None, None);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(m) = info.error_detail.and_then(|d| d.message) {
+                    return Err(no_registry(&one_line(&m)));
+                }
+            }
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                return Err(no_registry(&one_line(&error)));
+            }
+            Err(e) => {
+                return Err(match engine.error(&doing, e) {
+                    EngineError::Api { message, .. } => no_registry(&message),
+                    other => other,
+                });
+            }
+        }
+    }
+    match inspect_id(engine, reference).await? {
+        Some(id) => Ok(id),
+        None => Err(no_registry("the pull finished without the image")),
+    }
+}
+
+/// `redis:alpine` -> (`redis`, `alpine`); `host:5000/x` -> (`host:5000/x`,
+/// `latest`); a digest stays in the image part.
+fn split_reference(reference: &str) -> (&str, &str) {
+    if reference.contains('@') {
+        return (reference, "");
+    }
+    match reference.rfind(':') {
+        Some(at) if !reference[at..].contains('/') => (&reference[..at], &reference[at + 1..]),
+        _ => (reference, "latest"),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_image_and_tag() {
+        assert_eq!(split_reference("redis:alpine"), ("redis", "alpine"));
+        assert_eq!(split_reference("redis"), ("redis", "latest"));
+        assert_eq!(split_reference("host:5000/x"), ("host:5000/x", "latest"));
+        assert_eq!(split_reference("host:5000/x:1"), ("host:5000/x", "1"));
+    }
+}

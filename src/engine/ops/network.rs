@@ -1,0 +1,171 @@
+//! Networks: create one from its canonical spec (the compose `networks:`
+//! entry), connect a container to it, remove it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use bollard::models::{
+    EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest,
+    NetworkCreateRequest,
+};
+use serde_json::Value;
+
+use super::{merged_labels, string_map};
+use crate::engine::{Engine, EngineError};
+use crate::resource::desired::Resource;
+
+/// How long [`remove`] keeps retrying a network the engine says still "has
+/// active endpoints" right after its containers went (DESIGN.md, Engine facts).
+pub const REMOVE_RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// The labels of a project's network `key`: compose's project and
+/// `com.docker.compose.network=<key>`, berth's address, spec hash, lineage.
+pub fn labels(
+    project: &str,
+    key: &str,
+    resource: &Resource,
+    lineage: &str,
+) -> BTreeMap<String, String> {
+    super::owner_labels(
+        project,
+        crate::resource::labels::NETWORK,
+        key,
+        resource,
+        lineage,
+    )
+}
+
+/// Create the network `name` from `spec` (driver, driver_opts, ipam,
+/// internal, attachable, enable_ipv6, labels) with `labels` added; its ID.
+///
+/// API 1.41 lets two networks share a name unless asked not to, and bollard's
+/// request type has no `CheckDuplicate`: an existing network of that name is
+/// refused here (409) instead of silently duplicated.
+pub async fn create(
+    engine: &Engine,
+    name: &str,
+    spec: &Value,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, EngineError> {
+    let doing = format!("create network `{name}`");
+    if let Ok(existing) = engine
+        .docker()
+        .inspect_network(
+            name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        && existing.name.as_deref() == Some(name)
+    {
+        return Err(EngineError::Api {
+            doing,
+            status: 409,
+            message: format!("a network named `{name}` already exists"),
+        });
+    }
+    let ipam = &spec["ipam"];
+    let pools: Vec<IpamConfig> = ipam["config"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| IpamConfig {
+                    subnet: p["subnet"].as_str().map(str::to_string),
+                    ip_range: p["ip_range"].as_str().map(str::to_string),
+                    gateway: p["gateway"].as_str().map(str::to_string),
+                    auxiliary_addresses: non_empty(string_map(&p["aux_addresses"])),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let request = NetworkCreateRequest {
+        name: name.to_string(),
+        driver: Some(spec["driver"].as_str().unwrap_or("bridge").to_string()),
+        internal: Some(spec["internal"].as_bool().unwrap_or(false)),
+        attachable: Some(spec["attachable"].as_bool().unwrap_or(false)),
+        enable_ipv6: spec["enable_ipv6"].as_bool(),
+        options: non_empty(string_map(&spec["driver_opts"])),
+        ipam: Some(Ipam {
+            driver: Some(ipam["driver"].as_str().unwrap_or("default").to_string()),
+            config: (!pools.is_empty()).then_some(pools),
+            options: non_empty(string_map(&ipam["options"])),
+        }),
+        labels: Some(merged_labels(&spec["labels"], labels)),
+        ..Default::default()
+    };
+    let created = engine
+        .docker()
+        .create_network(request)
+        .await
+        .map_err(|e| engine.error(&doing, e))?;
+    Ok(created.id)
+}
+
+/// Remove the network `name_or_id`. One already gone is fine. "has active
+/// endpoints" is retried with backoff for up to [`REMOVE_RETRY_FOR`]: the
+/// engine says so for a while after the last container left.
+pub async fn remove(engine: &Engine, name_or_id: &str) -> Result<(), EngineError> {
+    let doing = format!("remove network `{name_or_id}`");
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match engine.docker().remove_network(name_or_id).await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let err = engine.error(&doing, e);
+                if err.is_not_found() {
+                    return Ok(());
+                }
+                let busy = matches!(&err, EngineError::Api { message, .. }
+                    if message.contains("active endpoints"));
+                if !busy || started.elapsed() + pause > REMOVE_RETRY_FOR {
+                    return Err(err);
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Connect `container` to `network` with `aliases` (and a fixed address when
+/// given): for the networks beyond the first on engines before API 1.44.
+pub async fn connect(
+    engine: &Engine,
+    network: &str,
+    container: &str,
+    endpoint: EndpointSettings,
+) -> Result<(), EngineError> {
+    engine
+        .docker()
+        .connect_network(
+            network,
+            NetworkConnectRequest {
+                container: container.to_string(),
+                endpoint_config: Some(endpoint),
+            },
+        )
+        .await
+        .map_err(|e| engine.error(&format!("connect `{container}` to network `{network}`"), e))
+}
+
+/// The endpoint of a container on one network: its aliases and fixed addresses.
+pub(crate) fn endpoint(
+    aliases: Vec<String>,
+    ipv4: Option<String>,
+    ipv6: Option<String>,
+) -> EndpointSettings {
+    let ipam_config = (ipv4.is_some() || ipv6.is_some()).then(|| EndpointIpamConfig {
+        ipv4_address: ipv4,
+        ipv6_address: ipv6,
+        ..Default::default()
+    });
+    EndpointSettings {
+        aliases: Some(aliases),
+        ipam_config,
+        ..Default::default()
+    }
+}
+
+fn non_empty(m: HashMap<String, String>) -> Option<HashMap<String, String>> {
+    (!m.is_empty()).then_some(m)
+}

@@ -1,0 +1,69 @@
+//! Volumes: create one from its canonical spec (the compose `volumes:`
+//! entry), remove it.
+
+use std::collections::BTreeMap;
+
+use bollard::models::VolumeCreateRequest;
+use serde_json::Value;
+
+use super::{merged_labels, string_map};
+use crate::engine::{Engine, EngineError};
+use crate::resource::desired::Resource;
+
+/// The labels of a project's volume `key`: compose's project and
+/// `com.docker.compose.volume=<key>`, berth's address, spec hash, lineage.
+pub fn labels(
+    project: &str,
+    key: &str,
+    resource: &Resource,
+    lineage: &str,
+) -> BTreeMap<String, String> {
+    super::owner_labels(
+        project,
+        crate::resource::labels::VOLUME,
+        key,
+        resource,
+        lineage,
+    )
+}
+
+/// Create the volume `name` from `spec` (driver, driver_opts, labels) with
+/// `labels` added; its name. (The engine answers with the existing volume
+/// when one of that name exists.)
+pub async fn create(
+    engine: &Engine,
+    name: &str,
+    spec: &Value,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, EngineError> {
+    let opts = string_map(&spec["driver_opts"]);
+    let request = VolumeCreateRequest {
+        name: Some(name.to_string()),
+        driver: Some(spec["driver"].as_str().unwrap_or("local").to_string()),
+        driver_opts: (!opts.is_empty()).then_some(opts),
+        labels: Some(merged_labels(&spec["labels"], labels)),
+        ..Default::default()
+    };
+    let created = engine
+        .docker()
+        .create_volume(request)
+        .await
+        .map_err(|e| engine.error(&format!("create volume `{name}`"), e))?;
+    Ok(created.name)
+}
+
+/// Remove the volume `name`; one already gone is fine. A volume still in use
+/// fails with the engine's message.
+pub async fn remove(engine: &Engine, name: &str) -> Result<(), EngineError> {
+    match engine
+        .docker()
+        .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let err = engine.error(&format!("remove volume `{name}`"), e);
+            if err.is_not_found() { Ok(()) } else { Err(err) }
+        }
+    }
+}

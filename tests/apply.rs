@@ -1,0 +1,325 @@
+//! `berth apply` and `berth destroy` against the real engine: the seed
+//! scenario on the example, redeploying only what changed, failure and
+//! recovery, approval, saved plans, and interop with docker compose.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::common::Berth;
+use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, try_docker, unique_project};
+
+/// The example uses fixed names (`web`, `redis`, `service-network`, port 5000): one test at a time.
+static EXAMPLE: Mutex<()> = Mutex::new(());
+
+/// A copy of examples/getting-started with its build contexts (binary included).
+fn example_copy() -> tempfile::TempDir {
+    demo_image(); // runs examples/prepare.sh: the static binary is in both contexts
+    let dir = tempfile::tempdir().unwrap();
+    let src = crate::common::root().join("examples/getting-started");
+    for rel in [
+        "compose.yaml",
+        "Dockerfile",
+        ".dockerignore",
+        "berth-demo",
+        "redis/Dockerfile",
+        "redis/.dockerignore",
+        "redis/berth-demo",
+    ] {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), &to).unwrap_or_else(|e| panic!("copy {rel}: {e}"));
+    }
+    dir
+}
+
+fn get(port: u16) -> String {
+    for _ in 0..50 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.contains("200") {
+                return out;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("nothing answers on 127.0.0.1:{port}");
+}
+
+fn id_of(name: &str) -> String {
+    docker(&["inspect", "-f", "{{.Id}}", name])
+        .trim()
+        .to_string()
+}
+
+fn apply(dir: &Path, project: &str, extra: &[&str]) -> crate::common::Run {
+    Berth::new()
+        .dir(dir)
+        .args(["-p", project, "apply", "--auto-approve"])
+        .args(extra)
+        .run()
+}
+
+fn edit(dir: &Path, from: &str, to: &str) {
+    let f = dir.join("compose.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.contains(from), "{from} not in compose.yaml");
+    std::fs::write(&f, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn the_seed_scenario_on_the_example() {
+    let _example = EXAMPLE.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = engine_slot();
+    let project = unique_project("seed");
+    let mut cleanup = Cleanup::new(&project);
+    cleanup.network("service-network");
+    let dir = example_copy();
+
+    let run = apply(dir.path(), &project, &[]).code(0);
+    assert!(
+        run.stdout()
+            .contains("Apply complete! Resources: 5 added, 0 changed, 0 replaced, 0 destroyed."),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        !try_docker(&["network", "inspect", "service-network"])
+            .unwrap()
+            .is_empty()
+    );
+    assert!(get(5000).contains("I have been seen 1 times."));
+    assert!(get(5000).contains("I have been seen 2 times."));
+    let redis = id_of("redis");
+    let web = id_of("web");
+
+    // compose sees berth's containers
+    let ps = std::process::Command::new("docker")
+        .args(["compose", "-p", &project, "ps", "--format", "{{.Name}}"])
+        .output()
+        .unwrap();
+    let names = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        names.contains("web") && names.contains("redis"),
+        "docker compose ps: {names}"
+    );
+
+    // nothing changed: nothing to do
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "apply", "--auto-approve"])
+        .run()
+        .code(0)
+        .stdout_is("No changes. Docker matches the configuration.\n");
+
+    // a new published port replaces web only; redis keeps its container and the count
+    edit(dir.path(), "\"5000:5000\"", "\"5001:5000\"");
+    let run = apply(dir.path(), &project, &[]).code(0);
+    assert!(
+        run.stdout()
+            .contains("0 added, 0 changed, 1 replaced, 0 destroyed"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(id_of("redis"), redis);
+    assert_ne!(id_of("web"), web);
+    assert!(get(5001).contains("I have been seen 3 times."));
+
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "destroy", "--auto-approve"])
+        .run()
+        .code(0);
+    let left = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert!(left.trim().is_empty(), "containers left: {left}");
+    assert!(
+        try_docker(&["network", "inspect", "service-network"]).is_err(),
+        "the network is removed"
+    );
+}
+
+const SLEEPERS: &str = "services:
+  app:
+    image: berth-test-demo:latest
+    command: [\"sleep\"]
+    environment: {GREETING: hello}
+    volumes: [\"data:/data\"]
+volumes:
+  data: {}
+";
+
+#[test]
+fn scaling_creates_and_removes_the_highest_numbers_and_volumes_survive_destroy() {
+    let _slot = engine_slot();
+    let project = unique_project("scale");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), SLEEPERS).unwrap();
+
+    apply(dir.path(), &project, &[]).code(0);
+    let first = id_of(&format!("{project}-app-1"));
+    let run = apply(dir.path(), &project, &["--scale", "app=3"]).code(0);
+    assert!(run.stdout().contains("2 added"), "{}", run.stdout());
+    assert_eq!(id_of(&format!("{project}-app-1")), first);
+    id_of(&format!("{project}-app-3"));
+    let run = apply(dir.path(), &project, &["--scale", "app=1"]).code(0);
+    assert!(run.stdout().contains("2 destroyed"), "{}", run.stdout());
+    assert!(try_docker(&["inspect", &format!("{project}-app-3")]).is_err());
+
+    let volume = format!("{project}_data");
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "destroy", "--auto-approve"])
+        .run()
+        .code(0);
+    assert!(
+        try_docker(&["volume", "inspect", &volume]).is_ok(),
+        "a named volume survives destroy"
+    );
+    apply(dir.path(), &project, &[]).code(0);
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "destroy", "--auto-approve", "--volumes"])
+        .run()
+        .code(0);
+    assert!(
+        try_docker(&["volume", "inspect", &volume]).is_err(),
+        "--volumes removes it"
+    );
+}
+
+#[test]
+fn editing_one_service_of_ten_replaces_exactly_one_container() {
+    let _slot = engine_slot();
+    let project = unique_project("ten");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from("services:\n");
+    for i in 0..10 {
+        yaml.push_str(&format!("  s{i}:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n    environment: {{N: \"{i}\"}}\n"));
+    }
+    std::fs::write(dir.path().join("compose.yaml"), &yaml).unwrap();
+    apply(dir.path(), &project, &[]).code(0);
+    let before: Vec<String> = (0..10)
+        .map(|i| id_of(&format!("{project}-s{i}-1")))
+        .collect();
+    edit(dir.path(), "N: \"4\"", "N: \"four\"");
+    let run = apply(dir.path(), &project, &[]).code(0);
+    assert!(
+        run.stdout()
+            .contains("0 added, 0 changed, 1 replaced, 0 destroyed"),
+        "{}",
+        run.stdout()
+    );
+    for (i, id) in before.iter().enumerate() {
+        let now = id_of(&format!("{project}-s{i}-1"));
+        assert_eq!(now == *id, i != 4, "s{i}");
+    }
+}
+
+#[test]
+fn a_taken_port_fails_the_apply_and_the_next_one_converges() {
+    let _slot = engine_slot();
+    let project = unique_project("port");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = blocker.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "services:\n  web:\n    image: berth-test-demo:latest\n    command: [\"web\"]\n    ports: [\"127.0.0.1:{port}:5000\"]\n  other:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n"
+    );
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    let run = apply(dir.path(), &project, &[]).code(1);
+    assert!(
+        run.stderr().contains("failed: container.web[1]"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr()
+            .to_lowercase()
+            .contains("address already in use")
+            || run.stderr().contains("port is already allocated"),
+        "{}",
+        run.stderr()
+    );
+    let listed = Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "state", "list"])
+        .run()
+        .code(0);
+    assert!(
+        listed.stdout().contains("container.other[1]"),
+        "what succeeded is recorded: {}",
+        listed.stdout()
+    );
+    drop(blocker);
+    apply(dir.path(), &project, &[]).code(0);
+    let all = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert_eq!(all.lines().count(), 2, "no duplicates: {all}");
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn without_a_terminal_apply_needs_approval_and_changes_nothing() {
+    let project = unique_project("noapprove");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), SLEEPERS).unwrap();
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "apply"])
+        .run()
+        .code(1)
+        .stderr_has("refusing to change the engine without approval");
+    let state = dir.path().join("state").join(format!("{project}.json"));
+    assert!(!state.exists());
+}
+
+#[test]
+fn a_saved_plan_is_applied_as_planned_and_refused_when_stale() {
+    let _slot = engine_slot();
+    let project = unique_project("saved");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), SLEEPERS).unwrap();
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "plan", "-o", "p.plan"])
+        .run()
+        .code(0);
+    edit(dir.path(), "hello", "changed");
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "apply", "p.plan"])
+        .run()
+        .code(1)
+        .stderr_has("is stale")
+        .stderr_has("compose.yaml` changed");
+    edit(dir.path(), "changed", "hello");
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "apply", "p.plan"])
+        .run()
+        .code(0)
+        .stdout_has("Apply complete!");
+}
