@@ -323,3 +323,183 @@ fn a_saved_plan_is_applied_as_planned_and_refused_when_stale() {
         .code(0)
         .stdout_has("Apply complete!");
 }
+
+const HEALTH_GATED: &str = "services:
+  db:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+    healthcheck:
+      test: [\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"127.0.0.1:6379\"]
+      interval: 1s
+      timeout: 1s
+      retries: 5
+      start_period: 1s
+  app:
+    image: berth-test-demo:latest
+    command: [\"sleep\"]
+    depends_on:
+      db: {condition: service_healthy}
+";
+
+/// `2026-11-25T18:40:01.12Z` as (seconds text, nanoseconds) for comparing.
+fn instant(rfc3339: &str) -> (String, u64) {
+    let t = rfc3339.trim().trim_end_matches('Z');
+    let (secs, frac) = t.split_once('.').unwrap_or((t, "0"));
+    let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
+    let nanos = format!("{digits:0<9}")[..9].parse().unwrap();
+    (secs.to_string(), nanos)
+}
+
+#[test]
+fn a_dependent_starts_only_after_its_dependency_is_healthy() {
+    let _slot = engine_slot();
+    let project = unique_project("healthy");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), HEALTH_GATED).unwrap();
+    apply(dir.path(), &project, &[]).code(0);
+    let db = format!("{project}-db-1");
+    let app = format!("{project}-app-1");
+    let healthy_at = docker(&[
+        "inspect",
+        "-f",
+        "{{range .State.Health.Log}}{{if eq .ExitCode 0}}{{.End}} {{end}}{{end}}",
+        &db,
+    ]);
+    let first_healthy = healthy_at
+        .split_whitespace()
+        .next()
+        .expect("a passing health check");
+    let app_started = docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]);
+    assert!(
+        instant(&app_started) >= instant(first_healthy),
+        "app started at {app_started} before db was healthy at {first_healthy}"
+    );
+}
+
+#[test]
+fn an_unhealthy_dependency_fails_the_apply_with_its_health_check_output() {
+    let _slot = engine_slot();
+    let project = unique_project("unhealthy");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = HEALTH_GATED
+        .replace("127.0.0.1:6379", "127.0.0.1:9")
+        .replace("retries: 5", "retries: 1");
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    let run = apply(dir.path(), &project, &[]).code(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("unhealthy") || err.contains("healthy"),
+        "{err}"
+    );
+    assert!(
+        err.contains("127.0.0.1:9"),
+        "the probe's own output is shown: {err}"
+    );
+    assert!(
+        err.contains("skipped: container.app[1]") || err.contains("failed: container.app[1]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_second_apply_fails_at_once_naming_the_holder_or_waits_with_a_timeout() {
+    let _slot = engine_slot();
+    let project = unique_project("locked");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), HEALTH_GATED).unwrap();
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .current_dir(dir.path())
+        .args(["-p", &project, "apply", "--auto-approve", "--quiet"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dir.path().join("state").join(format!("{project}.lock"));
+    for _ in 0..100 {
+        if std::fs::read_to_string(&lock).is_ok_and(|t| !t.trim().is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("is locked by pid")
+        .stderr_has("berth apply");
+    Berth::new()
+        .dir(dir.path())
+        .args([
+            "-p",
+            &project,
+            "plan",
+            "--lock-timeout",
+            "60s",
+            "--detailed-exitcode",
+        ])
+        .run()
+        .code(0);
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn an_apply_killed_at_any_point_is_finished_by_the_next_without_duplicates() {
+    let _slot = engine_slot();
+    let project = unique_project("killed");
+    let _cleanup = Cleanup::new(&project);
+    demo_image();
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from("services:\n");
+    for i in 0..20 {
+        yaml.push_str(&format!(
+            "  s{i}:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("compose.yaml"), &yaml).unwrap();
+    let label = format!("label=com.docker.compose.project={project}");
+    for delay_ms in [150, 400, 900, 1600] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .current_dir(dir.path())
+            .args(["-p", &project, "apply", "--auto-approve", "--quiet"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // the state always parses, and no service has two containers
+        Berth::new()
+            .dir(dir.path())
+            .args(["-p", &project, "state", "list"])
+            .run()
+            .code(0);
+        let names = docker(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"]);
+        let mut seen: Vec<&str> = names.lines().collect();
+        let all = seen.len();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(
+            all,
+            seen.len(),
+            "duplicates after a kill at {delay_ms} ms: {names}"
+        );
+        assert!(all <= 20, "{names}");
+    }
+    apply(dir.path(), &project, &[]).code(0);
+    let running = docker(&["ps", "-q", "--filter", &label]);
+    assert_eq!(running.lines().count(), 20);
+    Berth::new()
+        .dir(dir.path())
+        .args(["-p", &project, "plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}

@@ -20,6 +20,8 @@ use crate::state::{State, StateResource};
 pub enum Outcome {
     Put(Address, StateResource),
     Forget(Address),
+    /// Nothing new to record (a container recorded at create was started).
+    Started,
 }
 
 impl Outcome {
@@ -31,6 +33,7 @@ impl Outcome {
             Outcome::Forget(a) => {
                 state.remove(&a);
             }
+            Outcome::Started => {}
         }
     }
 }
@@ -142,7 +145,6 @@ impl EngineDriver {
                 Ok(self.recorded(r, id))
             }
             Kind::Container => {
-                self.wait_for_dependencies(r).await?;
                 let image_ref = r.spec["image"].as_str().unwrap_or_default();
                 let image_id = image::inspect_id(engine, image_ref)
                     .await?
@@ -152,8 +154,8 @@ impl EngineDriver {
                 let files = container::file_mounts(&self.project, &r.spec);
                 // a leftover with this name (a crash before the state write) is ours: replace it
                 let _ = container::remove(engine, &r.engine_name, true).await;
+                // recorded as soon as the engine returns the ID; `Start` starts it
                 let id = container::create(engine, &self.project, r, &labels, &files).await?;
-                container::start(engine, &id).await?;
                 Ok(self.recorded(r, id))
             }
         }
@@ -220,6 +222,13 @@ impl EngineDriver {
             }
         }
         Ok(())
+    }
+
+    /// Start a created container when its dependencies allow.
+    async fn start(&self, r: &Resource) -> Result<Outcome, EngineError> {
+        self.wait_for_dependencies(r).await?;
+        container::start(self.engine(), &r.engine_name).await?;
+        Ok(Outcome::Started)
     }
 
     async fn update(
@@ -302,6 +311,10 @@ impl Driver for EngineDriver {
             }
             StepKind::Build => match self.resources.get(&step.address) {
                 Some(r) => self.build(r).await,
+                None => Ok(Outcome::Forget(step.address.clone())),
+            },
+            StepKind::Start => match self.resources.get(&step.address) {
+                Some(r) => self.start(r).await,
                 None => Ok(Outcome::Forget(step.address.clone())),
             },
             StepKind::Update {

@@ -60,6 +60,7 @@ pub fn describe(step: &Step) -> &'static str {
     match step.kind {
         StepKind::Teardown { .. } => "destroying",
         StepKind::Build => "creating",
+        StepKind::Start => "starting",
         StepKind::Update { .. } => "updating",
     }
 }

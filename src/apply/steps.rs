@@ -15,8 +15,10 @@ pub enum StepKind {
     /// Stop and remove (container), remove (network, volume), or forget (image).
     Teardown { id: Option<String>, name: String },
     /// Create from the desired spec: network, volume, image (build or pull),
-    /// container (create, connect, start once its dependencies allow).
+    /// container (create and connect; recorded at once, started by `Start`).
     Build,
+    /// Start a created container once its dependencies allow (depends_on conditions).
+    Start,
     /// Change in place: start, `docker update`, rename, or only record.
     Update {
         start: bool,
@@ -33,11 +35,13 @@ pub struct Step {
     pub after: Vec<usize>,
 }
 
-/// The steps of a plan, in an order where every step comes after what it waits for.
+/// The steps of a plan; `after` says what each waits for (the executor walks that graph).
 pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::new();
     let mut teardown_of: BTreeMap<Address, usize> = BTreeMap::new();
     let mut build_of: BTreeMap<Address, usize> = BTreeMap::new();
+    // the step after which a container is running: its Start, or an Update
+    let mut running_after: BTreeMap<Address, usize> = BTreeMap::new();
     let by_address: BTreeMap<&Address, &Change> =
         plan.changes.iter().map(|c| (&c.address, c)).collect();
 
@@ -129,17 +133,50 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         if let Some(&i) = teardown_of.get(&r.address) {
             after.push(i);
         }
-        for d in &r.depends_on {
+        for d in r.depends_on.iter().filter(|d| d.kind != Kind::Container) {
             if let Some(&i) = build_of.get(d) {
                 after.push(i);
             }
         }
+        let is_container = r.address.kind == Kind::Container;
+        let build = kind == StepKind::Build;
+        let starts_in_update = matches!(kind, StepKind::Update { start: true, .. });
         build_of.insert(r.address.clone(), out.len());
         out.push(Step {
             address: r.address.clone(),
             kind,
             after,
         });
+        if build && is_container {
+            running_after.insert(r.address.clone(), out.len());
+            out.push(Step {
+                address: r.address.clone(),
+                kind: StepKind::Start,
+                after: vec![out.len() - 1],
+            });
+        } else if is_container && starts_in_update {
+            running_after.insert(r.address.clone(), out.len() - 1);
+        }
+    }
+    // a container starts after the containers it depends on are running (a
+    // second pass: the address order is not the depends_on order)
+    for i in 0..out.len() {
+        let starting = match out[i].kind {
+            StepKind::Start => true,
+            StepKind::Update { start, .. } => start,
+            _ => false,
+        };
+        if !starting {
+            continue;
+        }
+        let Some(r) = desired.resources.get(&out[i].address) else {
+            continue;
+        };
+        for d in r.depends_on.iter().filter(|d| d.kind == Kind::Container) {
+            if let Some(&j) = running_after.get(d) {
+                out[i].after.push(j);
+            }
+        }
     }
     out
 }
@@ -173,26 +210,26 @@ mod tests {
     const STACK: &str = "services:\n  web: {image: w, depends_on: [db], networks: [back]}\n  db: {image: d, networks: [back]}\nnetworks:\n  back: {}\n";
 
     fn shown(steps: &[Step]) -> Vec<String> {
+        let what = |k: &StepKind| match k {
+            StepKind::Teardown { .. } => "teardown",
+            StepKind::Build => "build",
+            StepKind::Start => "start",
+            StepKind::Update { .. } => "update",
+        };
         steps
             .iter()
             .map(|s| {
-                let what = match &s.kind {
-                    StepKind::Teardown { .. } => "teardown",
-                    StepKind::Build => "build",
-                    StepKind::Update { .. } => "update",
-                };
                 let after: Vec<String> = s
                     .after
                     .iter()
-                    .map(|i| {
-                        format!(
-                            "{}:{}",
-                            steps[*i].address,
-                            matches!(steps[*i].kind, StepKind::Teardown { .. }) as u8
-                        )
-                    })
+                    .map(|i| format!("{} {}", what(&steps[*i].kind), steps[*i].address))
                     .collect();
-                format!("{what} {} after [{}]", s.address, after.join(", "))
+                format!(
+                    "{} {} after [{}]",
+                    what(&s.kind),
+                    s.address,
+                    after.join(", ")
+                )
             })
             .collect()
     }
@@ -213,8 +250,10 @@ mod tests {
                 "build network.back after []",
                 "build image.db after []",
                 "build image.web after []",
-                "build container.db[1] after [network.back:0, image.db:0]",
-                "build container.web[1] after [network.back:0, image.web:0, container.db[1]:0]",
+                "build container.db[1] after [build network.back, build image.db]",
+                "start container.db[1] after [build container.db[1]]",
+                "build container.web[1] after [build network.back, build image.web]",
+                "start container.web[1] after [build container.web[1], start container.db[1]]",
             ]
         );
     }
@@ -247,10 +286,12 @@ mod tests {
             [
                 "teardown container.db[1] after []",
                 "teardown container.web[1] after []",
-                "teardown network.back after [container.db[1]:1, container.web[1]:1]",
-                "build network.back after [network.back:1]",
-                "build container.db[1] after [container.db[1]:1, network.back:0]",
-                "build container.web[1] after [container.web[1]:1, network.back:0, container.db[1]:0]",
+                "teardown network.back after [teardown container.db[1], teardown container.web[1]]",
+                "build network.back after [teardown network.back]",
+                "build container.db[1] after [teardown container.db[1], build network.back]",
+                "start container.db[1] after [build container.db[1]]",
+                "build container.web[1] after [teardown container.web[1], build network.back]",
+                "start container.web[1] after [build container.web[1], start container.db[1]]",
             ]
         );
     }
