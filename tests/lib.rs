@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod conformance;
 mod engine;
+mod engine_ops;
 mod invalid;
 mod plan;
 mod state;

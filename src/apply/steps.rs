@@ -160,8 +160,8 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
     }
     // a container starts after the containers it depends on are running (a
     // second pass: the address order is not the depends_on order)
-    for i in 0..out.len() {
-        let starting = match out[i].kind {
+    for step in out.iter_mut() {
+        let starting = match step.kind {
             StepKind::Start => true,
             StepKind::Update { start, .. } => start,
             _ => false,
@@ -169,12 +169,12 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         if !starting {
             continue;
         }
-        let Some(r) = desired.resources.get(&out[i].address) else {
+        let Some(r) = desired.resources.get(&step.address) else {
             continue;
         };
         for d in r.depends_on.iter().filter(|d| d.kind == Kind::Container) {
             if let Some(&j) = running_after.get(d) {
-                out[i].after.push(j);
+                step.after.push(j);
             }
         }
     }

@@ -29,19 +29,15 @@ use crate::engine::{Engine, EngineError};
 use crate::resource::desired::{Resource, container_name};
 use crate::resource::labels as l;
 
-/// The label docker compose filters its containers by (`docker compose ps`
-/// lists none without it); compose puts a hash of the service's config
-/// there, berth its spec hash. (Not in `resource::labels` yet.)
-pub const CONFIG_HASH_LABEL: &str = "com.docker.compose.config-hash";
-
 /// How often [`wait_healthy`] and [`wait_exit`] look at the container.
 const POLL: Duration = Duration::from_millis(200);
 
 /// The labels compose and berth put on a container, beside the spec's own
 /// `labels:`: compose's project, service, container number, one-off,
 /// working dir, config files, depends_on, image, version (berth's) and
-/// config hash (berth's spec hash, see [`CONFIG_HASH_LABEL`]), and berth's address, spec hash and lineage. `image_id` is the ID of the image
-/// it runs (compose's `com.docker.compose.image`).
+/// config hash (berth's spec hash: `docker compose ps` lists only containers
+/// that carry one), and berth's address, spec hash and lineage. `image_id` is
+/// the ID of the image it runs (compose's `com.docker.compose.image`).
 pub fn container_labels(
     project: &Project,
     resource: &Resource,
@@ -89,7 +85,7 @@ pub fn container_labels(
             l::VERSION.to_string(),
             env!("CARGO_PKG_VERSION").to_string(),
         ),
-        (CONFIG_HASH_LABEL.to_string(), resource.spec_hash.clone()),
+        (l::CONFIG_HASH.to_string(), resource.spec_hash.clone()),
         (l::ADDRESS.to_string(), resource.address.to_string()),
         (l::SPEC_HASH.to_string(), resource.spec_hash.clone()),
         (l::LINEAGE.to_string(), lineage.to_string()),
@@ -667,7 +663,10 @@ pub async fn wait_healthy(engine: &Engine, id: &str, timeout: Duration) -> Resul
                 let streak = health.failing_streak.unwrap_or(0);
                 return Err(failed(
                     doing,
-                    format!("it is unhealthy after {streak} failed checks; {last}"),
+                    format!(
+                        "it is unhealthy after {streak} failed check{}; {last}",
+                        if streak == 1 { "" } else { "s" }
+                    ),
                 ));
             }
             _ => {}
@@ -714,5 +713,109 @@ pub async fn wait_exit(engine: &Engine, id: &str) -> Result<i64, EngineError> {
             return Ok(state.exit_code.unwrap_or(-1));
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{LoadOptions, load};
+    use crate::resource::desired::{ResolveOptions, resolve};
+
+    const TWO_NETWORKS: &str = "services:
+  app:
+    image: demo
+    networks:
+      back: {}
+      front:
+        priority: 10
+        aliases: [www]
+networks:
+  back: {}
+  front:
+    name: edge
+";
+
+    fn app(yaml: &str) -> (Project, Resource) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        let project = load(LoadOptions {
+            working_dir: dir.path().to_path_buf(),
+            project_name: Some("demo".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .project;
+        let desired = resolve(&project, &ResolveOptions::default()).unwrap();
+        let r = desired.resources[&"container.app[1]".parse().unwrap()].clone();
+        (project, r)
+    }
+
+    fn endpoint_names(body: &ContainerCreateBody) -> Vec<String> {
+        let mut names: Vec<String> = body
+            .networking_config
+            .as_ref()
+            .and_then(|n| n.endpoints_config.as_ref())
+            .map(|e| e.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn before_api_1_44_the_highest_priority_network_is_joined_at_create_and_the_rest_later() {
+        let (project, r) = app(TWO_NETWORKS);
+        let (body, later) = create_body(&project, &r, &BTreeMap::new(), &[], false);
+        assert_eq!(endpoint_names(&body), ["edge"]);
+        assert_eq!(
+            body.host_config.as_ref().unwrap().network_mode.as_deref(),
+            Some("edge")
+        );
+        let later: Vec<(&str, Vec<String>)> = later
+            .iter()
+            .map(|(n, e)| (n.as_str(), e.aliases.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            later,
+            [("demo_back", vec!["app".into(), "demo-app-1".into()])]
+        );
+        let edge = &body.networking_config.unwrap().endpoints_config.unwrap()["edge"];
+        assert_eq!(
+            edge.aliases.as_deref().unwrap(),
+            ["app", "demo-app-1", "www"]
+        );
+    }
+
+    #[test]
+    fn from_api_1_44_every_network_is_joined_at_create() {
+        let (project, r) = app(TWO_NETWORKS);
+        let (body, later) = create_body(&project, &r, &BTreeMap::new(), &[], true);
+        assert_eq!(endpoint_names(&body), ["demo_back", "edge"]);
+        assert!(later.is_empty());
+    }
+
+    #[test]
+    fn network_mode_replaces_networks_and_a_service_becomes_its_container() {
+        let (project, r) = app(
+            "services:\n  db:\n    image: demo\n  app:\n    image: demo\n    network_mode: service:db\n",
+        );
+        let (body, later) = create_body(&project, &r, &BTreeMap::new(), &[], false);
+        assert!(body.networking_config.is_none() && later.is_empty());
+        assert_eq!(
+            body.host_config.unwrap().network_mode.as_deref(),
+            Some("container:demo-db-1")
+        );
+    }
+
+    #[test]
+    fn restart_values_map_to_engine_policies() {
+        let p = restart_policy("on-failure:5");
+        assert_eq!(p.name, Some(RestartPolicyNameEnum::ON_FAILURE));
+        assert_eq!(p.maximum_retry_count, Some(5));
+        assert_eq!(
+            restart_policy("unless-stopped").name,
+            Some(RestartPolicyNameEnum::UNLESS_STOPPED)
+        );
+        assert_eq!(restart_policy("no").name, Some(RestartPolicyNameEnum::NO));
     }
 }

@@ -102,11 +102,7 @@ pub async fn build(
             return Err(build_failed(&doing, &detail, &tail));
         }
         for text in [info.stream, info.status].into_iter().flatten() {
-            for line in text
-                .lines()
-                .map(str::trim_end)
-                .filter(|l| !l.trim().is_empty())
-            {
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
                 progress(line);
                 tail.push(line.to_string());
                 if tail.len() > TAIL_LINES {
