@@ -229,7 +229,41 @@ fn finish(
     })?;
     drop(lock);
     ui.finish();
-    summarise(&plan, &report, verb)
+    let code = summarise(&plan, &report, verb)?;
+    if report.ok() && verb == "Apply" {
+        print_out(&published(&desired))?;
+    }
+    Ok(code)
+}
+
+/// Where to reach what was applied: every published port.
+fn published(desired: &crate::resource::Desired) -> String {
+    let mut out = String::new();
+    for r in desired
+        .resources
+        .values()
+        .filter(|r| r.address.kind == Kind::Container)
+    {
+        for p in r.spec["ports"].as_array().into_iter().flatten() {
+            let Some(port) = p["published"].as_str() else {
+                continue;
+            };
+            let host = match p["host_ip"].as_str() {
+                None | Some("") | Some("0.0.0.0") => "localhost",
+                Some(ip) => ip,
+            };
+            let proto = p["protocol"].as_str().unwrap_or("tcp");
+            out.push_str(&format!(
+                "  {} ({}): {host}:{port} -> {}/{proto}\n",
+                r.address, r.engine_name, p["target"]
+            ));
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nPublished ports:\n{out}")
+    }
 }
 
 fn summarise(plan: &Plan, report: &Report, verb: &str) -> Result<ExitCode, Error> {
