@@ -237,6 +237,7 @@ impl EngineDriver {
         start: bool,
         update: bool,
         rename: bool,
+        restart: bool,
     ) -> Result<Outcome, EngineError> {
         let engine = self.engine();
         let change = self.changes.get(&r.address);
@@ -273,6 +274,10 @@ impl EngineDriver {
                     Some((cpus * 1e9).round() as i64),
                 )
                 .await?;
+            }
+            if restart {
+                let signal = r.spec["stop_signal"].as_str();
+                container::stop(engine, &id, signal, None).await?;
             }
             if start {
                 self.wait_for_dependencies(r).await?;
@@ -321,8 +326,12 @@ impl Driver for EngineDriver {
                 start,
                 update,
                 rename,
+                restart,
             } => match self.resources.get(&step.address) {
-                Some(r) => self.update(r, *start, *update, *rename).await,
+                Some(r) => {
+                    self.update(r, *start || *restart, *update, *rename, *restart)
+                        .await
+                }
                 None => Ok(Outcome::Forget(step.address.clone())),
             },
         };

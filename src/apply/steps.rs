@@ -19,11 +19,13 @@ pub enum StepKind {
     Build,
     /// Start a created container once its dependencies allow (depends_on conditions).
     Start,
-    /// Change in place: start, `docker update`, rename, or only record.
+    /// Change in place: start, `docker update`, rename, restart (a dependency
+    /// with `restart: true` was replaced), or only record.
     Update {
         start: bool,
         update: bool,
         rename: bool,
+        restart: bool,
     },
 }
 
@@ -121,10 +123,14 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
                 let rename = c.reasons.iter().any(
                     |x| matches!(x, Reason::Drift(crate::plan::Drift::Attribute { path, .. }) if path == "name"),
                 );
+                let restart = c.reasons.iter().any(
+                    |x| matches!(x, Reason::Dependency { on, .. } if on.kind == Kind::Container),
+                );
                 StepKind::Update {
                     start,
                     update,
                     rename,
+                    restart,
                 }
             }
             Action::NoOp | Action::Read | Action::Delete => continue,
@@ -140,7 +146,10 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         }
         let is_container = r.address.kind == Kind::Container;
         let build = kind == StepKind::Build;
-        let starts_in_update = matches!(kind, StepKind::Update { start: true, .. });
+        let starts_in_update = matches!(
+            kind,
+            StepKind::Update { start: true, .. } | StepKind::Update { restart: true, .. }
+        );
         build_of.insert(r.address.clone(), out.len());
         out.push(Step {
             address: r.address.clone(),
@@ -163,7 +172,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
     for step in out.iter_mut() {
         let starting = match step.kind {
             StepKind::Start => true,
-            StepKind::Update { start, .. } => start,
+            StepKind::Update { start, restart, .. } => start || restart,
             _ => false,
         };
         if !starting {

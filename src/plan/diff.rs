@@ -132,6 +132,7 @@ pub fn diff(input: &DiffInput) -> Plan {
         d.actions.insert(change.address.clone(), change.action);
         changes.push(change);
     }
+    d.restarts(&mut changes);
     changes.extend(d.deletions());
     let (orphans, orphan_deletes) = d.orphans();
     changes.extend(orphan_deletes);
@@ -616,6 +617,40 @@ impl Differ<'_> {
         self.input.targets.is_empty()
             || a.service()
                 .is_some_and(|s| self.input.targets.iter().any(|t| t == s))
+    }
+
+    /// `depends_on: {x: {restart: true}}`: a container whose dependency is
+    /// replaced is restarted with it (an update, unless it changes anyway).
+    fn restarts(&self, changes: &mut [Change]) {
+        let recreated: BTreeMap<Address, Action> = changes
+            .iter()
+            .filter(|c| c.address.kind == Kind::Container)
+            .filter(|c| {
+                c.action == Action::Replace
+                    || (c.action == Action::Create && self.input.state.get(&c.address).is_some())
+            })
+            .map(|c| (c.address.clone(), c.action))
+            .collect();
+        if recreated.is_empty() {
+            return;
+        }
+        for c in changes.iter_mut() {
+            let Some(r) = self.input.desired.resources.get(&c.address) else {
+                continue;
+            };
+            if !matches!(c.action, Action::NoOp | Action::Update) {
+                continue;
+            }
+            for dep in &r.restart_with {
+                if let Some(&action) = recreated.get(dep) {
+                    c.reasons.push(Reason::Dependency {
+                        on: dep.clone(),
+                        action,
+                    });
+                    c.action = Action::Update;
+                }
+            }
+        }
     }
 
     /// State entries no longer desired.

@@ -555,3 +555,29 @@ fn plans_serialise_and_read_back_with_the_same_hash() {
     assert_eq!(back.hash(), p.hash());
     assert!(!text.contains("after_hash"));
 }
+
+#[test]
+fn a_dependency_with_restart_true_restarts_its_dependent_when_replaced() {
+    let yaml = STACK.replace(
+        "    depends_on: [redis]\n",
+        "    depends_on: {redis: {condition: service_started, restart: true}}\n",
+    );
+    let old = desired_from(&yaml, &[]);
+    let new = desired_from(&yaml.replace("image: redis:alpine", "image: redis:7"), &[]);
+    let p = plan_of(&new, &applied(&old), Some(&engine_for(&old)));
+    assert_eq!(
+        actions(&p),
+        [
+            "image.redis create",
+            "container.redis[1] replace",
+            "container.web[1] update"
+        ]
+    );
+    assert_eq!(
+        change(&p, "container.web[1]").reasons,
+        [Reason::Dependency {
+            on: Address::container("redis", 1),
+            action: Action::Replace
+        }]
+    );
+}

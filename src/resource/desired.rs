@@ -25,6 +25,8 @@ pub struct Resource {
     pub depends_on: Vec<Address>,
     /// Declared `external: true`: observed, never created or removed.
     pub external: bool,
+    /// Containers whose replacement restarts this one (`depends_on: {x: {restart: true}}`).
+    pub restart_with: Vec<Address>,
 }
 
 /// Everything the project asks for, by address.
@@ -102,6 +104,7 @@ fn resource(
         spec_hash,
         depends_on,
         external,
+        restart_with: Vec::new(),
     }
 }
 
@@ -368,19 +371,26 @@ fn container_resource(
     }
     spec.insert(DEPENDENCIES_KEY.into(), Value::Object(uses));
     // containers of the services it depends on come first (all their replicas)
-    for dep in s.depends_on.keys() {
+    let mut restart_with = Vec::new();
+    for (dep, d) in &s.depends_on {
         let count = replicas.get(dep.as_str()).copied().unwrap_or(0);
-        depends_on.extend((1..=count).map(|i| Address::container(dep, i)));
+        let containers = (1..=count).map(|i| Address::container(dep, i));
+        if d.restart {
+            restart_with.extend(containers.clone());
+        }
+        depends_on.extend(containers);
     }
     depends_on.sort();
     depends_on.dedup();
-    resource(
+    let mut r = resource(
         Address::container(&s.name, n),
         name,
         Value::Object(spec),
         depends_on,
         false,
-    )
+    );
+    r.restart_with = restart_with;
+    r
 }
 
 #[cfg(test)]
