@@ -416,6 +416,7 @@ impl Progress {
 fn done_word(what: &str) -> &'static str {
     match what {
         "creating" => "created",
+        "starting" => "started",
         "destroying" => "destroyed",
         _ => "updated",
     }
