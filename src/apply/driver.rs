@@ -132,7 +132,13 @@ impl EngineDriver {
         match r.address.kind {
             Kind::Network => {
                 let labels = network::labels(project, &r.address.name, r, &self.lineage);
-                let id = network::create(engine, &r.engine_name, &r.spec, &labels).await?;
+                let created = network::create(engine, &r.engine_name, &r.spec, &labels).await;
+                // a duplicate made by a racing create (an apply killed mid-flight) is removed
+                let id = match (created, network::settle(engine, &r.engine_name).await?) {
+                    (_, Some(kept)) => kept,
+                    (Err(e), None) => return Err(e),
+                    (Ok(id), None) => id,
+                };
                 Ok(self.recorded(r, id))
             }
             Kind::Volume => {
@@ -244,6 +250,11 @@ impl EngineDriver {
         let id = change
             .and_then(|c| c.id.clone())
             .unwrap_or_else(|| r.engine_name.clone());
+        if r.address.kind == Kind::Network
+            && let Some(kept) = network::settle(engine, &r.engine_name).await?
+        {
+            return Ok(self.recorded(r, kept));
+        }
         if r.address.kind == Kind::Container {
             if rename {
                 container::rename(engine, &id, &r.engine_name).await?;

@@ -169,3 +169,47 @@ pub(crate) fn endpoint(
 fn non_empty(m: HashMap<String, String>) -> Option<HashMap<String, String>> {
     (!m.is_empty()).then_some(m)
 }
+
+/// Leave one network named `name`. The engine (API < 1.44) allows several
+/// networks of one name, and a create still in flight when an apply was
+/// killed can race the next apply's create; containers then fail to start
+/// ("network is ambiguous"). Keep the one containers use, else the oldest;
+/// remove the other, empty ones. Returns the ID kept.
+pub async fn settle(engine: &Engine, name: &str) -> Result<Option<String>, EngineError> {
+    let options = bollard::query_parameters::ListNetworksOptionsBuilder::new()
+        .filters(&HashMap::from([("name", vec![name.to_string()])]))
+        .build();
+    let listed = engine
+        .docker()
+        .list_networks(Some(options))
+        .await
+        .map_err(|e| engine.error(&format!("look up network `{name}`"), e))?;
+    let mut same: Vec<(bool, String, String)> = Vec::new();
+    for n in listed
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some(name))
+    {
+        let Some(id) = n.id else { continue };
+        let inspected = engine
+            .docker()
+            .inspect_network(
+                &id,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+            .map_err(|e| engine.error(&format!("inspect network `{name}`"), e))?;
+        let used = inspected.containers.is_some_and(|c| !c.is_empty());
+        same.push((!used, n.created.unwrap_or_default(), id));
+    }
+    // used first, then oldest
+    same.sort();
+    let Some((_, _, keep)) = same.first().cloned() else {
+        return Ok(None);
+    };
+    for (unused, _, id) in same.iter().skip(1) {
+        if *unused {
+            remove(engine, id).await?;
+        }
+    }
+    Ok(Some(keep))
+}
