@@ -119,11 +119,13 @@ pub fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode, Error> {
         ..Default::default()
     };
     let mut planned = compute_destroy(g, options, &args.change.lock)?;
-    // named volumes are kept unless asked; images stay on the engine (as `docker compose down`)
-    planned
-        .plan
-        .changes
-        .retain(|c| c.action == Action::Delete && (c.address.kind != Kind::Volume || args.volumes));
+    // named volumes are kept unless asked; images stay on the engine (as after
+    // `docker compose down`), so the state keeps recording them
+    planned.plan.changes.retain(|c| {
+        c.action == Action::Delete
+            && c.address.kind != Kind::Image
+            && (c.address.kind != Kind::Volume || args.volumes)
+    });
     finish(g, planned, &args.change, false, "Destroy")
 }
 
@@ -138,11 +140,12 @@ fn compute_destroy(
     planned.desired.resources.retain(|a, _| {
         !targets.is_empty() && a.service().is_none_or(|s| !targets.iter().any(|t| t == s))
     });
-    let observed = crate::command::plan::observe(&planned.desired)?;
+    // what the engine showed for the whole project (observing only what is
+    // still desired would miss the images and networks being destroyed)
     planned.plan = crate::plan::diff(&crate::plan::DiffInput {
         desired: &planned.desired,
         state: &planned.state,
-        observed: Some(&observed),
+        observed: planned.observed.as_ref(),
         remove_orphans: targets.is_empty(),
         targets: &targets,
     });

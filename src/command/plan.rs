@@ -25,6 +25,8 @@ pub struct Planned {
     pub plan: Plan,
     /// Held until the command ends.
     pub lock: Option<LockGuard>,
+    /// What the engine showed (`None` with `--refresh=false`).
+    pub observed: Option<Observed>,
     pub options: ResolveOptions,
 }
 
@@ -120,6 +122,7 @@ pub fn compute(
         state_exists,
         plan,
         lock,
+        observed,
         options,
     })
 }
