@@ -33,6 +33,17 @@ fn example_copy() -> tempfile::TempDir {
     dir
 }
 
+/// Removes images a test built, when dropped (also on panic).
+struct BuiltImages(Vec<String>);
+
+impl Drop for BuiltImages {
+    fn drop(&mut self) {
+        for image in &self.0 {
+            let _ = try_docker(&["rmi", "-f", image]);
+        }
+    }
+}
+
 fn get(port: u16) -> String {
     for _ in 0..50 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -76,6 +87,7 @@ fn the_seed_scenario_on_the_example() {
     let project = unique_project("seed");
     let mut cleanup = Cleanup::new(&project);
     cleanup.network("service-network");
+    let _images = BuiltImages(vec![format!("{project}-redis"), "web:latest".to_string()]);
     let dir = example_copy();
 
     let run = apply(dir.path(), &project, &[]).code(0);
