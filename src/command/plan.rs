@@ -93,7 +93,13 @@ pub fn compute(
             .push(crate::compose::decode::clean(dir).into());
     }
     let mut timer = crate::timing::Timer::new();
+    let mut loaded = loaded;
     let desired = resolve(&loaded.project, &options)?;
+    if command == "berth plan" {
+        // plan needs only the resolved resources from here on: free the model
+        // before diffing and rendering, so they reuse its memory
+        loaded.project.services = Default::default();
+    }
     timer.lap("resolve");
     let lock = take_lock(&path, command, lock_args)?;
     let store = StateStore::new(path);
