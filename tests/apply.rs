@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use crate::common::Berth;
-use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, try_docker, unique_project};
+use crate::common::engine::{
+    Cleanup, Stack, demo_image, docker, engine_slot, try_docker, unique_project,
+};
 
 /// The example uses fixed names (`web`, `redis`, `service-network`, port 5000): one test at a time.
 static EXAMPLE: Mutex<()> = Mutex::new(());
@@ -169,12 +171,8 @@ volumes:
 
 #[test]
 fn scaling_creates_and_removes_the_highest_numbers_and_volumes_survive_destroy() {
-    let _slot = engine_slot();
-    let project = unique_project("scale");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), SLEEPERS).unwrap();
+    let stack = Stack::new("scale", SLEEPERS);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
 
     apply(dir.path(), &project, &[]).code(0);
     let first = id_of(&format!("{project}-app-1"));
@@ -210,16 +208,12 @@ fn scaling_creates_and_removes_the_highest_numbers_and_volumes_survive_destroy()
 
 #[test]
 fn editing_one_service_of_ten_replaces_exactly_one_container() {
-    let _slot = engine_slot();
-    let project = unique_project("ten");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
-    let dir = tempfile::tempdir().unwrap();
     let mut yaml = String::from("services:\n");
     for i in 0..10 {
         yaml.push_str(&format!("  s{i}:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n    environment: {{N: \"{i}\"}}\n"));
     }
-    std::fs::write(dir.path().join("compose.yaml"), &yaml).unwrap();
+    let stack = Stack::new("ten", &yaml);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
     apply(dir.path(), &project, &[]).code(0);
     let before: Vec<String> = (0..10)
         .map(|i| id_of(&format!("{project}-s{i}-1")))
@@ -240,17 +234,13 @@ fn editing_one_service_of_ten_replaces_exactly_one_container() {
 
 #[test]
 fn a_taken_port_fails_the_apply_and_the_next_one_converges() {
-    let _slot = engine_slot();
-    let project = unique_project("port");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
     let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = blocker.local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
         "services:\n  web:\n    image: berth-test-demo:latest\n    command: [\"web\"]\n    ports: [\"127.0.0.1:{port}:5000\"]\n  other:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n"
     );
-    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    let stack = Stack::new("port", &yaml);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
     let run = apply(dir.path(), &project, &[]).code(1);
     assert!(
         run.stderr().contains("failed: container.web[1]"),
@@ -308,12 +298,8 @@ fn without_a_terminal_apply_needs_approval_and_changes_nothing() {
 
 #[test]
 fn a_saved_plan_is_applied_as_planned_and_refused_when_stale() {
-    let _slot = engine_slot();
-    let project = unique_project("saved");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), SLEEPERS).unwrap();
+    let stack = Stack::new("saved", SLEEPERS);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
     Berth::new()
         .dir(dir.path())
         .args(["-p", &project, "plan", "-o", "p.plan"])
@@ -364,12 +350,8 @@ fn instant(rfc3339: &str) -> (String, u64) {
 
 #[test]
 fn a_dependent_starts_only_after_its_dependency_is_healthy() {
-    let _slot = engine_slot();
-    let project = unique_project("healthy");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), HEALTH_GATED).unwrap();
+    let stack = Stack::new("healthy", HEALTH_GATED);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
     apply(dir.path(), &project, &[]).code(0);
     let db = format!("{project}-db-1");
     let app = format!("{project}-app-1");
@@ -392,15 +374,11 @@ fn a_dependent_starts_only_after_its_dependency_is_healthy() {
 
 #[test]
 fn an_unhealthy_dependency_fails_the_apply_with_its_health_check_output() {
-    let _slot = engine_slot();
-    let project = unique_project("unhealthy");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
-    let dir = tempfile::tempdir().unwrap();
     let yaml = HEALTH_GATED
         .replace("127.0.0.1:6379", "127.0.0.1:9")
         .replace("retries: 5", "retries: 1");
-    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    let stack = Stack::new("unhealthy", &yaml);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
     let run = apply(dir.path(), &project, &[]).code(1);
     let err = run.stderr();
     assert!(
@@ -419,12 +397,8 @@ fn an_unhealthy_dependency_fails_the_apply_with_its_health_check_output() {
 
 #[test]
 fn a_second_apply_fails_at_once_naming_the_holder_or_waits_with_a_timeout() {
-    let _slot = engine_slot();
-    let project = unique_project("locked");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), HEALTH_GATED).unwrap();
+    let stack = Stack::new("locked", HEALTH_GATED);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
         .current_dir(dir.path())
         .args(["-p", &project, "apply", "--auto-approve", "--quiet"])
@@ -464,18 +438,14 @@ fn a_second_apply_fails_at_once_naming_the_holder_or_waits_with_a_timeout() {
 
 #[test]
 fn an_apply_killed_at_any_point_is_finished_by_the_next_without_duplicates() {
-    let _slot = engine_slot();
-    let project = unique_project("killed");
-    let _cleanup = Cleanup::new(&project);
-    demo_image();
-    let dir = tempfile::tempdir().unwrap();
     let mut yaml = String::from("services:\n");
     for i in 0..20 {
         yaml.push_str(&format!(
             "  s{i}:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n"
         ));
     }
-    std::fs::write(dir.path().join("compose.yaml"), &yaml).unwrap();
+    let stack = Stack::new("killed", &yaml);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
     let label = format!("label=com.docker.compose.project={project}");
     for delay_ms in [150, 400, 900, 1600] {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))

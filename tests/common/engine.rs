@@ -261,3 +261,31 @@ impl Drop for EngineSlot {
         SLOTS.release();
     }
 }
+
+/// What an engine test of a compose project needs: an engine slot, a unique
+/// project cleaned up when dropped (before the slot is released), the demo
+/// image, and a temp directory holding `compose.yaml`.
+pub struct Stack {
+    pub project: String,
+    pub dir: tempfile::TempDir,
+    _cleanup: Cleanup,
+    _slot: EngineSlot,
+}
+
+impl Stack {
+    pub fn new(prefix: &str, compose_yaml: &str) -> Stack {
+        SLOTS.acquire();
+        let slot = EngineSlot;
+        let project = unique_project(prefix);
+        let cleanup = Cleanup::new(&project);
+        demo_image();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        std::fs::write(dir.path().join("compose.yaml"), compose_yaml).expect("write compose.yaml");
+        Stack {
+            project,
+            dir,
+            _cleanup: cleanup,
+            _slot: slot,
+        }
+    }
+}
