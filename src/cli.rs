@@ -60,6 +60,9 @@ pub enum Command {
     ///
     /// Exit codes: 0 success, 1 error; with --detailed-exitcode, 0 no changes, 1 error, 2 changes present.
     Plan(PlanArgs),
+    /// Drift check: compare the engine with the state only, ignoring file changes
+    /// (`plan --refresh-only`). With --detailed-exitcode, exit 2 means drift.
+    Drift(PlanArgs),
     /// Make Docker match the files: plan, ask, then create, update, replace and destroy.
     Apply(ApplyArgs),
     /// Remove everything the project created (named volumes only with --volumes).
@@ -69,6 +72,8 @@ pub enum Command {
     /// Read the state: `state list`, `state show ADDRESS`.
     #[command(subcommand)]
     State(StateCommand),
+    /// Clear a stale lock note. berth's lock is an OS file lock that ends with its process, so a live lock is never broken: it names its holder instead.
+    ForceUnlock,
 }
 
 /// Flags of commands that read the state and may lock it.
@@ -82,7 +87,7 @@ pub struct LockArgs {
     pub lock: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct PlanArgs {
     /// Save the plan to FILE, for `berth apply FILE` and `berth show FILE`.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
@@ -105,6 +110,9 @@ pub struct PlanArgs {
     /// Also delete containers labelled with the project that neither state nor files know.
     #[arg(long = "remove-orphans")]
     pub remove_orphans: bool,
+    /// Compare the engine with the state only: what changed outside berth (drift).
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
     #[command(flatten)]
     pub lock: LockArgs,
 }
@@ -142,6 +150,10 @@ pub struct ApplyArgs {
     /// Allow steps that delete or replace a named volume (its data is lost).
     #[arg(long = "allow-data-loss")]
     pub allow_data_loss: bool,
+    /// Accept what the engine shows into the state instead of changing the engine
+    /// (resources gone from the engine are forgotten), as Terraform's -refresh-only.
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -178,6 +190,31 @@ pub enum StateCommand {
         #[arg(value_name = "ADDRESS")]
         address: String,
     },
+    /// Forget resources without touching the engine (Docker keeps them; berth stops managing them).
+    ///
+    /// Nothing is removed unless every ADDRESS is in the state. A container that is still on the engine and still in the compose file carries berth's labels, so the next plan adopts it again: remove the service from the file too, or the container with docker, to stop managing it.
+    Rm {
+        /// One or more, e.g. `container.web[1]`, `network.default`.
+        #[arg(value_name = "ADDRESS", required = true)]
+        addresses: Vec<String>,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Rename a resource in the state, e.g. after renaming a service in the file.
+    ///
+    /// This is how to keep a renamed service's containers: after renaming `web` to `api` in the file, `berth state mv container.web[1] container.api[1]` (once per replica, and `image.web image.api` for its image) makes the next plan find the same container, which keeps its engine name and ID; it is updated or replaced only if its spec changed. NEW must not be in the state yet, and a resource keeps its kind (a container cannot become a network).
+    Mv {
+        /// The address in the state now, e.g. `container.web[1]`.
+        #[arg(value_name = "OLD")]
+        from: String,
+        /// The address it should have, e.g. `container.api[1]`.
+        #[arg(value_name = "NEW")]
+        to: String,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Print the state file as it is on disk (JSON), e.g. `berth state pull > backup.json`.
+    Pull,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

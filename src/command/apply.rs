@@ -15,6 +15,9 @@ use crate::resource::{Kind, ResolveOptions};
 use crate::run::{Error, print_out, use_color};
 
 pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
+    if args.refresh_only {
+        return refresh_only(g, args);
+    }
     let (planned, saved) = match &args.plan {
         Some(path) => {
             let saved = SavedPlan::read(path).map_err(Error::Io)?;
@@ -423,4 +426,56 @@ fn done_word(what: &str) -> &'static str {
         "destroying" => "destroyed",
         _ => "updated",
     }
+}
+
+/// `apply --refresh-only`: the state learns what the engine shows. Resources
+/// gone from the engine are forgotten; objects found under another ID are
+/// recorded with it. The engine is not touched.
+fn refresh_only(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
+    use crate::plan::{Drift, Reason};
+    let options = ResolveOptions {
+        refresh_only: true,
+        ..Default::default()
+    };
+    let planned = compute(
+        g,
+        "berth apply --refresh-only",
+        options,
+        true,
+        false,
+        &args.change.lock,
+    )?;
+    let Planned {
+        store,
+        mut state,
+        plan,
+        ..
+    } = planned;
+    print_out(&render(&plan, PlanFormat::Text, use_color(g, false)))?;
+    if !plan.has_changes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    approve(&plan, &args.change, false)?;
+    let (mut forgotten, mut updated) = (0, 0);
+    for c in &plan.changes {
+        for reason in &c.reasons {
+            match reason {
+                Reason::Drift(Drift::Missing) if state.remove(&c.address).is_some() => {
+                    forgotten += 1;
+                }
+                Reason::Drift(Drift::Replaced { found, .. }) => {
+                    if let Some(r) = state.resources.get_mut(&c.address) {
+                        r.id = found.clone();
+                        updated += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    store.save(&mut state)?;
+    print_out(&format!(
+        "\nState refreshed: {forgotten} forgotten (gone from the engine), {updated} recorded under their new ID; the engine was not changed. Run `berth apply` to repair the rest of the drift.\n"
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -106,6 +106,12 @@ pub fn compute(
     let existing = store.load(&loaded.project.name)?;
     let state_exists = existing.is_some();
     let state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
+    // --refresh-only: what was applied is what is desired, so only drift shows
+    let desired = if options.refresh_only {
+        desired_from_state(&state)
+    } else {
+        desired
+    };
     let observed = if refresh {
         Some(observe(&desired)?)
     } else {
@@ -176,8 +182,14 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
     let options = ResolveOptions {
         scale: args.scale.iter().cloned().collect(),
         targets: args.targets.clone(),
+        refresh_only: args.refresh_only,
         ..Default::default()
     };
+    if args.refresh_only && !args.refresh {
+        return Err(Error::Io(
+            "--refresh-only compares the engine with the state: it cannot be combined with --refresh=false".into(),
+        ));
+    }
     let planned = compute(
         g,
         "berth plan",
@@ -224,4 +236,36 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The state's resources as the desired ones: a plan against them shows only
+/// what changed on the engine since the last apply (drift).
+pub fn desired_from_state(state: &State) -> Desired {
+    let resources = state
+        .resources
+        .iter()
+        .map(|(address, r)| {
+            let resource = crate::resource::Resource {
+                address: address.clone(),
+                engine_name: r.name.clone(),
+                spec: std::sync::Arc::new(r.spec.clone()),
+                spec_hash: r.spec_hash.clone(),
+                depends_on: vec![],
+                external: false,
+                restart_with: vec![],
+            };
+            (address.clone(), resource)
+        })
+        .collect();
+    Desired {
+        project: state.project.clone(),
+        resources,
+    }
+}
+
+/// `berth drift`: `plan --refresh-only`.
+pub fn drift(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
+    let mut args = args.clone();
+    args.refresh_only = true;
+    run(g, &args)
 }

@@ -1,12 +1,20 @@
-//! `berth state list` and `berth state show ADDRESS`: read the state file.
+//! `berth state list | show | rm | mv | pull` and `berth force-unlock`.
+//!
+//! `list`, `show` and `pull` only read the state. `rm` and `mv` change the
+//! state file alone, never the engine: they take the state lock for the whole
+//! command, change nothing unless every address checks out, and save as every
+//! write does (atomically, keeping `<state>.backup`).
 
+use std::io;
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use crate::cli::{GlobalArgs, StateCommand};
-use crate::command::plan::state_path;
+use crate::cli::{GlobalArgs, LockArgs, StateCommand};
+use crate::command::plan::{state_path, take_lock};
 use crate::resource::Address;
 use crate::run::{Error, load, print_out};
-use crate::state::{State, StateStore};
+use crate::state::{Holder, State, StateError, StateStore, lock, lock_path};
 
 fn read(g: &GlobalArgs) -> Result<Option<State>, Error> {
     let loaded = load(g, &[])?;
@@ -14,10 +22,28 @@ fn read(g: &GlobalArgs) -> Result<Option<State>, Error> {
     Ok(store.load(&loaded.project.name)?)
 }
 
+fn parse(address: &str) -> Result<Address, Error> {
+    address
+        .parse()
+        .map_err(|e: crate::resource::address::BadAddress| Error::Io(e.to_string()))
+}
+
+fn not_in_state(addresses: &[String], nothing: &str) -> Error {
+    let list = addresses
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let verb = if addresses.len() == 1 { "is" } else { "are" };
+    Error::Io(format!(
+        "{list} {verb} not in the state; {nothing}: `berth state list` shows what is"
+    ))
+}
+
 pub fn run(g: &GlobalArgs, cmd: &StateCommand) -> Result<ExitCode, Error> {
-    let state = read(g)?;
     match cmd {
         StateCommand::List => {
+            let state = read(g)?;
             let mut out = String::new();
             for address in state.iter().flat_map(|s| s.resources.keys()) {
                 out.push_str(&format!("{address}\n"));
@@ -25,9 +51,8 @@ pub fn run(g: &GlobalArgs, cmd: &StateCommand) -> Result<ExitCode, Error> {
             print_out(&out)?;
         }
         StateCommand::Show { address } => {
-            let address: Address = address
-                .parse()
-                .map_err(|e: crate::resource::address::BadAddress| Error::Io(e.to_string()))?;
+            let state = read(g)?;
+            let address = parse(address)?;
             let found = state.as_ref().and_then(|s| s.get(&address));
             let Some(r) = found else {
                 return Err(Error::Io(format!(
@@ -43,6 +68,192 @@ pub fn run(g: &GlobalArgs, cmd: &StateCommand) -> Result<ExitCode, Error> {
             });
             print_out(&(serde_json::to_string_pretty(&shown).expect("JSON serialises") + "\n"))?;
         }
+        StateCommand::Rm { addresses, lock } => {
+            let addresses = addresses
+                .iter()
+                .map(|a| parse(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            change(g, lock, "berth state rm", |state| rm(state, &addresses))?;
+        }
+        StateCommand::Mv { from, to, lock } => {
+            let (from, to) = (parse(from)?, parse(to)?);
+            change(g, lock, "berth state mv", |state| mv(state, &from, &to))?;
+        }
+        StateCommand::Pull => pull(g)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the state under the lock, lets `edit` change it (returning what to
+/// print), and saves it; nothing is saved when `edit` fails.
+fn change(
+    g: &GlobalArgs,
+    lock: &LockArgs,
+    command: &str,
+    edit: impl FnOnce(&mut State) -> Result<String, Error>,
+) -> Result<(), Error> {
+    let loaded = load(g, &[])?;
+    let path = state_path(g, &loaded);
+    let _guard = take_lock(&path, command, lock)?;
+    let store = StateStore::new(path);
+    let Some(mut state) = store.load(&loaded.project.name)? else {
+        return Err(Error::Io(format!(
+            "there is no state at `{}`; nothing was changed",
+            store.path().display()
+        )));
+    };
+    let out = edit(&mut state)?;
+    store.save(&mut state)?;
+    print_out(&out)
+}
+
+fn rm(state: &mut State, addresses: &[Address]) -> Result<String, Error> {
+    let mut unknown: Vec<String> = vec![];
+    for a in addresses {
+        if state.get(a).is_none() && !unknown.contains(&a.to_string()) {
+            unknown.push(a.to_string());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(not_in_state(&unknown, "nothing was removed"));
+    }
+    let mut out = String::new();
+    let mut removed = 0;
+    for a in addresses {
+        if state.remove(a).is_some() {
+            out.push_str(&format!("Removed {a}\n"));
+            removed += 1;
+        }
+    }
+    out.push_str(&format!(
+        "\nRemoved {removed} resource{} from the state; the engine was not changed.\n",
+        if removed == 1 { "" } else { "s" }
+    ));
+    Ok(out)
+}
+
+fn mv(state: &mut State, from: &Address, to: &Address) -> Result<String, Error> {
+    if from.kind != to.kind {
+        return Err(Error::Io(format!(
+            "cannot move `{from}` to `{to}`: a {} cannot become a {}; nothing was moved",
+            from.kind.as_str(),
+            to.kind.as_str()
+        )));
+    }
+    if from == to {
+        return Err(Error::Io(format!(
+            "`{from}` and `{to}` are the same address; nothing was moved"
+        )));
+    }
+    if state.get(to).is_some() {
+        return Err(Error::Io(format!(
+            "cannot move `{from}` to `{to}`: `{to}` is already in the state; nothing was moved: `berth state rm {to}` first if it should go"
+        )));
+    }
+    let Some(resource) = state.remove(from) else {
+        return Err(not_in_state(&[from.to_string()], "nothing was moved"));
+    };
+    let name = resource.name.clone();
+    state.insert(to.clone(), resource);
+    Ok(format!(
+        "Moved {from} to {to} (engine name `{name}` unchanged); the engine was not changed.\n"
+    ))
+}
+
+/// Prints the state file byte for byte, once it is known to be a state of this project.
+fn pull(g: &GlobalArgs) -> Result<(), Error> {
+    let loaded = load(g, &[])?;
+    let store = StateStore::new(state_path(g, &loaded));
+    if store.load(&loaded.project.name)?.is_none() {
+        eprintln!(
+            "no state at `{}`: nothing applied yet",
+            store.path().display()
+        );
+        return Ok(());
+    }
+    let bytes = std::fs::read(store.path()).map_err(|source| StateError::Read {
+        path: store.path().to_path_buf(),
+        source,
+    })?;
+    print_out(&String::from_utf8_lossy(&bytes))
+}
+
+/// `berth force-unlock`: berth's lock is an OS file lock that ends with its
+/// holder, so there is never a lock to break, only a stale note (who held it
+/// last) to clear. A live holder is named, never overridden.
+pub fn force_unlock(g: &GlobalArgs) -> Result<ExitCode, Error> {
+    let loaded = load(g, &[])?;
+    let state = state_path(g, &loaded);
+    let lock_file = lock_path(&state);
+    let note = match std::fs::read(&lock_file) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            print_out(&format!(
+                "state `{}` is not locked (there is no `{}`); nothing to do\n",
+                state.display(),
+                lock_file.display()
+            ))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            return Err(Error::Io(format!(
+                "cannot read `{}`: {e}",
+                lock_file.display()
+            )));
+        }
+    };
+    match lock(&state, "berth force-unlock", Duration::ZERO) {
+        // Released at once: the lock file is left empty, naming nobody.
+        Ok(guard) => drop(guard),
+        Err(StateError::Locked { holder, lock, .. }) => {
+            return Err(Error::Io(held_message(&state, &lock, holder.as_deref())));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let stale: Option<Holder> = serde_json::from_slice(&note).ok();
+    let out = match stale {
+        Some(h) => format!(
+            "state `{}` was not locked; cleared the stale note in `{}` naming pid {} on host {} running `{}` since {} (that process no longer holds the lock)\n",
+            state.display(),
+            lock_file.display(),
+            h.pid,
+            h.host,
+            h.command,
+            h.since
+        ),
+        None if note.iter().all(u8::is_ascii_whitespace) => {
+            format!("state `{}` is not locked; nothing to do\n", state.display())
+        }
+        None => format!(
+            "state `{}` was not locked; cleared unreadable text in `{}`\n",
+            state.display(),
+            lock_file.display()
+        ),
+    };
+    print_out(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn held_message(state: &Path, lock: &Path, holder: Option<&Holder>) -> String {
+    let (by, stop) = match holder {
+        Some(h) => (
+            format!(
+                "pid {} on host {} running `{}` since {}",
+                h.pid, h.host, h.command, h.since
+            ),
+            format!("`kill {}` on {}", h.pid, h.host),
+        ),
+        None => (
+            format!(
+                "another process (`{}` does not name it; `fuser -v {}` does)",
+                lock.display(),
+                lock.display()
+            ),
+            "`kill` it".to_string(),
+        ),
+    };
+    format!(
+        "state `{}` is locked by {by}, which is still running; not unlocked: berth's lock is an OS file lock that ends with its process and cannot be broken while it runs. Wait for it to finish, or stop it ({stop}); the lock is free the moment it ends",
+        state.display()
+    )
 }

@@ -491,9 +491,18 @@ impl Differ<'_> {
             .and_then(Value::as_str)
             .and_then(|m| m.parse::<i64>().ok())
             .unwrap_or(0);
+        // the engine's update call cannot lift a limit back to "unlimited" (0 means
+        // "leave as is" there): going back to no limit takes a new container
+        let lift = |applied: i64| {
+            if applied == 0 {
+                Action::Replace
+            } else {
+                Action::Update
+            }
+        };
         if memory != c.memory {
             push(
-                Action::Update,
+                lift(memory),
                 attribute("mem_limit", json!(memory), json!(c.memory)),
             );
         }
@@ -505,7 +514,7 @@ impl Differ<'_> {
         let nano = (cpus * 1e9).round() as i64;
         if nano != c.nano_cpus {
             push(
-                Action::Update,
+                lift(nano),
                 attribute("cpus", json!(cpus), json!(c.nano_cpus as f64 / 1e9)),
             );
         }

@@ -301,9 +301,10 @@ fn drift_docker_update_and_network_changes() {
         .networks
         .insert("bridge".into(), vec![]);
     let p = plan_of(&d, &applied(&d), Some(&o));
+    // a memory limit added behind berth's back cannot be lifted in place
     assert_eq!(
         actions(&p),
-        ["container.redis[1] replace", "container.web[1] update"]
+        ["container.redis[1] replace", "container.web[1] replace"]
     );
     let paths: Vec<String> = change(&p, "container.web[1]")
         .reasons
@@ -314,6 +315,15 @@ fn drift_docker_update_and_network_changes() {
         })
         .collect();
     assert_eq!(paths, ["restart", "mem_limit"]);
+}
+
+#[test]
+fn a_changed_restart_policy_alone_is_updated_in_place() {
+    let d = desired_from(STACK, &[]);
+    let mut o = engine_for(&d);
+    container_mut(&mut o, "demo-web-1").restart_policy = "always".into();
+    let p = plan_of(&d, &applied(&d), Some(&o));
+    assert_eq!(actions(&p), ["container.web[1] update"]);
 }
 
 #[test]
