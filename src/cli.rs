@@ -67,6 +67,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Remove everything the project created (named volumes only with --volumes).
     Destroy(DestroyArgs),
+    /// Adopt what `docker compose up` created (or one container: `import container.web[1] ID`) into the state.
+    Import(ImportArgs),
     /// Show a saved plan file, or (without one) what the state records.
     Show(ShowArgs),
     /// Read the state: `state list`, `state show ADDRESS`.
@@ -168,6 +170,18 @@ pub struct DestroyArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub change: ChangeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Import only this container (with ID): e.g. `container.web[1]`.
+    #[arg(value_name = "ADDRESS")]
+    pub address: Option<String>,
+    /// The container's ID or name on the engine.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]

@@ -137,6 +137,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Drift(args) => crate::command::plan::drift(&cli.global, args),
         Command::Apply(args) => crate::command::apply::run(&cli.global, args),
         Command::Destroy(args) => crate::command::apply::destroy(&cli.global, args),
+        Command::Import(args) => crate::command::import::run(&cli.global, args),
         Command::Show(args) => crate::command::show::run(&cli.global, args),
         Command::State(cmd) => crate::command::state::run(&cli.global, cmd),
         Command::ForceUnlock => crate::command::state::force_unlock(&cli.global),

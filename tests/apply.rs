@@ -4,18 +4,16 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::Mutex;
 
 use crate::common::Berth;
 use crate::common::engine::{
     Cleanup, Stack, demo_image, docker, engine_slot, try_docker, unique_project,
 };
 
-/// The example uses fixed names (`web`, `redis`, `service-network`, port 5000): one test at a time.
-static EXAMPLE: Mutex<()> = Mutex::new(());
+use crate::common::engine::EXAMPLE;
 
 /// A copy of examples/getting-started with its build contexts (binary included).
-fn example_copy() -> tempfile::TempDir {
+pub fn example_copy() -> tempfile::TempDir {
     demo_image(); // runs examples/prepare.sh: the static binary is in both contexts
     let dir = tempfile::tempdir().unwrap();
     let src = crate::common::root().join("examples/getting-started");

@@ -7,6 +7,7 @@ mod conformance;
 mod drift;
 mod engine;
 mod engine_ops;
+mod import;
 mod invalid;
 mod plan;
 mod state;

@@ -116,13 +116,15 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
                     .iter()
                     .any(|x| matches!(x, Reason::Drift(crate::plan::Drift::NotRunning { .. })));
                 let update = c.reasons.iter().any(|x| match x {
-                    Reason::Config { .. } => true,
+                    Reason::Config { path, .. } => path != "name",
                     Reason::Drift(crate::plan::Drift::Attribute { path, .. }) => path != "name",
                     _ => false,
                 });
-                let rename = c.reasons.iter().any(
-                    |x| matches!(x, Reason::Drift(crate::plan::Drift::Attribute { path, .. }) if path == "name"),
-                );
+                let rename = c.reasons.iter().any(|x| match x {
+                    Reason::Drift(crate::plan::Drift::Attribute { path, .. }) => path == "name",
+                    Reason::Config { path, .. } => path == "name",
+                    _ => false,
+                });
                 let restart = c.reasons.iter().any(
                     |x| matches!(x, Reason::Dependency { on, .. } if on.kind == Kind::Container),
                 );

@@ -2,6 +2,7 @@
 //! runs the pipeline (load → resolve → state → observe → diff) and prints.
 
 pub mod apply;
+pub mod import;
 pub mod plan;
 pub mod show;
 pub mod state;

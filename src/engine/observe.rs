@@ -82,6 +82,14 @@ impl Engine {
         Ok(containers)
     }
 
+    /// One container by ID or name, as observation sees it; `None` when there is none.
+    pub async fn inspect(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<ObservedContainer>, EngineError> {
+        self.inspect_container(id_or_name.to_string()).await
+    }
+
     /// `None` when the container is gone (removed since the list).
     async fn inspect_container(
         &self,

@@ -40,6 +40,8 @@ const IN_PLACE: &[&str] = &[
     "cpus",
     "deploy.resources",
     "deploy.restart_policy",
+    // a service renamed with `berth state mv` keeps its container: renamed in place
+    "name",
 ];
 
 fn in_place(path: &str) -> bool {

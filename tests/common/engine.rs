@@ -289,3 +289,7 @@ impl Stack {
         }
     }
 }
+
+/// The example uses fixed names (`web`, `redis`, `service-network`, port 5000):
+/// tests that run it take turns.
+pub static EXAMPLE: Mutex<()> = Mutex::new(());

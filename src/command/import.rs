@@ -1,0 +1,188 @@
+//! `berth import`: adopt what `docker compose up` (or `docker run`) created,
+//! building the state from what the engine shows.
+//!
+//! Objects are matched by compose's labels (project, service, container
+//! number) or by name, and their observed attributes (restart policy, memory
+//! and CPU limits, image) are compared with the desired ones. What agrees is
+//! recorded as desired, so the next plan says `No changes`; what differs is
+//! recorded as observed, so the next plan names the attribute to change.
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use crate::cli::{GlobalArgs, ImportArgs};
+use crate::command::plan::{compute, observe};
+use crate::engine::{Observed, ObservedContainer};
+use crate::resource::desired::spec_hash;
+use crate::resource::{Address, Kind, ResolveOptions, Resource, labels};
+use crate::run::{Error, print_out};
+use crate::state::StateResource;
+
+pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
+    let planned = compute(
+        g,
+        "berth import",
+        ResolveOptions::default(),
+        false,
+        false,
+        &args.lock,
+    )?;
+    let crate::command::plan::Planned {
+        desired,
+        store,
+        mut state,
+        ..
+    } = planned;
+    let observed = observe(&desired)?;
+    let single = match (&args.address, &args.id) {
+        (Some(a), Some(id)) => {
+            let address: Address = a
+                .parse()
+                .map_err(|e: crate::resource::address::BadAddress| Error::Io(e.to_string()))?;
+            if address.kind != Kind::Container {
+                return Err(Error::Io(format!(
+                    "`{address}`: only containers can be imported by ID"
+                )));
+            }
+            Some((address, id.clone()))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(Error::Io(
+                "import takes both ADDRESS and ID, or neither".into(),
+            ));
+        }
+    };
+    let mut imported = Vec::new();
+    for r in desired.resources.values() {
+        if let Some((address, _)) = &single
+            && *address != r.address
+        {
+            continue;
+        }
+        if state.get(&r.address).is_some() {
+            continue;
+        }
+        let found = match &single {
+            Some((_, id)) => single_container(id)?,
+            None => find(&observed, r, &desired.project),
+        };
+        let Some((id, recorded)) = found.map(|f| record(r, f)) else {
+            continue;
+        };
+        state.insert(
+            r.address.clone(),
+            StateResource {
+                id,
+                name: r.engine_name.clone(),
+                spec_hash: spec_hash(&recorded),
+                spec: recorded,
+            },
+        );
+        imported.push(r.address.to_string());
+    }
+    if let Some((address, id)) = &single
+        && imported.is_empty()
+    {
+        return Err(Error::Io(format!(
+            "nothing imported: `{address}` is not in the compose files, is already in the state, or `{id}` is not a container"
+        )));
+    }
+    if imported.is_empty() {
+        print_out(
+            "Nothing to import: every resource is already in the state or not on the engine.\n",
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    store.save(&mut state)?;
+    let mut out = String::new();
+    for a in &imported {
+        out.push_str(&format!("Imported {a}\n"));
+    }
+    out.push_str(&format!(
+        "\n{} resources imported. Run `berth plan` to see where the engine differs from the files.\n",
+        imported.len()
+    ));
+    print_out(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the engine holds for one resource.
+enum Found {
+    Object(String),
+    Image(String),
+    Container(Box<ObservedContainer>),
+}
+
+fn find(observed: &Observed, r: &Resource, project: &str) -> Option<Found> {
+    match r.address.kind {
+        Kind::Network => observed
+            .networks
+            .iter()
+            .find(|n| n.name == r.engine_name)
+            .map(|n| Found::Object(n.id.clone())),
+        Kind::Volume => observed
+            .volumes
+            .iter()
+            .find(|v| v.name == r.engine_name)
+            .map(|v| Found::Object(v.name.clone())),
+        Kind::Image => observed
+            .images
+            .get(&r.engine_name)
+            .map(|id| Found::Image(id.clone())),
+        Kind::Container => {
+            let service = r.address.service().unwrap_or_default();
+            let number = r.address.index.unwrap_or(1).to_string();
+            observed
+                .containers
+                .iter()
+                .find(|c| {
+                    c.labels.get(labels::PROJECT).map(String::as_str) == Some(project)
+                        && c.labels.get(labels::SERVICE).map(String::as_str) == Some(service)
+                        && c.labels.get(labels::CONTAINER_NUMBER) == Some(&number)
+                })
+                .or_else(|| observed.containers.iter().find(|c| c.name == r.engine_name))
+                .map(|c| Found::Container(Box::new(c.clone())))
+        }
+    }
+}
+
+fn single_container(id: &str) -> Result<Option<Found>, Error> {
+    let runtime = crate::engine::runtime().map_err(|e| Error::Io(e.to_string()))?;
+    runtime.block_on(async {
+        let engine = crate::engine::Engine::connect().await?;
+        Ok(engine
+            .inspect(id)
+            .await?
+            .map(|c| Found::Container(Box::new(c))))
+    })
+}
+
+/// The ID and the spec to record: the desired spec, with what the engine
+/// shows differently put in its place.
+fn record(r: &Resource, found: Found) -> (String, Value) {
+    let mut spec: Value = (*r.spec).clone();
+    let id = match found {
+        Found::Object(id) | Found::Image(id) => id,
+        Found::Container(c) => {
+            let applied_restart = spec["restart"].as_str().unwrap_or("no").to_string();
+            if c.restart_policy != applied_restart {
+                spec["restart"] = json!(c.restart_policy);
+            }
+            let memory = spec["mem_limit"]
+                .as_str()
+                .and_then(|m| m.parse::<i64>().ok())
+                .unwrap_or(0);
+            if c.memory != memory {
+                if c.memory == 0 {
+                    spec.as_object_mut().map(|m| m.remove("mem_limit"));
+                } else {
+                    spec["mem_limit"] = json!(c.memory.to_string());
+                }
+            }
+            c.id
+        }
+    };
+    (id, spec)
+}
