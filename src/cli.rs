@@ -71,7 +71,7 @@ pub enum Command {
     Import(ImportArgs),
     /// Show a saved plan file, or (without one) what the state records.
     Show(ShowArgs),
-    /// Read the state: `state list`, `state show ADDRESS`.
+    /// Read and edit the state: `state list`, `show`, `rm`, `mv`, `pull`.
     #[command(subcommand)]
     State(StateCommand),
     /// Clear a stale lock note. berth's lock is an OS file lock that ends with its process, so a live lock is never broken: it names its holder instead.
