@@ -87,12 +87,7 @@ fn pretend_applied(dir: &Path, project: &str) {
     for r in desired.resources.values() {
         state.insert(
             r.address.clone(),
-            StateResource {
-                id: format!("id-{}", r.address),
-                name: r.engine_name.clone(),
-                spec_hash: r.spec_hash.clone(),
-                spec: (*r.spec).clone(),
-            },
+            StateResource::recorded(r, format!("id-{}", r.address)),
         );
     }
     StateStore::new(default_path(dir, project))

@@ -82,15 +82,7 @@ impl EngineDriver {
     }
 
     fn recorded(&self, r: &Resource, id: String) -> Outcome {
-        Outcome::Put(
-            r.address.clone(),
-            StateResource {
-                id,
-                name: r.engine_name.clone(),
-                spec_hash: r.spec_hash.clone(),
-                spec: (*r.spec).clone(),
-            },
-        )
+        Outcome::Put(r.address.clone(), StateResource::recorded(r, id))
     }
 
     async fn teardown(

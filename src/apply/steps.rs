@@ -277,12 +277,7 @@ mod tests {
         for r in old.resources.values() {
             state.insert(
                 r.address.clone(),
-                crate::state::StateResource {
-                    id: format!("id-{}", r.address),
-                    name: r.engine_name.clone(),
-                    spec_hash: r.spec_hash.clone(),
-                    spec: (*r.spec).clone(),
-                },
+                crate::state::StateResource::recorded(r, format!("id-{}", r.address)),
             );
         }
         let plan = diff(&DiffInput {

@@ -59,15 +59,7 @@ fn applied(d: &Desired) -> State {
         } else {
             id(&r.address)
         };
-        s.insert(
-            r.address.clone(),
-            StateResource {
-                id,
-                name: r.engine_name.clone(),
-                spec_hash: r.spec_hash.clone(),
-                spec: (*r.spec).clone(),
-            },
-        );
+        s.insert(r.address.clone(), StateResource::recorded(r, id));
     }
     s
 }

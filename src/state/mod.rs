@@ -69,6 +69,18 @@ pub struct StateResource {
     pub spec: serde_json::Value,
 }
 
+impl StateResource {
+    /// What the state records for a desired resource applied as engine object `id`.
+    pub fn recorded(r: &crate::resource::Resource, id: impl Into<String>) -> StateResource {
+        StateResource {
+            id: id.into(),
+            name: r.engine_name.clone(),
+            spec_hash: r.spec_hash.clone(),
+            spec: (*r.spec).clone(),
+        }
+    }
+}
+
 impl State {
     /// An empty state for `project`: a new lineage, serial 0, no resources.
     pub fn new(project: &str) -> State {
