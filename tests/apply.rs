@@ -12,25 +12,10 @@ use crate::common::engine::{
 
 use crate::common::engine::EXAMPLE;
 
-/// A copy of examples/getting-started with its build contexts (binary included).
+/// A copy of examples/getting-started with its build contexts, binary included.
 pub fn example_copy() -> tempfile::TempDir {
     demo_image(); // runs examples/prepare.sh: the static binary is in both contexts
-    let dir = tempfile::tempdir().unwrap();
-    let src = crate::common::root().join("examples/getting-started");
-    for rel in [
-        "compose.yaml",
-        "Dockerfile",
-        ".dockerignore",
-        "berth-demo",
-        "redis/Dockerfile",
-        "redis/.dockerignore",
-        "redis/berth-demo",
-    ] {
-        let to = dir.path().join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(src.join(rel), &to).unwrap_or_else(|e| panic!("copy {rel}: {e}"));
-    }
-    dir
+    crate::common::example_copy(true)
 }
 
 /// Removes images a test built, when dropped (also on panic).

@@ -6,25 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, label, unique_project};
-use crate::common::{Berth, root};
-
-/// A copy of examples/getting-started in a temp dir (the build contexts too).
-fn example_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = root().join("examples/getting-started");
-    for rel in [
-        "compose.yaml",
-        "Dockerfile",
-        ".dockerignore",
-        "redis/Dockerfile",
-        "redis/.dockerignore",
-    ] {
-        let to = dir.path().join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(src.join(rel), to).unwrap();
-    }
-    dir
-}
+use crate::common::Berth;
 
 /// `berth <global> plan <plan_args> --format json --detailed-exitcode`, parsed.
 fn plan_json(dir: &Path, global: &[&str], plan_args: &[&str], code: i32) -> Value {
@@ -97,7 +79,7 @@ fn pretend_applied(dir: &Path, project: &str) {
 
 #[test]
 fn from_nothing_the_example_plans_every_resource_and_exits_2() {
-    let dir = example_copy();
+    let dir = crate::common::example_copy(false);
     let project = unique_project("plan-ex");
     let plan = plan_json(dir.path(), &["-p", &project], &[], 2);
     assert_eq!(
@@ -117,7 +99,7 @@ fn from_nothing_the_example_plans_every_resource_and_exits_2() {
 
 #[test]
 fn a_changed_port_in_a_copy_of_the_example_replaces_only_web() {
-    let dir = example_copy();
+    let dir = crate::common::example_copy(false);
     let project = unique_project("plan-port");
     pretend_applied(dir.path(), &project);
     let file = dir.path().join("compose.yaml");
@@ -135,7 +117,7 @@ fn a_changed_port_in_a_copy_of_the_example_replaces_only_web() {
 
 #[test]
 fn no_changes_says_so_and_exits_0() {
-    let dir = example_copy();
+    let dir = crate::common::example_copy(false);
     let project = unique_project("plan-none");
     pretend_applied(dir.path(), &project);
     Berth::new()
@@ -154,7 +136,7 @@ fn no_changes_says_so_and_exits_0() {
 
 #[test]
 fn a_saved_plan_can_be_shown() {
-    let dir = example_copy();
+    let dir = crate::common::example_copy(false);
     let project = unique_project("plan-out");
     Berth::new()
         .dir(dir.path())
@@ -180,7 +162,7 @@ fn a_saved_plan_can_be_shown() {
 
 #[test]
 fn an_unreachable_engine_is_one_line() {
-    let dir = example_copy();
+    let dir = crate::common::example_copy(false);
     let run = Berth::new()
         .dir(dir.path())
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")

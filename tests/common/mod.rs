@@ -13,6 +13,30 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A copy of examples/getting-started in a temp dir: the compose file and both
+/// build contexts (with the static `berth-demo` binaries when `binaries`; run
+/// `examples/prepare.sh` first for those).
+pub fn example_copy(binaries: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = root().join("examples/getting-started");
+    let mut files = vec![
+        "compose.yaml",
+        "Dockerfile",
+        ".dockerignore",
+        "redis/Dockerfile",
+        "redis/.dockerignore",
+    ];
+    if binaries {
+        files.extend(["berth-demo", "redis/berth-demo"]);
+    }
+    for rel in files {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), &to).unwrap_or_else(|e| panic!("copy {rel}: {e}"));
+    }
+    dir
+}
+
 /// The directories directly in `parent` (fixtures, cases), sorted so that reports are stable.
 pub fn subdirs(parent: &Path) -> Vec<PathBuf> {
     let entries = std::fs::read_dir(parent)
