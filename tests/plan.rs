@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, label, unique_project};
 use crate::common::Berth;
+use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, label, unique_project};
 
 /// `berth <global> plan <plan_args> --format json --detailed-exitcode`, parsed.
 fn plan_json(dir: &Path, global: &[&str], plan_args: &[&str], code: i32) -> Value {
