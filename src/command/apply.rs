@@ -348,74 +348,69 @@ impl Progress {
     }
 
     fn event(&self, e: Event) {
+        let text = describe(&e);
+        let key = match &e {
+            Event::Started { address, .. }
+            | Event::Finished { address, .. }
+            | Event::Failed { address, .. } => address.to_string(),
+        };
         if let Some(live) = &self.live {
             let mut bars = self.bars.lock().expect("progress lock");
             match e {
-                Event::Started { address, what } => {
+                Event::Started { .. } => {
                     let bar = live.add(indicatif::ProgressBar::new_spinner());
                     bar.set_style(
                         indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                             .expect("template"),
                     );
                     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-                    bar.set_message(format!("{address}: {what}..."));
-                    bars.insert(address.to_string(), bar);
+                    bar.set_message(text);
+                    bars.insert(key, bar);
                 }
-                Event::Finished {
-                    address,
-                    what,
-                    elapsed,
-                } => {
-                    if let Some(bar) = bars.remove(&address.to_string()) {
-                        bar.finish_with_message(format!(
-                            "{address}: {} after {:.1}s",
-                            done_word(what),
-                            elapsed.as_secs_f64()
-                        ));
+                Event::Finished { .. } => {
+                    if let Some(bar) = bars.remove(&key) {
+                        bar.finish_with_message(text);
                     }
                 }
-                Event::Failed {
-                    address,
-                    what,
-                    error,
-                } => {
-                    if let Some(bar) = bars.remove(&address.to_string()) {
-                        bar.abandon_with_message(format!("{address}: {what} failed: {error}"));
+                Event::Failed { .. } => {
+                    if let Some(bar) = bars.remove(&key) {
+                        bar.abandon_with_message(text);
                     }
                 }
             }
             return;
         }
-        let line = match e {
-            Event::Started { address, what } if !self.quiet => {
-                format!("{} {address}: {what}...", Self::stamp())
-            }
-            Event::Finished {
-                address,
-                what,
-                elapsed,
-            } if !self.quiet => {
-                format!(
-                    "{} {address}: {} after {:.1}s",
-                    Self::stamp(),
-                    done_word(what),
-                    elapsed.as_secs_f64()
-                )
-            }
-            Event::Failed {
-                address,
-                what,
-                error,
-            } => format!("{} {address}: {what} failed: {error}", Self::stamp()),
-            _ => return,
-        };
-        eprintln!("{line}");
+        if self.quiet && !matches!(e, Event::Failed { .. }) {
+            return;
+        }
+        eprintln!("{} {text}", Self::stamp());
     }
 
     fn finish(&self) {
         if let Some(live) = &self.live {
             let _ = live.clear();
         }
+    }
+}
+
+/// One progress line: `container.web[1]: created after 0.3s`.
+fn describe(e: &Event) -> String {
+    match e {
+        Event::Started { address, what } => format!("{address}: {what}..."),
+        Event::Finished {
+            address,
+            what,
+            elapsed,
+        } => format!(
+            "{address}: {} after {:.1}s",
+            done_word(what),
+            elapsed.as_secs_f64()
+        ),
+        Event::Failed {
+            address,
+            what,
+            error,
+        } => format!("{address}: {what} failed: {error}"),
     }
 }
 
