@@ -369,6 +369,10 @@ impl Progress {
                 }
                 Event::Finished { .. } => {
                     if let Some(bar) = bars.remove(&key) {
+                        // the line already says how long it took
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template("  {msg}").expect("template"),
+                        );
                         bar.finish_with_message(text);
                     }
                 }
@@ -386,9 +390,11 @@ impl Progress {
         eprintln!("{} {text}", Self::stamp());
     }
 
+    /// Finished lines stay on screen (as Terraform's do); only spinners of
+    /// steps that never finished are dropped.
     fn finish(&self) {
-        if let Some(live) = &self.live {
-            let _ = live.clear();
+        for (_, bar) in std::mem::take(&mut *self.bars.lock().expect("progress lock")) {
+            bar.abandon();
         }
     }
 }
