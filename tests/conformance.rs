@@ -86,9 +86,6 @@ impl Accept {
     }
 }
 
-/// The script CI uses to provide `docker compose`; relative to the project root.
-const INSTALL_COMPOSE: &str = "../shared/tools/install-compose-v2.sh";
-
 /// Environment variables passed through from the test's own environment; all others are cleared
 /// so that a developer's `COMPOSE_*` or interpolation variables cannot leak into a fixture.
 const PASSED_THROUGH_ENV: &[&str] = &["PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG"];
@@ -98,7 +95,7 @@ const MAX_DIFFERENCES_SHOWN: usize = 40;
 
 #[test]
 fn berth_config_matches_docker_compose_config() {
-    let compose_version = require_docker_compose();
+    let compose_version = crate::common::require_docker_compose("the conformance suite");
     for entry in INTENTIONAL {
         assert!(
             entry.path.starts_with('/') && !entry.reason.trim().is_empty(),
@@ -157,36 +154,6 @@ fn berth_config_matches_docker_compose_config() {
         }
         panic!("{report}");
     }
-}
-
-/// The version of `docker compose` (e.g. `2.40.3`). Fails (never skips) when it is missing or
-/// not v2: a silent pass would prove nothing.
-fn require_docker_compose() -> String {
-    let output = scrubbed_command(OsStr::new("docker"), Path::new("."), &[])
-        .args(["compose", "version", "--short"])
-        .output();
-    let version = match output {
-        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .trim_start_matches('v')
-            .to_owned(),
-        Ok(output) => panic!(
-            "`docker compose version` failed ({}): the conformance suite needs Docker Compose v2; \
-             run `{INSTALL_COMPOSE}` (CI installs it)\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        ),
-        Err(error) => panic!(
-            "cannot run `docker compose version` ({error}): the conformance suite needs the docker \
-             CLI with Docker Compose v2; run `{INSTALL_COMPOSE}` (CI installs it)"
-        ),
-    };
-    assert!(
-        version.starts_with("2."),
-        "`docker compose version` says {version:?}; the conformance suite needs Docker Compose v2: \
-         run `{INSTALL_COMPOSE}` (CI installs it)"
-    );
-    version
 }
 
 /// One directory to run both tools in.

@@ -31,9 +31,6 @@ use std::process::{Command, Output};
 /// The corpus must not shrink below what the issue asks for.
 const MIN_CASES: usize = 60;
 
-/// The script CI uses to provide `docker compose`; relative to the project root.
-const INSTALL_COMPOSE: &str = "../shared/tools/install-compose-v2.sh";
-
 /// Variables passed through to `docker compose` (it finds its CLI plugin through them); berth
 /// gets only `PATH`, `HOME` and `NO_COLOR=1`, plus the case's `env`.
 const COMPOSE_PASSED_THROUGH_ENV: &[&str] = &["PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG"];
@@ -50,7 +47,7 @@ fn invalid_inputs_are_rejected_with_located_errors() {
         "expected at least {MIN_CASES} cases in tests/fixtures/invalid/, found {}",
         cases.len()
     );
-    let compose = require_docker_compose();
+    let compose = crate::common::require_docker_compose("the bad-input suite");
 
     let failures = cases
         .iter()
@@ -68,36 +65,6 @@ fn invalid_inputs_are_rejected_with_located_errors() {
         }
         panic!("{report}");
     }
-}
-
-/// The version of `docker compose` (e.g. `2.40.3`). Fails (never skips) when it is missing or
-/// not v2: the `compose:` records would go unchecked.
-fn require_docker_compose() -> String {
-    let output = Command::new("docker")
-        .args(["compose", "version", "--short"])
-        .output();
-    let version = match output {
-        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .trim_start_matches('v')
-            .to_owned(),
-        Ok(output) => panic!(
-            "`docker compose version` failed ({}): the bad-input suite needs Docker Compose v2; \
-             run `{INSTALL_COMPOSE}` (CI installs it)\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        ),
-        Err(error) => panic!(
-            "cannot run `docker compose version` ({error}): the bad-input suite needs the \
-             docker CLI with Docker Compose v2; run `{INSTALL_COMPOSE}` (CI installs it)"
-        ),
-    };
-    assert!(
-        version.starts_with("2."),
-        "`docker compose version` says {version:?}; the bad-input suite needs Docker Compose \
-         v2: run `{INSTALL_COMPOSE}` (CI installs it)"
-    );
-    version
 }
 
 /// What `docker compose config` does with a case.
@@ -358,7 +325,10 @@ impl Case {
             .arg("config")
             .output()
             .unwrap_or_else(|error| {
-                panic!("cannot run docker compose ({error}); run `{INSTALL_COMPOSE}`")
+                panic!(
+                    "cannot run docker compose ({error}); run `{}`",
+                    crate::common::INSTALL_COMPOSE
+                )
             });
         let actual = if output.status.success() {
             Compose::Accepts

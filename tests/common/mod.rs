@@ -37,6 +37,40 @@ pub fn example_copy(binaries: bool) -> tempfile::TempDir {
     dir
 }
 
+/// The script CI uses to provide `docker compose`; relative to the project root.
+pub const INSTALL_COMPOSE: &str = "../shared/tools/install-compose-v2.sh";
+
+/// The version of `docker compose` (e.g. `2.40.3`). Fails (never skips) when it
+/// is missing or not v2: a silent pass would prove nothing. `who` names the
+/// suite in the message.
+pub fn require_docker_compose(who: &str) -> String {
+    let output = Command::new("docker")
+        .args(["compose", "version", "--short"])
+        .output();
+    let version = match output {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .trim_start_matches('v')
+            .to_owned(),
+        Ok(output) => panic!(
+            "`docker compose version` failed ({}): {who} needs Docker Compose v2; \
+             run `{INSTALL_COMPOSE}` (CI installs it)\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ),
+        Err(error) => panic!(
+            "cannot run `docker compose version` ({error}): {who} needs the docker CLI \
+             with Docker Compose v2; run `{INSTALL_COMPOSE}` (CI installs it)"
+        ),
+    };
+    assert!(
+        version.starts_with("2."),
+        "`docker compose version` says {version:?}; {who} needs Docker Compose v2: \
+         run `{INSTALL_COMPOSE}` (CI installs it)"
+    );
+    version
+}
+
 /// The directories directly in `parent` (fixtures, cases), sorted so that reports are stable.
 pub fn subdirs(parent: &Path) -> Vec<PathBuf> {
     let entries = std::fs::read_dir(parent)
