@@ -627,14 +627,7 @@ pub async fn rename(engine: &Engine, id: &str, new_name: &str) -> Result<(), Eng
 pub async fn wait_healthy(engine: &Engine, id: &str, timeout: Duration) -> Result<(), EngineError> {
     let started = Instant::now();
     loop {
-        let c = engine
-            .docker()
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(|e| engine.error(&format!("inspect container `{id}`"), e))?;
+        let c = inspect(engine, id).await?;
         let name = c
             .name
             .as_deref()
@@ -693,18 +686,26 @@ pub async fn wait_healthy(engine: &Engine, id: &str, timeout: Duration) -> Resul
     }
 }
 
+/// The engine's inspect of a container, for the waits.
+async fn inspect(
+    engine: &Engine,
+    id: &str,
+) -> Result<bollard::models::ContainerInspectResponse, EngineError> {
+    engine
+        .docker()
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .map_err(|e| engine.error(&format!("inspect container `{id}`"), e))
+}
+
 /// Wait until the container has exited; its exit code. (Polls rather than
 /// holding the engine's wait call open past the request timeout.)
 pub async fn wait_exit(engine: &Engine, id: &str) -> Result<i64, EngineError> {
     loop {
-        let c = engine
-            .docker()
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await
-            .map_err(|e| engine.error(&format!("inspect container `{id}`"), e))?;
+        let c = inspect(engine, id).await?;
         let state = c.state.unwrap_or_default();
         if matches!(
             state.status,
