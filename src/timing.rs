@@ -12,8 +12,9 @@ impl Timer {
     pub fn lap(&mut self, what: &str) {
         if let Some(start) = self.0 {
             eprintln!(
-                "timing: {what}: {:.1} ms",
-                start.elapsed().as_secs_f64() * 1000.0
+                "timing: {what}: {:.1} ms{}",
+                start.elapsed().as_secs_f64() * 1000.0,
+                memory()
             );
             self.0 = Some(std::time::Instant::now());
         }
@@ -23,5 +24,23 @@ impl Timer {
 impl Default for Timer {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Resident memory now and at its peak (Linux `/proc/self/status`), for the
+/// phase lines: where memory peaks matters as much as where time goes.
+fn memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().trim_end_matches(" kB").trim().to_string())
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (Some(now), Some(peak)) => format!(" (rss {now} kB, peak {peak} kB)"),
+        _ => String::new(),
     }
 }
