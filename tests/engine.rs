@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use berth::engine::{Engine, EngineError, Observed, ObservedPort};
+use berth::engine::{Engine, EngineError, Lookup, Observed, ObservedPort};
 
 use crate::common::engine::{
     Cleanup, DEMO_IMAGE, demo_image, docker, engine_slot, label, unique_project,
@@ -27,8 +27,14 @@ fn connect() -> Engine {
 fn observe(project: &str, networks: &[&str], volumes: &[&str], images: &[&str]) -> Observed {
     let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     let engine = connect();
-    block_on(engine.observe(project, &owned(networks), &owned(volumes), &owned(images)))
-        .unwrap_or_else(|e| panic!("{e}"))
+    let (networks, volumes, images) = (owned(networks), owned(volumes), owned(images));
+    let lookup = Lookup {
+        containers: &[],
+        networks: &networks,
+        volumes: &volumes,
+        images: &images,
+    };
+    block_on(engine.observe(project, &lookup)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn service_label(service: &str) -> String {
@@ -233,7 +239,7 @@ fn a_healthcheck_reports_health() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     loop {
-        let observed = block_on(engine.observe(&p, &[], &[], &[])).expect("observe");
+        let observed = block_on(engine.observe(&p, &Lookup::default())).expect("observe");
         let health = observed.containers[0].health.clone();
         if seen.last() != Some(&health) {
             seen.push(health.clone());
@@ -286,6 +292,44 @@ fn only_the_projects_containers_are_observed_sorted_by_name() {
     assert!(observed.containers.iter().all(|c| c.state == "created"));
     assert!(observed.containers.iter().all(|c| c.exit_code.is_none()));
     assert!(observed.containers.iter().all(|c| c.restart_policy == "no"));
+}
+
+#[test]
+fn containers_expected_by_name_count_only_when_the_project_lists_them() {
+    let _slot = engine_slot();
+    let p = unique_project("expect");
+    let other = format!("{p}-other");
+    let _cleanup = Cleanup::new(&p);
+    let _cleanup_other = Cleanup::new(&other);
+    // ours: expected by name and labelled; and one nobody expects (an orphan)
+    let ours = format!("{p}-web-1");
+    let orphan = format!("{p}-old-1");
+    // named as the plan expects, but another project's: must not be observed
+    let foreign = format!("{p}-db-1");
+    for (project, name) in [(&p, &ours), (&p, &orphan), (&other, &foreign)] {
+        docker(&[
+            "create",
+            "--label",
+            &label(project),
+            "--name",
+            name,
+            demo_image(),
+        ]);
+    }
+    let expected = vec![ours.clone(), foreign.clone(), format!("{p}-missing-1")];
+    let lookup = Lookup {
+        containers: &expected,
+        ..Lookup::default()
+    };
+
+    let observed = block_on(connect().observe(&p, &lookup)).unwrap_or_else(|e| panic!("{e}"));
+
+    let names: Vec<&str> = observed
+        .containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, [orphan.as_str(), ours.as_str()]);
 }
 
 #[test]

@@ -199,6 +199,7 @@ fn finish(
         mut state,
         plan,
         lock,
+        session,
         ..
     } = planned;
     let list = steps(&plan, &desired);
@@ -208,31 +209,26 @@ fn finish(
         &plan,
         &state.lineage,
     )?);
-    let runtime = crate::engine::runtime()
-        .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
+    // go on with the connection the plan observed on (`--refresh=false`: a new one)
+    let mut session = match session {
+        Some(s) => s,
+        None => crate::engine::Session::start()
+            .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?,
+    };
+    let engine = session.engine()?;
+    driver.attach(engine);
     let ui = Progress::new(args.quiet);
-    let mut save_error = None;
-    let report = runtime.block_on(async {
-        let engine = crate::engine::Engine::connect().await?;
-        driver.attach(engine);
-        Ok::<Report, Error>(
-            execute(
-                driver.clone(),
-                list,
-                args.parallelism,
-                |step, outcome| {
-                    outcome.apply_to(&mut state, step);
-                    store.save(&mut state).map_err(|e| {
-                        let msg = e.to_string();
-                        save_error = Some(msg.clone());
-                        msg
-                    })
-                },
-                |e| ui.event(e),
-            )
-            .await,
-        )
-    })?;
+    let report = session.block_on(execute(
+        driver.clone(),
+        list,
+        args.parallelism,
+        |step, outcome| {
+            outcome.apply_to(&mut state, step);
+            // a failed save fails the step: the summary names it
+            store.save(&mut state).map_err(|e| e.to_string())
+        },
+        |e| ui.event(e),
+    ));
     drop(lock);
     ui.finish();
     let code = summarise(&plan, &report, verb)?;

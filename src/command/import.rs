@@ -34,7 +34,7 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
         mut state,
         ..
     } = planned;
-    let observed = observe(&desired)?;
+    let observed = observe(&desired, &state)?;
     let single = match (&args.address, &args.id) {
         (Some(a), Some(id)) => {
             let address: Address = a

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::{GlobalArgs, LockArgs, PlanArgs, PlanFormat};
 use crate::compose::Loaded;
-use crate::engine::{Engine, Observed};
+use crate::engine::{Lookup, Observed, Session};
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{DiffInput, Plan, diff};
 use crate::render;
@@ -27,6 +27,9 @@ pub struct Planned {
     pub lock: Option<LockGuard>,
     /// What the engine showed (`None` with `--refresh=false`).
     pub observed: Option<Observed>,
+    /// The engine connection observation used (`None` with `--refresh=false`),
+    /// for apply to go on with.
+    pub session: Option<Session>,
     pub options: ResolveOptions,
 }
 
@@ -49,8 +52,20 @@ pub fn take_lock(
     Ok(Some(lock(path, command, args.lock_timeout)?))
 }
 
-/// Observe what the engine holds for the desired resources.
-pub fn observe(desired: &Desired) -> Result<Observed, Error> {
+/// Observe what the engine holds for the desired resources (and, for the
+/// containers, the ones the state records) on a new connection.
+pub fn observe(desired: &Desired, state: &State) -> Result<Observed, Error> {
+    let mut session =
+        Session::start().map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
+    observe_with(&mut session, desired, state)
+}
+
+/// [`observe`] on a session's connection.
+pub fn observe_with(
+    session: &mut Session,
+    desired: &Desired,
+    state: &State,
+) -> Result<Observed, Error> {
     let names = |kind: Kind| -> Vec<String> {
         desired
             .resources
@@ -59,20 +74,29 @@ pub fn observe(desired: &Desired) -> Result<Observed, Error> {
             .map(|r| r.engine_name.clone())
             .collect()
     };
-    let runtime = crate::engine::runtime()
-        .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let engine = Engine::connect().await?;
-        let observed = engine
-            .observe(
-                &desired.project,
-                &names(Kind::Network),
-                &names(Kind::Volume),
-                &names(Kind::Image),
-            )
-            .await?;
-        Ok(observed)
-    })
+    let mut containers = names(Kind::Container);
+    containers.extend(
+        state
+            .resources
+            .iter()
+            .filter(|(a, _)| a.kind == Kind::Container)
+            .map(|(_, r)| r.name.clone()),
+    );
+    containers.sort();
+    containers.dedup();
+    let (networks, volumes, images) = (
+        names(Kind::Network),
+        names(Kind::Volume),
+        names(Kind::Image),
+    );
+    let lookup = Lookup {
+        containers: &containers,
+        networks: &networks,
+        volumes: &volumes,
+        images: &images,
+    };
+    let engine = session.engine()?;
+    Ok(session.block_on(engine.observe(&desired.project, &lookup))?)
 }
 
 /// Load, resolve, lock, read state, observe, diff.
@@ -84,6 +108,15 @@ pub fn compute(
     remove_orphans: bool,
     lock_args: &LockArgs,
 ) -> Result<Planned, Error> {
+    // connect while the files load (see Session)
+    let mut session = if refresh {
+        Some(
+            Session::start()
+                .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?,
+        )
+    } else {
+        None
+    };
     let loaded = load(g, &options.targets)?;
     let path = state_path(g, &loaded);
     let mut options = options;
@@ -112,10 +145,9 @@ pub fn compute(
     } else {
         desired
     };
-    let observed = if refresh {
-        Some(observe(&desired)?)
-    } else {
-        None
+    let observed = match &mut session {
+        Some(session) => Some(observe_with(session, &desired, &state)?),
+        None => None,
     };
     timer.lap("state, observe");
     let plan = diff(&DiffInput {
@@ -135,6 +167,7 @@ pub fn compute(
         plan,
         lock,
         observed,
+        session,
         options,
     })
 }

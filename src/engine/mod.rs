@@ -19,8 +19,9 @@ mod runtime;
 
 pub use connect::{DEFAULT_HOST, Engine};
 pub use error::EngineError;
+pub use observe::Lookup;
 pub use observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
-pub use runtime::runtime;
+pub use runtime::{Session, runtime};
 
 /// The label docker compose (and berth) puts on everything of a project; its
 /// value is the project name.

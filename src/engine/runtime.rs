@@ -1,4 +1,12 @@
-//! The tokio runtime a synchronous command uses to drive the engine.
+//! The tokio runtime a synchronous command uses to drive the engine, and the
+//! [`Session`] that connects on it in the background.
+
+use std::future::Future;
+
+use tokio::task::JoinHandle;
+
+use super::connect::Engine;
+use super::error::EngineError;
 
 /// A multi-thread tokio runtime with 2 worker threads, with I/O and timers
 /// enabled: enough for the engine calls of one command (they wait on the
@@ -18,4 +26,59 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .thread_name("berth-engine")
         .enable_all()
         .build()
+}
+
+/// A runtime and the connection being made on it: a command starts one
+/// before it loads the files, so connecting (negotiating the API version
+/// costs the engine 5-15 ms: its `/version` asks containerd and runc for
+/// theirs) overlaps the loading, and plan and apply share the connection.
+///
+/// ```no_run
+/// let mut session = berth::engine::Session::start().expect("a tokio runtime");
+/// // ... load the files ...
+/// let engine = session.engine().expect("the engine answers");
+/// let observed = session.block_on(engine.observe("demo", &Default::default()));
+/// ```
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    connecting: Option<JoinHandle<Result<Engine, EngineError>>>,
+    engine: Option<Engine>,
+}
+
+impl Session {
+    /// Start connecting ([`Engine::connect`]) in the background. Fails only
+    /// when the OS refuses the runtime's threads.
+    pub fn start() -> std::io::Result<Session> {
+        let runtime = runtime()?;
+        let connecting = Some(runtime.spawn(Engine::connect()));
+        Ok(Session {
+            runtime,
+            connecting,
+            engine: None,
+        })
+    }
+
+    /// The connected engine, waiting for the connection if it is still being
+    /// made; its error (unreachable, permission denied, ...) otherwise.
+    pub fn engine(&mut self) -> Result<Engine, EngineError> {
+        if let Some(engine) = &self.engine {
+            return Ok(engine.clone());
+        }
+        let connecting = self
+            .connecting
+            .take()
+            .unwrap_or_else(|| self.runtime.spawn(Engine::connect()));
+        let engine = match self.runtime.block_on(connecting) {
+            Ok(connected) => connected?,
+            // the task panicked or was cancelled: connect again, in the foreground
+            Err(_) => self.runtime.block_on(Engine::connect())?,
+        };
+        self.engine = Some(engine.clone());
+        Ok(engine)
+    }
+
+    /// Run engine work to completion on the session's runtime.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
 }
