@@ -3,7 +3,10 @@
 //! Creates the networks `P_front` and `P_back`, then for each parallelism value
 //! creates N containers (`P-svcI-1`, attached to `P_front` at create and
 //! connected to `P_back` before start), starts them with that many concurrent
-//! starts, and force-removes them with the same parallelism. Prints one JSON
+//! starts, and force-removes them with the same parallelism. Before the
+//! removal, one container in the middle is replaced as a stop-first replace
+//! must at least do (graceful stop, remove, create, connect, start): the
+//! engine's floor for the "one changed service" scenario. Prints one JSON
 //! line per parallelism and a final line with the best figures. Everything
 //! carrying the project label is removed at the end, even on error.
 //!
@@ -179,7 +182,19 @@ async fn force_remove(docker: &Docker, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// One round: create, start, force-remove N containers with `parallelism`.
+/// Replace running container `i` as a stop-first replace must: stop it
+/// gracefully, remove it, create it again and start it; the wall time in seconds.
+async fn replace_one(docker: &Docker, a: &Args, i: usize) -> Result<f64, Error> {
+    let n = name(&a.project, i);
+    let start = Instant::now();
+    docker.stop_container(&n, None).await?;
+    docker.remove_container(&n, None).await?;
+    create_one(docker, a, i).await?;
+    docker.start_container(&n, None).await?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// One round: create, start, replace one, force-remove N containers with `parallelism`.
 async fn round(docker: &Docker, a: &Args, parallelism: usize) -> Result<serde_json::Value, Error> {
     let create_s = timed(a.services, parallelism, |i| create_one(docker, a, i)).await?;
     let start_s = timed(a.services, parallelism, |i| async move {
@@ -189,6 +204,7 @@ async fn round(docker: &Docker, a: &Args, parallelism: usize) -> Result<serde_js
             .map_err(Error::from)
     })
     .await?;
+    let replace_one_s = replace_one(docker, a, a.services / 2).await?;
     let remove_s = timed(a.services, parallelism, |i| async move {
         force_remove(docker, &name(&a.project, i)).await
     })
@@ -198,6 +214,7 @@ async fn round(docker: &Docker, a: &Args, parallelism: usize) -> Result<serde_js
         "create_s": create_s,
         "start_s": start_s,
         "up_s": create_s + start_s,
+        "replace_one_s": replace_one_s,
         "remove_s": remove_s,
     }))
 }
@@ -206,6 +223,7 @@ async fn run(docker: &Docker, a: &Args) -> Result<(), Error> {
     create_networks(docker, &a.project).await?;
     let mut best: Option<(f64, usize)> = None;
     let mut best_remove = f64::INFINITY;
+    let mut best_replace_one = f64::INFINITY;
     for &p in &a.parallelism {
         let r = round(docker, a, p).await?;
         println!("{r}");
@@ -214,11 +232,18 @@ async fn run(docker: &Docker, a: &Args) -> Result<(), Error> {
             best = Some((up, p));
         }
         best_remove = best_remove.min(r["remove_s"].as_f64().unwrap_or(f64::INFINITY));
+        best_replace_one =
+            best_replace_one.min(r["replace_one_s"].as_f64().unwrap_or(f64::INFINITY));
     }
     if let Some((up, p)) = best {
         println!(
             "{}",
-            json!({"best_up_s": up, "best_remove_s": best_remove, "best_parallelism": p})
+            json!({
+                "best_up_s": up,
+                "best_remove_s": best_remove,
+                "best_replace_one_s": best_replace_one,
+                "best_parallelism": p
+            })
         );
     }
     Ok(())
