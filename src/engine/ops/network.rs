@@ -117,13 +117,45 @@ pub async fn remove(engine: &Engine, name_or_id: &str) -> Result<(), EngineError
                 }
                 let busy = matches!(&err, EngineError::Api { message, .. }
                     if message.contains("active endpoints"));
-                if !busy || started.elapsed() + pause > REMOVE_RETRY_FOR {
+                if !busy {
                     return Err(err);
+                }
+                if started.elapsed() + pause > REMOVE_RETRY_FOR {
+                    return Err(stale_endpoints(engine, name_or_id, err).await);
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
         }
+    }
+}
+
+/// A network that still "has active endpoints" after the retries: when no
+/// container is attached any more, say it is the engine's stale endpoint
+/// count (moby/moby#43286, seen on Docker 20.10 after many containers left a
+/// network at once; only a daemon restart resets it), and what to do.
+async fn stale_endpoints(engine: &Engine, name_or_id: &str, err: EngineError) -> EngineError {
+    let attached = engine
+        .docker()
+        .inspect_network(name_or_id, None)
+        .await
+        .map(|n| n.containers.map_or(0, |c| c.len()));
+    match (attached, err) {
+        (
+            Ok(0),
+            EngineError::Api {
+                doing,
+                status,
+                message,
+            },
+        ) => EngineError::Api {
+            doing,
+            status,
+            message: format!(
+                "{message} (no container is attached: the engine's endpoint count is stale, a Docker 20.10 bug, moby/moby#43286; restart the Docker daemon, then run berth again to finish)"
+            ),
+        },
+        (_, err) => err,
     }
 }
 
