@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::address::Address;
-use super::context::{context_hash, hex};
+use super::context::{context_hash, hex, json_sha256};
 use crate::compose::model::{MountType, Project, Service};
 
 /// One resource berth manages (or, when `external`, only reads).
@@ -68,6 +68,12 @@ pub const DEPENDENCIES_KEY: &str = "uses";
 
 /// Order object keys recursively so equal specs serialise to equal text.
 pub fn canonical(v: Value) -> Value {
+    // serde_json's map (without its `preserve_order` feature) is a BTreeMap, so
+    // keys are already sorted and rebuilding every map would be a pure copy;
+    // the check keeps specs canonical should the map type ever change
+    if is_canonical(&v) {
+        return v;
+    }
     match v {
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> = m.into_iter().collect();
@@ -84,10 +90,18 @@ pub fn canonical(v: Value) -> Value {
     }
 }
 
+/// Whether every object in `v` has its keys in order.
+fn is_canonical(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.keys().is_sorted() && m.values().all(is_canonical),
+        Value::Array(a) => a.iter().all(is_canonical),
+        _ => true,
+    }
+}
+
 /// sha256 of a canonical spec's JSON text.
 pub fn spec_hash(spec: &Value) -> String {
-    let text = serde_json::to_string(spec).expect("JSON values serialise");
-    hex(&Sha256::digest(text.as_bytes()))
+    json_sha256(spec)
 }
 
 fn resource(
