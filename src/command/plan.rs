@@ -10,6 +10,7 @@ use crate::engine::{Engine, Observed};
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{DiffInput, Plan, diff};
 use crate::render;
+use crate::resource::desired::resolve_taking_services;
 use crate::resource::{Desired, Kind, ResolveOptions, resolve};
 use crate::run::{Error, load, print_out, use_color};
 use crate::state::{LockGuard, State, StateStore, default_path, lock};
@@ -94,12 +95,15 @@ pub fn compute(
     }
     let mut timer = crate::timing::Timer::new();
     let mut loaded = loaded;
-    let desired = resolve(&loaded.project, &options)?;
-    if command == "berth plan" {
+    let desired = if command == "berth plan" {
         // plan needs only the resolved resources from here on: free the model
-        // before diffing and rendering, so they reuse its memory
+        // while resolving and before diffing and rendering, so they reuse its memory
+        let desired = resolve_taking_services(&mut loaded.project, &options)?;
         loaded.project.services = Default::default();
-    }
+        desired
+    } else {
+        resolve(&loaded.project, &options)?
+    };
     timer.lap("resolve");
     let lock = take_lock(&path, command, lock_args)?;
     let store = StateStore::new(path);

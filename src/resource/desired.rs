@@ -1,6 +1,7 @@
 //! From the canonical project to the desired resources: engine names, canonical
 //! specs and their hashes, and the dependency graph as plain data.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -140,6 +141,67 @@ pub fn container_name(project: &str, s: &Service, n: u32) -> String {
 
 /// Resolve the project into desired resources.
 pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveError> {
+    let (out, selected) = shared_resources(p, opts)?;
+    let services: Vec<&Service> = selected.names.iter().map(|n| &p.services[n]).collect();
+    service_resources(p, opts, out, &selected, services)
+}
+
+/// [`resolve`], taking the selected services out of the project: each is
+/// freed as soon as its resources exist, so the model and all the specs are
+/// never held at once (`plan` needs only the resources afterwards).
+pub fn resolve_taking_services(
+    p: &mut Project,
+    opts: &ResolveOptions,
+) -> Result<Desired, ResolveError> {
+    let (out, selected) = shared_resources(p, opts)?;
+    let mut services = std::mem::take(&mut p.services);
+    services.retain(|name, _| selected.names.contains(name));
+    // one part per thread, split where the tree splits: no copy of the services
+    let mut parts = Vec::new();
+    let threads = crate::par::threads_for(services.len());
+    let per_part = services.len().div_ceil(threads);
+    while services.len() > per_part {
+        let Some(at) = services.keys().nth(per_part).cloned() else {
+            break;
+        };
+        let rest = services.split_off(&at);
+        parts.push(services);
+        services = rest;
+    }
+    parts.push(services);
+    let mut out = out;
+    let shared = &out;
+    let per_part = crate::par::parts(parts, |part| {
+        part.into_values()
+            .map(|s| one_service(p, opts, &selected, shared, &s))
+            .collect::<Vec<_>>()
+    });
+    for resolved in per_part.into_iter().flatten() {
+        let (image, containers) = resolved?;
+        for c in containers {
+            out.resources.insert(c.address.clone(), c);
+        }
+        out.resources.insert(image.address.clone(), image);
+    }
+    Ok(out)
+}
+
+/// What every service's resources are resolved against.
+struct Selected {
+    /// The services to resolve (`--target`s and their dependencies, else all).
+    names: BTreeSet<String>,
+    /// Containers per selected service, `--scale` applied.
+    replicas: BTreeMap<String, u32>,
+    /// Build context → its content hash, or why it could not be read.
+    contexts: HashMap<String, Result<String, String>>,
+}
+
+/// Check the options, select the services, and resolve the networks and
+/// volumes they use.
+fn shared_resources(
+    p: &Project,
+    opts: &ResolveOptions,
+) -> Result<(Desired, Selected), ResolveError> {
     let known = || p.services.keys().cloned().collect::<Vec<_>>().join(", ");
     for (flag, names) in [
         ("scale", opts.scale.keys().cloned().collect::<Vec<_>>()),
@@ -198,28 +260,83 @@ pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveErr
         out.resources.insert(r.address.clone(), r);
     }
 
-    let replicas: BTreeMap<&str, u32> = services
+    let replicas = services
         .iter()
         .map(|name| {
             let n = opts.scale.get(name).copied();
             (
-                name.as_str(),
+                name.clone(),
                 n.unwrap_or_else(|| p.services[name].replicas()),
             )
         })
         .collect();
-    let mut contexts: HashMap<String, String> = HashMap::new();
-    for name in &services {
-        let s = &p.services[name];
-        let image = image_resource(p, s, &mut contexts, &opts.context_skip)?;
-        let files = file_hashes(p, s)?;
-        for n in 1..=replicas[name.as_str()] {
-            let c = container_resource(p, s, n, &image, &files, &out, &replicas);
+    let contexts = context_hashes(p, &services, &opts.context_skip);
+    let selected = Selected {
+        names: services,
+        replicas,
+        contexts,
+    };
+    Ok((out, selected))
+}
+
+/// Every service's image and containers, added to `out`. They depend only on
+/// the networks and volumes already in `out`, so services resolve in
+/// parallel (results in order); each service is dropped once resolved.
+fn service_resources<S: Borrow<Service> + Send>(
+    p: &Project,
+    opts: &ResolveOptions,
+    mut out: Desired,
+    selected: &Selected,
+    services: Vec<S>,
+) -> Result<Desired, ResolveError> {
+    let shared = &out;
+    let per_service = crate::par::map_owned(services, |s| {
+        one_service(p, opts, selected, shared, s.borrow())
+    });
+    for resolved in per_service {
+        let (image, containers) = resolved?;
+        for c in containers {
             out.resources.insert(c.address.clone(), c);
         }
         out.resources.insert(image.address.clone(), image);
     }
     Ok(out)
+}
+
+/// One service's image and containers.
+fn one_service(
+    p: &Project,
+    opts: &ResolveOptions,
+    selected: &Selected,
+    shared: &Desired,
+    s: &Service,
+) -> Result<(Resource, Vec<Resource>), ResolveError> {
+    let image = image_resource(p, s, &selected.contexts, &opts.context_skip)?;
+    let files = file_hashes(p, s)?;
+    let replicas = selected.replicas.get(&s.name).copied().unwrap_or(0);
+    let containers = (1..=replicas)
+        .map(|n| container_resource(p, s, n, &image, &files, shared, &selected.replicas))
+        .collect();
+    Ok((image, containers))
+}
+
+/// The content hash of every build context the services use, each hashed
+/// once (or why it could not be read).
+fn context_hashes(
+    p: &Project,
+    services: &BTreeSet<String>,
+    skip: &[std::path::PathBuf],
+) -> HashMap<String, Result<String, String>> {
+    let mut out = HashMap::new();
+    for name in services {
+        if let Some(b) = &p.services[name].build
+            && !out.contains_key(&b.context)
+        {
+            let hash = context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string());
+            out.insert(b.context.clone(), hash);
+        }
+    }
+    out
 }
 
 /// The targeted services and everything they depend on (all services without targets).
@@ -248,7 +365,7 @@ fn selected_services(p: &Project, targets: &[String]) -> BTreeSet<String> {
 fn image_resource(
     p: &Project,
     s: &Service,
-    contexts: &mut HashMap<String, String>,
+    contexts: &HashMap<String, Result<String, String>>,
     skip: &[std::path::PathBuf],
 ) -> Result<Resource, ResolveError> {
     let reference = image_reference(&p.name, s);
@@ -257,19 +374,15 @@ fn image_resource(
     spec.insert("pull_policy".into(), json!(s.pull_policy));
     if let Some(b) = &s.build {
         let hash = match contexts.get(&b.context) {
-            Some(h) => h.clone(),
-            None => {
-                let h = context_hash(Path::new(&b.context), skip).map_err(|e| {
-                    ResolveError::Unreadable {
-                        what: "build context",
-                        path: b.context.clone(),
-                        detail: e.to_string(),
-                    }
-                })?;
-                contexts.insert(b.context.clone(), h.clone());
-                h
-            }
-        };
+            Some(hashed) => hashed.clone(),
+            // not hashed up front: only when called for a service resolve() did not select
+            None => context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string()),
+        }
+        .map_err(|detail| ResolveError::Unreadable {
+            what: "build context",
+            path: b.context.clone(),
+            detail,
+        })?;
         let dockerfile_text = match (&b.dockerfile_inline, &b.dockerfile) {
             (Some(inline), _) => Some(inline.clone()),
             (None, Some(f)) => std::fs::read_to_string(Path::new(&b.context).join(f)).ok(),
@@ -340,7 +453,7 @@ fn container_resource(
     image: &Resource,
     files: &BTreeMap<String, String>,
     so_far: &Desired,
-    replicas: &BTreeMap<&str, u32>,
+    replicas: &BTreeMap<String, u32>,
 ) -> Resource {
     let mut spec = match serde_json::to_value(s).expect("the model serialises") {
         Value::Object(m) => m,
@@ -524,6 +637,22 @@ mod tests {
                 .to_string()
                 .contains("--target names unknown service `nope`")
         );
+    }
+
+    #[test]
+    fn taking_the_services_resolves_the_same() {
+        let d = stack();
+        let p = project(d.path(), STACK);
+        for targets in [vec![], vec!["redis".to_string()]] {
+            let opts = ResolveOptions {
+                scale: BTreeMap::from([("redis".to_string(), 2)]),
+                targets,
+                ..Default::default()
+            };
+            let mut taken = p.clone();
+            let desired = resolve_taking_services(&mut taken, &opts).unwrap();
+            assert_eq!(desired, resolve(&p, &opts).unwrap());
+        }
     }
 
     #[test]
