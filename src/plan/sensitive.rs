@@ -28,8 +28,13 @@ const WORDS: &[&str] = &[
 
 /// Whether a variable name looks like it holds a secret.
 pub fn is_sensitive_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    WORDS.iter().any(|w| upper.contains(w))
+    // asked for every environment variable of every resource: compare in
+    // place instead of upper-casing a copy
+    let name = name.as_bytes();
+    WORDS.iter().any(|w| {
+        name.windows(w.len())
+            .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// Whether the attribute at `path` (e.g. `environment.DB_PASSWORD`) is sensitive.

@@ -9,6 +9,8 @@
 //! Colour only when asked: styles are forced on or off, so the output never
 //! depends on what console guesses about the terminal.
 
+use std::fmt::Write as _;
+
 use console::Style;
 
 use super::view::{
@@ -33,20 +35,27 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if !view.resources.is_empty() {
         out.push_str("berth will perform the following actions:\n\n");
     }
+    // written in place (one plan line per resource, thousands of them):
+    // no intermediate String per line
     for r in &view.resources {
         let c = r.change;
-        let comment = format!("  # {} {}", c.address, r.headline());
-        out.push_str(&p.bold.apply_to(comment).to_string());
+        let _ = write!(
+            out,
+            "{}",
+            p.bold
+                .apply_to(format_args!("  # {} {}", c.address, r.headline()))
+        );
         if c.data_loss {
-            out.push_str(&format!(" {}", p.loss.apply_to("(data loss)")));
+            let _ = write!(out, " {}", p.loss.apply_to("(data loss)"));
         }
         out.push('\n');
-        out.push_str(&format!(
-            "{} {} ({})\n",
+        let _ = writeln!(
+            out,
+            "{} {} ({})",
             p.action(c.action).apply_to(symbol(c.action)),
             c.address,
             c.name
-        ));
+        );
         for line in &r.lines {
             push_line(&mut out, &p, line);
         }
