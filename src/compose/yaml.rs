@@ -195,10 +195,21 @@ impl Builder<'_> {
     fn span_at(&self, m: &Marker, len: usize) -> Span {
         let line = m.line().max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let line_text = &self.text[start..];
-        let line_text = line_text.split('\n').next().unwrap_or("");
         let col_chars = m.col();
-        let byte_col: usize = line_text.chars().take(col_chars).map(char::len_utf8).sum();
+        // called for every scalar and collection: when the line up to the
+        // column is plain ASCII, characters are bytes
+        let ascii = self
+            .text
+            .as_bytes()
+            .get(start..start + col_chars)
+            .is_some_and(|before| before.iter().all(|&b| b.is_ascii() && b != b'\n'));
+        let byte_col: usize = if ascii {
+            col_chars
+        } else {
+            let line_text = &self.text[start..];
+            let line_text = line_text.split('\n').next().unwrap_or("");
+            line_text.chars().take(col_chars).map(char::len_utf8).sum()
+        };
         Span {
             file: self.file,
             line: line as u32,
