@@ -12,7 +12,7 @@ use crate::plan::{DiffInput, Plan, diff};
 use crate::render;
 use crate::resource::desired::resolve_taking_services;
 use crate::resource::{Desired, Kind, ResolveOptions, resolve};
-use crate::run::{Error, load, print_out, use_color};
+use crate::run::{Error, load, print_out, print_out_chunks, use_color};
 use crate::state::{LockGuard, State, StateStore, default_path, lock};
 
 /// Everything a plan was computed from; apply continues from here.
@@ -204,7 +204,12 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
     )?;
     let plan = &planned.plan;
     let mut timer = crate::timing::Timer::new();
-    print_out(&render(plan, args.format, use_color(g, false)))?;
+    let color = use_color(g, false);
+    match args.format {
+        // thousands of resources: printed as laid out, not held as one String
+        PlanFormat::Text => print_out_chunks(|emit| render::text_to(plan, color, emit))?,
+        format => print_out(&render(plan, format, color))?,
+    }
     timer.lap("render, print");
     if !plan.errors.is_empty() {
         return Err(Error::Plan(plan.errors.clone()));

@@ -26,6 +26,25 @@ const DIFF: &str = "        ";
 /// The plan as terminal text, ending with a newline. `color: false` gives
 /// plain text without a single escape code.
 pub fn text(plan: &Plan, color: bool) -> String {
+    let mut text = String::new();
+    let _ = text_to(plan, color, &mut |chunk| {
+        text.push_str(chunk);
+        Ok(())
+    });
+    text
+}
+
+/// Above this many bytes, the text laid out so far goes to the writer.
+const CHUNK: usize = 64 * 1024;
+
+/// [`text()`], handed to `emit` in chunks as it is laid out: a plan of
+/// thousands of resources is printed without holding all of its text
+/// (chunks end at a resource's end; the concatenation is `text()`).
+pub fn text_to(
+    plan: &Plan,
+    color: bool,
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let view = PlanView::new(plan);
     let p = Palette::new(color);
     let mut out = String::new();
@@ -60,6 +79,10 @@ pub fn text(plan: &Plan, color: bool) -> String {
             push_line(&mut out, &p, line);
         }
         out.push('\n');
+        if out.len() >= CHUNK {
+            emit(&out)?;
+            out.clear();
+        }
     }
     if !plan.orphans.is_empty() {
         out.push_str(&format!("{}\n", p.bold.apply_to(ORPHANS)));
@@ -75,7 +98,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         &p.bold
     };
     out.push_str(&format!("{}\n", style.apply_to(summary)));
-    out
+    emit(&out)
 }
 
 fn push_line(out: &mut String, p: &Palette, line: &Line) {
@@ -180,6 +203,25 @@ mod tests {
         assert_text, change, config, everything, unchanged, with_secret,
     };
     use serde_json::json;
+
+    #[test]
+    fn chunks_of_a_large_plan_make_up_the_text() {
+        let mut plan = everything();
+        let one = plan.changes.clone();
+        for _ in 0..500 {
+            plan.changes.extend(one.iter().cloned());
+        }
+        for color in [false, true] {
+            let mut chunks = Vec::new();
+            text_to(&plan, color, &mut |c| {
+                chunks.push(c.to_string());
+                Ok(())
+            })
+            .unwrap();
+            assert!(chunks.len() > 1);
+            assert_eq!(chunks.concat(), text(&plan, color));
+        }
+    }
 
     #[test]
     fn every_action_and_every_reason_in_plain_words() {
