@@ -109,7 +109,8 @@ impl<'a> Engine<'a> {
 struct Differ<'a> {
     input: &'a DiffInput<'a>,
     engine: Option<Engine<'a>>,
-    /// Actions decided so far, for dependency reasons.
+    /// Actions decided so far for networks, volumes and images, for
+    /// containers' dependency reasons.
     actions: BTreeMap<Address, Action>,
     errors: Vec<String>,
 }
@@ -219,9 +220,13 @@ fn config_reasons(old: &Value, new: &Value, skip: &[&str]) -> Vec<Reason> {
 }
 
 impl Differ<'_> {
-    /// Keep a decided change, and its action for the resources that depend on it.
+    /// Keep a decided change, and its action for the resources that depend on
+    /// it (only containers do, and only on networks, volumes and images: the
+    /// actions of thousands of containers are not kept).
     fn record(&mut self, change: Change, changes: &mut Vec<Change>) {
-        self.actions.insert(change.address.clone(), change.action);
+        if change.address.kind != Kind::Container {
+            self.actions.insert(change.address.clone(), change.action);
+        }
         changes.push(change);
     }
 

@@ -176,13 +176,7 @@ pub fn resolve_taking_services(
             .map(|s| one_service(p, opts, &selected, shared, &s))
             .collect::<Vec<_>>()
     });
-    for resolved in per_part.into_iter().flatten() {
-        let (image, containers) = resolved?;
-        for c in containers {
-            out.resources.insert(c.address.clone(), c);
-        }
-        out.resources.insert(image.address.clone(), image);
-    }
+    add_in_order(&mut out, per_part.into_iter().flatten().collect())?;
     Ok(out)
 }
 
@@ -293,14 +287,33 @@ fn service_resources<S: Borrow<Service> + Send>(
     let per_service = crate::par::map_owned(services, |s| {
         one_service(p, opts, selected, shared, s.borrow())
     });
-    for resolved in per_service {
-        let (image, containers) = resolved?;
-        for c in containers {
-            out.resources.insert(c.address.clone(), c);
-        }
-        out.resources.insert(image.address.clone(), image);
-    }
+    add_in_order(&mut out, per_service)?;
     Ok(out)
+}
+
+/// Add every service's resources (or fail with the first service's error).
+/// Networks and volumes, then images, then containers, each in service order,
+/// is the address order: the map is built in one pass instead of by 10,000
+/// inserts that each search it.
+fn add_in_order(
+    out: &mut Desired,
+    per_service: Vec<Result<(Resource, Vec<Resource>), ResolveError>>,
+) -> Result<(), ResolveError> {
+    let mut images = Vec::with_capacity(per_service.len());
+    let mut containers = Vec::with_capacity(per_service.len());
+    for resolved in per_service {
+        let (image, of_service) = resolved?;
+        images.push(image);
+        containers.extend(of_service);
+    }
+    let shared = std::mem::take(&mut out.resources);
+    out.resources = shared
+        .into_values()
+        .chain(images)
+        .chain(containers)
+        .map(|r| (r.address.clone(), r))
+        .collect();
+    Ok(())
 }
 
 /// One service's image and containers.
