@@ -96,10 +96,13 @@ pub fn compute(
     let mut timer = crate::timing::Timer::new();
     let mut loaded = loaded;
     let desired = if command == "berth plan" {
+        // the tree is gone: its memory goes back before the specs are built
+        crate::memory::release();
         // plan needs only the resolved resources from here on: free the model
-        // while resolving and before diffing and rendering, so they reuse its memory
+        // while resolving and before diffing and rendering
         let desired = resolve_taking_services(&mut loaded.project, &options)?;
         loaded.project.services = Default::default();
+        crate::memory::release();
         desired
     } else {
         resolve(&loaded.project, &options)?
