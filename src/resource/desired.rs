@@ -215,22 +215,23 @@ fn shared_resources(
         resources: BTreeMap::new(),
     };
 
-    let mut used_networks = BTreeSet::new();
-    let mut used_volumes = BTreeSet::new();
+    // borrowed names: thousands of services name the same few networks
+    let mut used_networks: BTreeSet<&str> = BTreeSet::new();
+    let mut used_volumes: BTreeSet<&str> = BTreeSet::new();
     for name in &services {
         let s = &p.services[name];
-        used_networks.extend(s.networks.keys().cloned());
+        used_networks.extend(s.networks.keys().map(String::as_str));
         used_volumes.extend(
             s.volumes
                 .iter()
                 .filter(|m| m.kind == MountType::Volume)
-                .filter_map(|m| m.source.clone()),
+                .filter_map(|m| m.source.as_deref()),
         );
     }
     for (key, net) in p
         .networks
         .iter()
-        .filter(|(k, _)| used_networks.contains(*k))
+        .filter(|(k, _)| used_networks.contains(k.as_str()))
     {
         let spec = serde_json::to_value(net).expect("the model serialises");
         let r = resource(
@@ -242,7 +243,11 @@ fn shared_resources(
         );
         out.resources.insert(r.address.clone(), r);
     }
-    for (key, vol) in p.volumes.iter().filter(|(k, _)| used_volumes.contains(*k)) {
+    for (key, vol) in p
+        .volumes
+        .iter()
+        .filter(|(k, _)| used_volumes.contains(k.as_str()))
+    {
         let spec = serde_json::to_value(vol).expect("the model serialises");
         let r = resource(
             Address::volume(key),
