@@ -9,6 +9,8 @@ pub mod cli;
 pub mod command;
 pub mod compose;
 pub mod engine;
+pub mod memory;
+pub mod par;
 pub mod plan;
 pub mod render;
 pub mod resource;

@@ -65,8 +65,17 @@ pub fn use_color(g: &GlobalArgs, stderr: bool) -> bool {
 
 /// Print to stdout; a closed pipe (`berth plan | head`) is not an error.
 pub fn print_out(text: &str) -> Result<(), Error> {
+    print_out_chunks(|emit| emit(text))
+}
+
+/// Print text that `write` hands over in chunks (a large plan), with the
+/// errors of [`print_out`].
+pub fn print_out_chunks(
+    write: impl FnOnce(&mut dyn FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    let written = write(&mut |chunk: &str| out.write_all(chunk.as_bytes()));
+    match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(Error::Io(format!("cannot write to standard output: {e}")))
         }

@@ -10,8 +10,9 @@ use crate::engine::{Lookup, Observed, Session};
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{DiffInput, Plan, diff};
 use crate::render;
+use crate::resource::desired::resolve_taking_services;
 use crate::resource::{Desired, Kind, ResolveOptions, resolve};
-use crate::run::{Error, load, print_out, use_color};
+use crate::run::{Error, load, print_out, print_out_chunks, use_color};
 use crate::state::{LockGuard, State, StateStore, default_path, lock};
 
 /// Everything a plan was computed from; apply continues from here.
@@ -127,12 +128,18 @@ pub fn compute(
     }
     let mut timer = crate::timing::Timer::new();
     let mut loaded = loaded;
-    let desired = resolve(&loaded.project, &options)?;
-    if command == "berth plan" {
+    let desired = if command == "berth plan" {
+        // the tree is gone: its memory goes back before the specs are built
+        crate::memory::release();
         // plan needs only the resolved resources from here on: free the model
-        // before diffing and rendering, so they reuse its memory
+        // while resolving and before diffing and rendering
+        let desired = resolve_taking_services(&mut loaded.project, &options)?;
         loaded.project.services = Default::default();
-    }
+        crate::memory::release();
+        desired
+    } else {
+        resolve(&loaded.project, &options)?
+    };
     timer.lap("resolve");
     let lock = take_lock(&path, command, lock_args)?;
     let store = StateStore::new(path);
@@ -233,7 +240,12 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
     )?;
     let plan = &planned.plan;
     let mut timer = crate::timing::Timer::new();
-    print_out(&render(plan, args.format, use_color(g, false)))?;
+    let color = use_color(g, false);
+    match args.format {
+        // thousands of resources: printed as laid out, not held as one String
+        PlanFormat::Text => print_out_chunks(|emit| render::text_to(plan, color, emit))?,
+        format => print_out(&render(plan, format, color))?,
+    }
     timer.lap("render, print");
     if !plan.errors.is_empty() {
         return Err(Error::Plan(plan.errors.clone()));

@@ -457,7 +457,6 @@ impl Loader {
 
     /// `path` grows and shrinks as the walk goes, so no path is built unless reported.
     fn interpolate_at(&mut self, n: &mut Node, vars: &Vars, path: &mut String) {
-        use std::fmt::Write as _;
         match &mut n.value {
             Value::Str(s) if !s.contains('$') => {}
             Value::Str(s) => match interpolate::expand(s, vars) {
@@ -492,7 +491,7 @@ impl Loader {
             Value::Seq(items) => {
                 let len = path.len();
                 for (i, item) in items.iter_mut().enumerate() {
-                    let _ = write!(path, "[{i}]");
+                    decode::push_index(path, i);
                     self.interpolate_at(item, vars, path);
                     path.truncate(len);
                 }

@@ -195,10 +195,21 @@ impl Builder<'_> {
     fn span_at(&self, m: &Marker, len: usize) -> Span {
         let line = m.line().max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let line_text = &self.text[start..];
-        let line_text = line_text.split('\n').next().unwrap_or("");
         let col_chars = m.col();
-        let byte_col: usize = line_text.chars().take(col_chars).map(char::len_utf8).sum();
+        // called for every scalar and collection: when the line up to the
+        // column is plain ASCII, characters are bytes
+        let ascii = self
+            .text
+            .as_bytes()
+            .get(start..start + col_chars)
+            .is_some_and(|before| before.iter().all(|&b| b.is_ascii() && b != b'\n'));
+        let byte_col: usize = if ascii {
+            col_chars
+        } else {
+            let line_text = &self.text[start..];
+            let line_text = line_text.split('\n').next().unwrap_or("");
+            line_text.chars().take(col_chars).map(char::len_utf8).sum()
+        };
         Span {
             file: self.file,
             line: line as u32,
@@ -237,27 +248,23 @@ impl Builder<'_> {
             }) => match pending_key.take() {
                 None => {
                     // this node is a key
-                    let name = match &node.value {
-                        Value::Str(s) => Some(s.clone()),
-                        Value::Int(_) | Value::Float(_) | Value::Bool(_) => node.scalar_text(),
+                    let span = node.span;
+                    let name = match node.value {
+                        // the key keeps the parser's string
+                        Value::Str(s) => Some(s),
                         Value::Null => Some(String::new()),
-                        _ => None,
+                        Value::Seq(_) | Value::Map(_) => None,
+                        scalar => Node::new(scalar, span).scalar_text(),
                     };
                     match name {
                         Some(name) => {
                             let merge = is_merge_key_candidate && name == "<<";
-                            *pending_key = Some((
-                                Key {
-                                    name,
-                                    span: node.span,
-                                },
-                                merge,
-                            ));
+                            *pending_key = Some((Key { name, span }, merge));
                         }
                         None => {
                             self.errors.push(
                                 Diagnostic::at(
-                                    node.span,
+                                    span,
                                     "",
                                     "invalid YAML: a mapping key must be a plain value, not a list or mapping",
                                 )
@@ -266,7 +273,7 @@ impl Builder<'_> {
                             *pending_key = Some((
                                 Key {
                                     name: String::from("?"),
-                                    span: node.span,
+                                    span,
                                 },
                                 false,
                             ));
@@ -340,6 +347,32 @@ impl Builder<'_> {
     }
 }
 
+/// Add the entries of `merges` (`<<` mappings) whose keys `entries` does not
+/// have yet: explicit keys win; among merged mappings, the first listed wins.
+fn merge_into(entries: &mut Vec<Entry>, merges: Vec<Node>) {
+    let merged = || merges.iter().filter_map(Node::as_map).flatten();
+    // a service merging its defaults has a few keys: comparing them beats
+    // hashing a copy of each; large mappings keep linear time with a set
+    const SCAN_UP_TO: usize = 32;
+    let mut seen: Option<std::collections::HashSet<String>> = (entries.len() + merged().count()
+        > SCAN_UP_TO)
+        .then(|| entries.iter().map(|e| e.key.name.clone()).collect());
+    for merged in merges {
+        let Value::Map(more) = merged.value else {
+            continue;
+        };
+        for e in more {
+            let new = match &mut seen {
+                Some(seen) => seen.insert(e.key.name.clone()),
+                None => !entries.iter().any(|x| x.key.name == e.key.name),
+            };
+            if new {
+                entries.push(e);
+            }
+        }
+    }
+}
+
 /// Deeper nesting is refused (every later stage walks the tree recursively).
 pub const MAX_DEPTH: usize = 200;
 
@@ -362,16 +395,25 @@ fn count_nodes(n: &Node) -> usize {
     }
 }
 
-fn resolve_plain(s: &str) -> Value {
+/// A plain scalar's value; a string keeps the parser's allocation.
+fn resolve_plain(text: String) -> Value {
+    match resolve_plain_scalar(&text) {
+        Some(v) => v,
+        None => Value::Str(text),
+    }
+}
+
+/// A plain scalar that is not a string (null, boolean, number), else `None`.
+fn resolve_plain_scalar(s: &str) -> Option<Value> {
     match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
+            return Some(Value::Float(f64::INFINITY));
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
         _ => {}
     }
     let bytes = s.as_bytes();
@@ -386,34 +428,34 @@ fn resolve_plain(s: &str) -> Value {
         && digits(body, 8)
         && let Ok(i) = i64::from_str_radix(body, 8)
     {
-        return Value::Int(sign * i);
+        return Some(Value::Int(sign * i));
     }
     if digits(body, 10) {
         if let Ok(i) = s.parse::<i64>() {
-            return Value::Int(i);
+            return Some(Value::Int(i));
         }
         if let Ok(f) = s.parse::<f64>() {
-            return Value::Float(f);
+            return Some(Value::Float(f));
         }
     }
     if let Some(hex) = s.strip_prefix("0x")
         && digits(hex, 16)
         && let Ok(i) = i64::from_str_radix(hex, 16)
     {
-        return Value::Int(i);
+        return Some(Value::Int(i));
     }
     if let Some(oct) = s.strip_prefix("0o")
         && digits(oct, 8)
         && let Ok(i) = i64::from_str_radix(oct, 8)
     {
-        return Value::Int(i);
+        return Some(Value::Int(i));
     }
     if is_float(s)
         && let Ok(f) = s.parse::<f64>()
     {
-        return Value::Float(f);
+        return Some(Value::Float(f));
     }
-    Value::Str(s.to_string())
+    None
 }
 
 /// YAML 1.2 core schema float: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
@@ -452,17 +494,15 @@ impl MarkedEventReceiver for Builder<'_> {
                 let len = (text.len() + quotes).max(1);
                 let span = self.span_at(&mark, len);
                 let plain = matches!(style, TScalarStyle::Plain);
-                let value = if plain && tag.is_none() {
-                    resolve_plain(&text)
-                } else if plain && Self::merge_tag(&tag).is_some() {
-                    // `!reset` with no value, or `!reset value`
-                    resolve_plain(&text)
+                let merge_candidate = plain && text == "<<";
+                // `!reset` with no value, or `!reset value`, resolves as plain too
+                let value = if plain && (tag.is_none() || Self::merge_tag(&tag).is_some()) {
+                    resolve_plain(text)
                 } else {
-                    Value::Str(text.clone())
+                    Value::Str(text)
                 };
                 let mut node = Node::new(value, span);
                 node.tag = Self::merge_tag(&tag);
-                let merge_candidate = plain && text == "<<";
                 if anchor > 0 {
                     self.anchors.insert(anchor, (node.clone(), 1));
                 }
@@ -514,17 +554,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 {
                     // explicit keys win; among merged mappings, the first listed wins
                     if !merges.is_empty() {
-                        let mut seen: std::collections::HashSet<String> =
-                            entries.iter().map(|e| e.key.name.clone()).collect();
-                        for merged in merges {
-                            if let Value::Map(more) = merged.value {
-                                for e in more {
-                                    if seen.insert(e.key.name.clone()) {
-                                        entries.push(e);
-                                    }
-                                }
-                            }
-                        }
+                        merge_into(&mut entries, merges);
                     }
                     // a block mapping's start mark is its first colon: point at its first key
                     let start = match entries.first() {

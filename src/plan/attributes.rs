@@ -26,8 +26,8 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn scalar_list(v: &Value) -> bool {
-    matches!(v, Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()))
+fn scalar_list(a: &[Value]) -> bool {
+    a.iter().all(|x| !x.is_object() && !x.is_array())
 }
 
 fn walk(
@@ -49,10 +49,7 @@ fn walk(
                 walk(&join(path, k), a.get(k), b.get(k), skip, out);
             }
         }
-        (Some(Value::Array(a)), Some(Value::Array(b)))
-            if !(scalar_list(&Value::Array(a.clone()))
-                && scalar_list(&Value::Array(b.clone()))) =>
-        {
+        (Some(Value::Array(a)), Some(Value::Array(b))) if !(scalar_list(a) && scalar_list(b)) => {
             for i in 0..a.len().max(b.len()) {
                 walk(&format!("{path}[{i}]"), a.get(i), b.get(i), skip, out);
             }

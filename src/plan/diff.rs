@@ -109,7 +109,8 @@ impl<'a> Engine<'a> {
 struct Differ<'a> {
     input: &'a DiffInput<'a>,
     engine: Option<Engine<'a>>,
-    /// Actions decided so far, for dependency reasons.
+    /// Actions decided so far for networks, volumes and images, for
+    /// containers' dependency reasons.
     actions: BTreeMap<Address, Action>,
     errors: Vec<String>,
 }
@@ -122,17 +123,37 @@ pub fn diff(input: &DiffInput) -> Plan {
         actions: BTreeMap::new(),
         errors: Vec::new(),
     };
-    let mut changes = Vec::new();
-    // networks, volumes and images before containers: the address order is the creation order
+    let mut changes = Vec::with_capacity(input.desired.resources.len());
+    // networks, volumes and images before containers: the address order is the
+    // creation order, and a container's action depends on theirs
+    let by_kind = |kind: Kind| -> Vec<&Resource> {
+        input
+            .desired
+            .resources
+            .values()
+            .filter(|r| r.address.kind == kind)
+            .collect()
+    };
     for r in input.desired.resources.values() {
-        let st = input.state.get(&r.address);
-        let change = match r.address.kind {
-            Kind::Network | Kind::Volume => d.object(r, st),
-            Kind::Image => d.image(r, st),
-            Kind::Container => d.container(r, st),
-        };
-        d.actions.insert(change.address.clone(), change.action);
-        changes.push(change);
+        if matches!(r.address.kind, Kind::Network | Kind::Volume) {
+            let change = d.object(r, input.state.get(&r.address));
+            d.record(change, &mut changes);
+        }
+    }
+    // images (and then containers) depend only on what was decided before
+    // them: thousands of them are diffed in parallel, in order
+    for kind in [Kind::Image, Kind::Container] {
+        let resources = by_kind(kind);
+        let decided = crate::par::map(&resources, |r| {
+            let st = input.state.get(&r.address);
+            match kind {
+                Kind::Image => d.image(r, st),
+                _ => d.container(r, st),
+            }
+        });
+        for change in decided {
+            d.record(change, &mut changes);
+        }
     }
     d.restarts(&mut changes);
     changes.extend(d.deletions());
@@ -199,6 +220,16 @@ fn config_reasons(old: &Value, new: &Value, skip: &[&str]) -> Vec<Reason> {
 }
 
 impl Differ<'_> {
+    /// Keep a decided change, and its action for the resources that depend on
+    /// it (only containers do, and only on networks, volumes and images: the
+    /// actions of thousands of containers are not kept).
+    fn record(&mut self, change: Change, changes: &mut Vec<Change>) {
+        if change.address.kind != Kind::Container {
+            self.actions.insert(change.address.clone(), change.action);
+        }
+        changes.push(change);
+    }
+
     fn refreshed(&self) -> bool {
         self.engine.is_some()
     }
@@ -275,7 +306,7 @@ impl Differ<'_> {
         new_change(r, Some(st), action, reasons, id)
     }
 
-    fn image(&mut self, r: &Resource, st: Option<&StateResource>) -> Change {
+    fn image(&self, r: &Resource, st: Option<&StateResource>) -> Change {
         let built = r.spec.get("build").is_some();
         let current = self
             .engine
@@ -336,7 +367,7 @@ impl Differ<'_> {
         )
     }
 
-    fn container(&mut self, r: &Resource, st: Option<&StateResource>) -> Change {
+    fn container(&self, r: &Resource, st: Option<&StateResource>) -> Change {
         let engine = self.engine.as_ref();
         let found = engine.and_then(|e| {
             st.and_then(|s| e.containers_by_id.get(s.id.as_str()).copied())

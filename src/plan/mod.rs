@@ -21,7 +21,7 @@ pub use diff::{DiffInput, diff};
 pub use reason::{Drift, OrphanKind, Reason};
 
 use crate::resource::Address;
-use crate::resource::context::hex;
+use crate::resource::context::json_sha256;
 
 /// Version of the internal plan form stored in saved plan files (the public
 /// JSON form has its own version, `render::json::FORMAT_VERSION`).
@@ -138,9 +138,7 @@ impl Plan {
 
     /// sha256 over the plan's JSON: what a saved plan promises to do.
     pub fn hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let text = serde_json::to_string(self).expect("plans serialise");
-        hex(&Sha256::digest(text.as_bytes()))
+        json_sha256(self)
     }
 }
 

@@ -28,8 +28,13 @@ const WORDS: &[&str] = &[
 
 /// Whether a variable name looks like it holds a secret.
 pub fn is_sensitive_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    WORDS.iter().any(|w| upper.contains(w))
+    // asked for every environment variable of every resource: compare in
+    // place instead of upper-casing a copy
+    let name = name.as_bytes();
+    WORDS.iter().any(|w| {
+        name.windows(w.len())
+            .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// Whether the attribute at `path` (e.g. `environment.DB_PASSWORD`) is sensitive.
@@ -45,12 +50,33 @@ pub fn is_sensitive_path(path: &str) -> bool {
 
 /// The spec with sensitive values masked, sharing it when nothing needs masking.
 pub fn mask_shared(spec: &std::sync::Arc<Value>) -> std::sync::Arc<Value> {
-    let masked = mask(spec);
-    if masked == **spec {
-        spec.clone()
+    // most specs hold nothing sensitive: look before copying
+    if needs_mask(spec) {
+        std::sync::Arc::new(mask(spec))
     } else {
-        std::sync::Arc::new(masked)
+        spec.clone()
     }
+}
+
+/// Whether [`mask`] would change anything in `spec`.
+fn needs_mask(spec: &Value) -> bool {
+    let masked = |v: &Value| v == MASK;
+    let sensitive_entries = |m: Option<&Value>| {
+        m.and_then(Value::as_object).is_some_and(|m| {
+            m.iter()
+                .any(|(k, v)| !v.is_null() && !masked(v) && is_sensitive_name(k))
+        })
+    };
+    let secret_files = spec
+        .get("files")
+        .and_then(Value::as_object)
+        .is_some_and(|m| {
+            m.iter()
+                .any(|(k, v)| k.starts_with("secret.") && !masked(v))
+        });
+    sensitive_entries(spec.get("environment"))
+        || sensitive_entries(spec.pointer("/build/args"))
+        || secret_files
 }
 
 /// A copy of a spec with sensitive values replaced by [`MASK`].
@@ -196,6 +222,24 @@ mod tests {
         assert_eq!(m["build"]["args"]["NPM_TOKEN"], MASK);
         assert_eq!(m["files"]["secret.db"], MASK);
         assert_eq!(m["files"]["config.site"], "def");
+    }
+
+    #[test]
+    fn a_spec_is_shared_exactly_when_masking_changes_nothing() {
+        use std::sync::Arc;
+        for spec in [
+            json!({"environment": {"MODE": "prod", "TOKEN": null}, "files": {"config.a": "x"}}),
+            json!({"environment": {"DB_PASSWORD": MASK}, "files": {"secret.db": MASK}}),
+            json!({"environment": {"DB_PASSWORD": "hunter2"}}),
+            json!({"build": {"args": {"NPM_TOKEN": "x"}}}),
+            json!({"files": {"secret.db": "abc"}}),
+            json!({"build": "not an object", "environment": ["A=1"]}),
+        ] {
+            let spec = Arc::new(spec);
+            let shared = mask_shared(&spec);
+            assert_eq!(*shared, mask(&spec));
+            assert_eq!(Arc::ptr_eq(&shared, &spec), mask(&spec) == *spec, "{spec}");
+        }
     }
 
     #[test]

@@ -24,4 +24,4 @@ mod fixtures;
 
 pub use json::json;
 pub use markdown::markdown;
-pub use text::text;
+pub use text::{text, text_to};

@@ -9,6 +9,8 @@
 //! Colour only when asked: styles are forced on or off, so the output never
 //! depends on what console guesses about the terminal.
 
+use std::fmt::Write as _;
+
 use console::Style;
 
 use super::view::{
@@ -24,6 +26,25 @@ const DIFF: &str = "        ";
 /// The plan as terminal text, ending with a newline. `color: false` gives
 /// plain text without a single escape code.
 pub fn text(plan: &Plan, color: bool) -> String {
+    let mut text = String::new();
+    let _ = text_to(plan, color, &mut |chunk| {
+        text.push_str(chunk);
+        Ok(())
+    });
+    text
+}
+
+/// Above this many bytes, the text laid out so far goes to the writer.
+const CHUNK: usize = 64 * 1024;
+
+/// [`text()`], handed to `emit` in chunks as it is laid out: a plan of
+/// thousands of resources is printed without holding all of its text
+/// (chunks end at a resource's end; the concatenation is `text()`).
+pub fn text_to(
+    plan: &Plan,
+    color: bool,
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let view = PlanView::new(plan);
     let p = Palette::new(color);
     let mut out = String::new();
@@ -33,24 +54,35 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if !view.resources.is_empty() {
         out.push_str("berth will perform the following actions:\n\n");
     }
+    // written in place (one plan line per resource, thousands of them):
+    // no intermediate String per line
     for r in &view.resources {
         let c = r.change;
-        let comment = format!("  # {} {}", c.address, r.headline());
-        out.push_str(&p.bold.apply_to(comment).to_string());
+        let _ = write!(
+            out,
+            "{}",
+            p.bold
+                .apply_to(format_args!("  # {} {}", c.address, r.headline()))
+        );
         if c.data_loss {
-            out.push_str(&format!(" {}", p.loss.apply_to("(data loss)")));
+            let _ = write!(out, " {}", p.loss.apply_to("(data loss)"));
         }
         out.push('\n');
-        out.push_str(&format!(
-            "{} {} ({})\n",
+        let _ = writeln!(
+            out,
+            "{} {} ({})",
             p.action(c.action).apply_to(symbol(c.action)),
             c.address,
             c.name
-        ));
+        );
         for line in &r.lines {
             push_line(&mut out, &p, line);
         }
         out.push('\n');
+        if out.len() >= CHUNK {
+            emit(&out)?;
+            out.clear();
+        }
     }
     if !plan.orphans.is_empty() {
         out.push_str(&format!("{}\n", p.bold.apply_to(ORPHANS)));
@@ -66,7 +98,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         &p.bold
     };
     out.push_str(&format!("{}\n", style.apply_to(summary)));
-    out
+    emit(&out)
 }
 
 fn push_line(out: &mut String, p: &Palette, line: &Line) {
@@ -171,6 +203,25 @@ mod tests {
         assert_text, change, config, everything, unchanged, with_secret,
     };
     use serde_json::json;
+
+    #[test]
+    fn chunks_of_a_large_plan_make_up_the_text() {
+        let mut plan = everything();
+        let one = plan.changes.clone();
+        for _ in 0..500 {
+            plan.changes.extend(one.iter().cloned());
+        }
+        for color in [false, true] {
+            let mut chunks = Vec::new();
+            text_to(&plan, color, &mut |c| {
+                chunks.push(c.to_string());
+                Ok(())
+            })
+            .unwrap();
+            assert!(chunks.len() > 1);
+            assert_eq!(chunks.concat(), text(&plan, color));
+        }
+    }
 
     #[test]
     fn every_action_and_every_reason_in_plain_words() {

@@ -1,6 +1,7 @@
 //! From the canonical project to the desired resources: engine names, canonical
 //! specs and their hashes, and the dependency graph as plain data.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::address::Address;
-use super::context::{context_hash, hex};
+use super::context::{context_hash, hex, json_sha256};
 use crate::compose::model::{MountType, Project, Service};
 
 /// One resource berth manages (or, when `external`, only reads).
@@ -68,6 +69,12 @@ pub const DEPENDENCIES_KEY: &str = "uses";
 
 /// Order object keys recursively so equal specs serialise to equal text.
 pub fn canonical(v: Value) -> Value {
+    // serde_json's map (without its `preserve_order` feature) is a BTreeMap, so
+    // keys are already sorted and rebuilding every map would be a pure copy;
+    // the check keeps specs canonical should the map type ever change
+    if is_canonical(&v) {
+        return v;
+    }
     match v {
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> = m.into_iter().collect();
@@ -84,10 +91,18 @@ pub fn canonical(v: Value) -> Value {
     }
 }
 
+/// Whether every object in `v` has its keys in order.
+fn is_canonical(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.keys().is_sorted() && m.values().all(is_canonical),
+        Value::Array(a) => a.iter().all(is_canonical),
+        _ => true,
+    }
+}
+
 /// sha256 of a canonical spec's JSON text.
 pub fn spec_hash(spec: &Value) -> String {
-    let text = serde_json::to_string(spec).expect("JSON values serialise");
-    hex(&Sha256::digest(text.as_bytes()))
+    json_sha256(spec)
 }
 
 fn resource(
@@ -126,6 +141,61 @@ pub fn container_name(project: &str, s: &Service, n: u32) -> String {
 
 /// Resolve the project into desired resources.
 pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveError> {
+    let (out, selected) = shared_resources(p, opts)?;
+    let services: Vec<&Service> = selected.names.iter().map(|n| &p.services[n]).collect();
+    service_resources(p, opts, out, &selected, services)
+}
+
+/// [`resolve`], taking the selected services out of the project: each is
+/// freed as soon as its resources exist, so the model and all the specs are
+/// never held at once (`plan` needs only the resources afterwards).
+pub fn resolve_taking_services(
+    p: &mut Project,
+    opts: &ResolveOptions,
+) -> Result<Desired, ResolveError> {
+    let (out, selected) = shared_resources(p, opts)?;
+    let mut services = std::mem::take(&mut p.services);
+    services.retain(|name, _| selected.names.contains(name));
+    // one part per thread, split where the tree splits: no copy of the services
+    let mut parts = Vec::new();
+    let threads = crate::par::threads_for(services.len());
+    let per_part = services.len().div_ceil(threads);
+    while services.len() > per_part {
+        let Some(at) = services.keys().nth(per_part).cloned() else {
+            break;
+        };
+        let rest = services.split_off(&at);
+        parts.push(services);
+        services = rest;
+    }
+    parts.push(services);
+    let mut out = out;
+    let shared = &out;
+    let per_part = crate::par::parts(parts, |part| {
+        part.into_values()
+            .map(|s| one_service(p, opts, &selected, shared, &s))
+            .collect::<Vec<_>>()
+    });
+    add_in_order(&mut out, per_part.into_iter().flatten().collect())?;
+    Ok(out)
+}
+
+/// What every service's resources are resolved against.
+struct Selected {
+    /// The services to resolve (`--target`s and their dependencies, else all).
+    names: BTreeSet<String>,
+    /// Containers per selected service, `--scale` applied.
+    replicas: BTreeMap<String, u32>,
+    /// Build context → its content hash, or why it could not be read.
+    contexts: HashMap<String, Result<String, String>>,
+}
+
+/// Check the options, select the services, and resolve the networks and
+/// volumes they use.
+fn shared_resources(
+    p: &Project,
+    opts: &ResolveOptions,
+) -> Result<(Desired, Selected), ResolveError> {
     let known = || p.services.keys().cloned().collect::<Vec<_>>().join(", ");
     for (flag, names) in [
         ("scale", opts.scale.keys().cloned().collect::<Vec<_>>()),
@@ -145,22 +215,23 @@ pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveErr
         resources: BTreeMap::new(),
     };
 
-    let mut used_networks = BTreeSet::new();
-    let mut used_volumes = BTreeSet::new();
+    // borrowed names: thousands of services name the same few networks
+    let mut used_networks: BTreeSet<&str> = BTreeSet::new();
+    let mut used_volumes: BTreeSet<&str> = BTreeSet::new();
     for name in &services {
         let s = &p.services[name];
-        used_networks.extend(s.networks.keys().cloned());
+        used_networks.extend(s.networks.keys().map(String::as_str));
         used_volumes.extend(
             s.volumes
                 .iter()
                 .filter(|m| m.kind == MountType::Volume)
-                .filter_map(|m| m.source.clone()),
+                .filter_map(|m| m.source.as_deref()),
         );
     }
     for (key, net) in p
         .networks
         .iter()
-        .filter(|(k, _)| used_networks.contains(*k))
+        .filter(|(k, _)| used_networks.contains(k.as_str()))
     {
         let spec = serde_json::to_value(net).expect("the model serialises");
         let r = resource(
@@ -172,7 +243,11 @@ pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveErr
         );
         out.resources.insert(r.address.clone(), r);
     }
-    for (key, vol) in p.volumes.iter().filter(|(k, _)| used_volumes.contains(*k)) {
+    for (key, vol) in p
+        .volumes
+        .iter()
+        .filter(|(k, _)| used_volumes.contains(k.as_str()))
+    {
         let spec = serde_json::to_value(vol).expect("the model serialises");
         let r = resource(
             Address::volume(key),
@@ -184,28 +259,102 @@ pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveErr
         out.resources.insert(r.address.clone(), r);
     }
 
-    let replicas: BTreeMap<&str, u32> = services
+    let replicas = services
         .iter()
         .map(|name| {
             let n = opts.scale.get(name).copied();
             (
-                name.as_str(),
+                name.clone(),
                 n.unwrap_or_else(|| p.services[name].replicas()),
             )
         })
         .collect();
-    let mut contexts: HashMap<String, String> = HashMap::new();
-    for name in &services {
-        let s = &p.services[name];
-        let image = image_resource(p, s, &mut contexts, &opts.context_skip)?;
-        let files = file_hashes(p, s)?;
-        for n in 1..=replicas[name.as_str()] {
-            let c = container_resource(p, s, n, &image, &files, &out, &replicas);
-            out.resources.insert(c.address.clone(), c);
-        }
-        out.resources.insert(image.address.clone(), image);
-    }
+    let contexts = context_hashes(p, &services, &opts.context_skip);
+    let selected = Selected {
+        names: services,
+        replicas,
+        contexts,
+    };
+    Ok((out, selected))
+}
+
+/// Every service's image and containers, added to `out`. They depend only on
+/// the networks and volumes already in `out`, so services resolve in
+/// parallel (results in order); each service is dropped once resolved.
+fn service_resources<S: Borrow<Service> + Send>(
+    p: &Project,
+    opts: &ResolveOptions,
+    mut out: Desired,
+    selected: &Selected,
+    services: Vec<S>,
+) -> Result<Desired, ResolveError> {
+    let shared = &out;
+    let per_service = crate::par::map_owned(services, |s| {
+        one_service(p, opts, selected, shared, s.borrow())
+    });
+    add_in_order(&mut out, per_service)?;
     Ok(out)
+}
+
+/// Add every service's resources (or fail with the first service's error).
+/// Networks and volumes, then images, then containers, each in service order,
+/// is the address order: the map is built in one pass instead of by 10,000
+/// inserts that each search it.
+fn add_in_order(
+    out: &mut Desired,
+    per_service: Vec<Result<(Resource, Vec<Resource>), ResolveError>>,
+) -> Result<(), ResolveError> {
+    let mut images = Vec::with_capacity(per_service.len());
+    let mut containers = Vec::with_capacity(per_service.len());
+    for resolved in per_service {
+        let (image, of_service) = resolved?;
+        images.push(image);
+        containers.extend(of_service);
+    }
+    let shared = std::mem::take(&mut out.resources);
+    out.resources = shared
+        .into_values()
+        .chain(images)
+        .chain(containers)
+        .map(|r| (r.address.clone(), r))
+        .collect();
+    Ok(())
+}
+
+/// One service's image and containers.
+fn one_service(
+    p: &Project,
+    opts: &ResolveOptions,
+    selected: &Selected,
+    shared: &Desired,
+    s: &Service,
+) -> Result<(Resource, Vec<Resource>), ResolveError> {
+    let image = image_resource(p, s, &selected.contexts, &opts.context_skip)?;
+    let files = file_hashes(p, s)?;
+    let replicas = selected.replicas.get(&s.name).copied().unwrap_or(0);
+    let containers = (1..=replicas)
+        .map(|n| container_resource(p, s, n, &image, &files, shared, &selected.replicas))
+        .collect();
+    Ok((image, containers))
+}
+
+/// The content hash of every build context the services use, each hashed
+/// once (or why it could not be read).
+fn context_hashes(
+    p: &Project,
+    services: &BTreeSet<String>,
+    skip: &[std::path::PathBuf],
+) -> HashMap<String, Result<String, String>> {
+    let mut out = HashMap::new();
+    for name in services {
+        if let Some(b) = &p.services[name].build
+            && !out.contains_key(&b.context)
+        {
+            let hash = context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string());
+            out.insert(b.context.clone(), hash);
+        }
+    }
+    out
 }
 
 /// The targeted services and everything they depend on (all services without targets).
@@ -234,7 +383,7 @@ fn selected_services(p: &Project, targets: &[String]) -> BTreeSet<String> {
 fn image_resource(
     p: &Project,
     s: &Service,
-    contexts: &mut HashMap<String, String>,
+    contexts: &HashMap<String, Result<String, String>>,
     skip: &[std::path::PathBuf],
 ) -> Result<Resource, ResolveError> {
     let reference = image_reference(&p.name, s);
@@ -243,19 +392,15 @@ fn image_resource(
     spec.insert("pull_policy".into(), json!(s.pull_policy));
     if let Some(b) = &s.build {
         let hash = match contexts.get(&b.context) {
-            Some(h) => h.clone(),
-            None => {
-                let h = context_hash(Path::new(&b.context), skip).map_err(|e| {
-                    ResolveError::Unreadable {
-                        what: "build context",
-                        path: b.context.clone(),
-                        detail: e.to_string(),
-                    }
-                })?;
-                contexts.insert(b.context.clone(), h.clone());
-                h
-            }
-        };
+            Some(hashed) => hashed.clone(),
+            // not hashed up front: only when called for a service resolve() did not select
+            None => context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string()),
+        }
+        .map_err(|detail| ResolveError::Unreadable {
+            what: "build context",
+            path: b.context.clone(),
+            detail,
+        })?;
         let dockerfile_text = match (&b.dockerfile_inline, &b.dockerfile) {
             (Some(inline), _) => Some(inline.clone()),
             (None, Some(f)) => std::fs::read_to_string(Path::new(&b.context).join(f)).ok(),
@@ -326,7 +471,7 @@ fn container_resource(
     image: &Resource,
     files: &BTreeMap<String, String>,
     so_far: &Desired,
-    replicas: &BTreeMap<&str, u32>,
+    replicas: &BTreeMap<String, u32>,
 ) -> Resource {
     let mut spec = match serde_json::to_value(s).expect("the model serialises") {
         Value::Object(m) => m,
@@ -510,6 +655,22 @@ mod tests {
                 .to_string()
                 .contains("--target names unknown service `nope`")
         );
+    }
+
+    #[test]
+    fn taking_the_services_resolves_the_same() {
+        let d = stack();
+        let p = project(d.path(), STACK);
+        for targets in [vec![], vec!["redis".to_string()]] {
+            let opts = ResolveOptions {
+                scale: BTreeMap::from([("redis".to_string(), 2)]),
+                targets,
+                ..Default::default()
+            };
+            let mut taken = p.clone();
+            let desired = resolve_taking_services(&mut taken, &opts).unwrap();
+            assert_eq!(desired, resolve(&p, &opts).unwrap());
+        }
     }
 
     #[test]

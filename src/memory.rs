@@ -1,0 +1,23 @@
+//! Giving freed memory back to the OS between the phases of a large plan.
+//!
+//! The allocator keeps freed pages for reuse (mimalloc: for a second, longer
+//! than a plan runs), but the tree and the model a plan frees are of other
+//! sizes than the specs it builds next, so little of them is reused and the
+//! peak RSS became their sum. The binary registers how to release memory
+//! (the allocator is its choice); the library says when.
+
+use std::sync::OnceLock;
+
+static RELEASE: OnceLock<fn()> = OnceLock::new();
+
+/// Register how to return freed memory to the OS (once; later calls are ignored).
+pub fn on_release(release: fn()) {
+    let _ = RELEASE.set(release);
+}
+
+/// Return the memory freed so far to the OS, if a way was registered.
+pub fn release() {
+    if let Some(release) = RELEASE.get() {
+        release();
+    }
+}
