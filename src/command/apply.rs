@@ -80,7 +80,8 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
             losing.join(", ")
         )]));
     }
-    finish(g, planned, &args.change, saved, "Apply")
+    let default = crate::cli::DEFAULT_PARALLELISM;
+    finish(g, planned, &args.change, saved, "Apply", default)
 }
 
 /// A saved plan applies only to the inputs and state it was made against.
@@ -129,7 +130,8 @@ pub fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode, Error> {
             && c.address.kind != Kind::Image
             && (c.address.kind != Kind::Volume || args.volumes)
     });
-    finish(g, planned, &args.change, false, "Destroy")
+    let default = crate::cli::DESTROY_PARALLELISM;
+    finish(g, planned, &args.change, false, "Destroy", default)
 }
 
 /// The plan of a destroy: nothing is desired any more (of the targeted services, with targets).
@@ -184,6 +186,7 @@ fn finish(
     args: &ChangeArgs,
     saved: bool,
     verb: &str,
+    default_parallelism: usize,
 ) -> Result<ExitCode, Error> {
     let color = use_color(g, false);
     if !planned.plan.has_changes() {
@@ -221,7 +224,7 @@ fn finish(
     let report = session.block_on(execute(
         driver.clone(),
         list,
-        args.parallelism,
+        args.parallelism.unwrap_or(default_parallelism),
         |step, outcome| {
             outcome.apply_to(&mut state, step);
             // a failed save fails the step: the summary names it
