@@ -215,8 +215,7 @@ fn finish(
     // go on with the connection the plan observed on (`--refresh=false`: a new one)
     let mut session = match session {
         Some(s) => s,
-        None => crate::engine::Session::start()
-            .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?,
+        None => crate::command::plan::start_session()?,
     };
     let engine = session.engine()?;
     driver.attach(engine);

@@ -56,9 +56,12 @@ pub fn take_lock(
 /// Observe what the engine holds for the desired resources (and, for the
 /// containers, the ones the state records) on a new connection.
 pub fn observe(desired: &Desired, state: &State) -> Result<Observed, Error> {
-    let mut session =
-        Session::start().map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
-    observe_with(&mut session, desired, state)
+    observe_with(&mut start_session()?, desired, state)
+}
+
+/// A [`Session`]: the engine connection, started in the background.
+pub fn start_session() -> Result<Session, Error> {
+    Session::start().map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))
 }
 
 /// [`observe`] on a session's connection.
@@ -111,10 +114,7 @@ pub fn compute(
 ) -> Result<Planned, Error> {
     // connect while the files load (see Session)
     let mut session = if refresh {
-        Some(
-            Session::start()
-                .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?,
-        )
+        Some(start_session()?)
     } else {
         None
     };
