@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 
-use crate::common::Berth;
 use crate::common::engine::{Stack, docker, try_docker};
 
 const STACK: &str = "services:
@@ -29,25 +28,18 @@ fn applied(prefix: &str) -> (Stack, String) {
     // `other` is declared but unused (compose drops it); it exists for the connect test
     let yaml = STACK.replace("IMAGE", &image);
     std::fs::write(stack.dir.path().join("compose.yaml"), yaml).unwrap();
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "apply", "--auto-approve", "--quiet"])
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
         .run()
         .code(0);
     (stack, image)
 }
 
 fn drift_json(stack: &Stack, code: i32) -> Value {
-    let run = Berth::new()
-        .dir(stack.dir.path())
-        .args([
-            "-p",
-            &stack.project,
-            "drift",
-            "--detailed-exitcode",
-            "--format",
-            "json",
-        ])
+    let run = stack
+        .berth()
+        .args(["drift", "--detailed-exitcode", "--format", "json"])
         .run()
         .code(code);
     serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()))
@@ -75,14 +67,14 @@ fn reasons(plan: &Value) -> Vec<String> {
 }
 
 fn repaired(stack: &Stack) {
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "apply", "--auto-approve", "--quiet"])
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
         .run()
         .code(0);
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "plan", "--detailed-exitcode"])
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
         .run()
         .code(0)
         .stdout_has("No changes.");
@@ -105,9 +97,9 @@ fn container(stack: &Stack) -> String {
 fn an_untouched_stack_never_drifts() {
     let (stack, _) = applied("nodrift");
     for _ in 0..3 {
-        Berth::new()
-            .dir(stack.dir.path())
-            .args(["-p", &stack.project, "drift", "--detailed-exitcode"])
+        stack
+            .berth()
+            .args(["drift", "--detailed-exitcode"])
             .run()
             .code(0);
     }
@@ -205,23 +197,13 @@ fn an_image_tag_pointing_at_another_build_is_drift() {
 fn apply_refresh_only_accepts_what_the_engine_shows_without_touching_it() {
     let (stack, _) = applied("accept");
     docker(&["rm", "-f", &container(&stack)]);
-    Berth::new()
-        .dir(stack.dir.path())
-        .args([
-            "-p",
-            &stack.project,
-            "apply",
-            "--refresh-only",
-            "--auto-approve",
-        ])
+    stack
+        .berth()
+        .args(["apply", "--refresh-only", "--auto-approve"])
         .run()
         .code(0)
         .stdout_has("1 forgotten");
-    let listed = Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "state", "list"])
-        .run()
-        .code(0);
+    let listed = stack.berth().args(["state", "list"]).run().code(0);
     assert!(
         !listed.stdout().contains("container.app[1]"),
         "{}",
@@ -232,9 +214,9 @@ fn apply_refresh_only_accepts_what_the_engine_shows_without_touching_it() {
         "the engine was not changed"
     );
     // the state no longer claims the container: a normal plan creates it
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "plan"])
+    stack
+        .berth()
+        .args(["plan"])
         .run()
         .code(0)
         .stdout_has("container.app[1] will be created");

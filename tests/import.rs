@@ -13,16 +13,18 @@ fn a_compose_project_is_imported_and_then_plans_no_changes() {
     let mut cleanup = Cleanup::new(&project);
     cleanup.network("service-network");
     let dir = example_copy();
-    let up = std::process::Command::new("docker")
-        .args(["compose", "-p", &project, "up", "-d", "--build"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    // `docker` panics with compose's stderr when `up` fails
+    let project_dir = dir.path().display().to_string();
+    docker(&[
+        "compose",
+        "-p",
+        &project,
+        "--project-directory",
+        &project_dir,
+        "up",
+        "-d",
+        "--build",
+    ]);
     let _images = ImagesGone(vec![format!("{project}-redis"), "web:latest".into()]);
 
     Berth::new()
@@ -97,15 +99,15 @@ fn a_container_made_by_docker_run_is_imported_by_address() {
         "berth-test-demo:latest",
         "sleep",
     ]);
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "import", "container.app[1]", &name])
+    stack
+        .berth()
+        .args(["import", "container.app[1]", &name])
         .run()
         .code(0)
         .stdout_has("Imported container.app[1]");
-    let shown = Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "state", "show", "container.app[1]"])
+    let shown = stack
+        .berth()
+        .args(["state", "show", "container.app[1]"])
         .run()
         .code(0);
     assert!(shown.stdout().contains(id.trim()), "{}", shown.stdout());
@@ -114,40 +116,26 @@ fn a_container_made_by_docker_run_is_imported_by_address() {
 #[test]
 fn state_mv_after_renaming_a_service_plans_no_replacement() {
     let stack = Stack::new("mv", ONE);
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "apply", "--auto-approve", "--quiet"])
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
         .run()
         .code(0);
     let f = stack.dir.path().join("compose.yaml");
     std::fs::write(&f, ONE.replace("  app:", "  worker:")).unwrap();
-    Berth::new()
-        .dir(stack.dir.path())
-        .args([
-            "-p",
-            &stack.project,
-            "state",
-            "mv",
-            "container.app[1]",
-            "container.worker[1]",
-        ])
+    stack
+        .berth()
+        .args(["state", "mv", "container.app[1]", "container.worker[1]"])
         .run()
         .code(0);
-    Berth::new()
-        .dir(stack.dir.path())
-        .args([
-            "-p",
-            &stack.project,
-            "state",
-            "mv",
-            "image.app",
-            "image.worker",
-        ])
+    stack
+        .berth()
+        .args(["state", "mv", "image.app", "image.worker"])
         .run()
         .code(0);
-    let run = Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "plan", "--detailed-exitcode"])
+    let run = stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
         .run()
         .code(2);
     assert!(run.stdout().contains("0 to replace"), "{}", run.stdout());
@@ -156,9 +144,9 @@ fn state_mv_after_renaming_a_service_plans_no_replacement() {
         "{}",
         run.stdout()
     );
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "apply", "--auto-approve", "--quiet"])
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
         .run()
         .code(0);
     docker(&["inspect", &format!("{}-worker-1", stack.project)]);
@@ -167,22 +155,18 @@ fn state_mv_after_renaming_a_service_plans_no_replacement() {
 #[test]
 fn after_state_rm_a_labelled_container_is_adopted_again() {
     let stack = Stack::new("rm", ONE);
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "apply", "--auto-approve", "--quiet"])
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
         .run()
         .code(0);
-    Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "state", "rm", "container.app[1]"])
+    stack
+        .berth()
+        .args(["state", "rm", "container.app[1]"])
         .run()
         .code(0);
     // it still carries berth's address and spec-hash labels: adopted, not orphaned or duplicated
-    let run = Berth::new()
-        .dir(stack.dir.path())
-        .args(["-p", &stack.project, "plan"])
-        .run()
-        .code(0);
+    let run = stack.berth().args(["plan"]).run().code(0);
     assert!(
         run.stdout().contains("adopted, not duplicated"),
         "{}",

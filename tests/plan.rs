@@ -245,16 +245,17 @@ fn containers_made_by_docker_compose_and_strays_are_reported() {
     demo_image();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("compose.yaml"), ONE_SERVICE).unwrap();
-    let up = std::process::Command::new("docker")
-        .args(["compose", "-p", &project, "up", "-d"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    // `docker` panics with compose's stderr when `up` fails
+    let project_dir = dir.path().display().to_string();
+    docker(&[
+        "compose",
+        "-p",
+        &project,
+        "--project-directory",
+        &project_dir,
+        "up",
+        "-d",
+    ]);
     let ghost = format!("{project}-ghost-1");
     docker(&[
         "run",

@@ -288,6 +288,13 @@ impl Stack {
             _slot: slot,
         }
     }
+
+    /// berth run in the stack's directory as its project (`-p <project>`).
+    pub fn berth(&self) -> crate::common::Berth {
+        crate::common::Berth::new()
+            .dir(self.dir.path())
+            .args(["-p", &self.project])
+    }
 }
 
 /// The example uses fixed names (`web`, `redis`, `service-network`, port 5000):
