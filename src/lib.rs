@@ -1,6 +1,6 @@
 //! berth: Terraform-style plan/apply for Docker Compose projects.
 //!
-//! The crate is a pipeline (see `../shared/DESIGN.md`): `compose` loads the
+//! The crate is a pipeline (see `docs/DESIGN.md`): `compose` loads the
 //! files into a typed, canonical [`compose::Project`]; later stages diff it
 //! against state and the engine.
 

@@ -38,7 +38,7 @@ pub fn example_copy(binaries: bool) -> tempfile::TempDir {
 }
 
 /// The script CI uses to provide `docker compose`; relative to the project root.
-pub const INSTALL_COMPOSE: &str = "../shared/tools/install-compose-v2.sh";
+pub const INSTALL_COMPOSE: &str = "scripts/install-compose-v2.sh";
 
 /// The version of `docker compose` (e.g. `2.40.3`). Fails (never skips) when it
 /// is missing or not v2: a silent pass would prove nothing. `who` names the
