@@ -8,6 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::compose::{LoadOptions, load};
 use crate::engine::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
+use crate::resource::expected::updatable;
 use crate::resource::{Address, Desired, Kind, ResolveOptions, labels, resolve};
 use crate::state::{State, StateResource};
 
@@ -127,11 +128,8 @@ fn engine_for(d: &Desired) -> Observed {
                     state: "running".into(),
                     image_id: format!("sha256:{}", r.address.name),
                     image,
-                    restart_policy: spec
-                        .get("restart")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("no")
-                        .to_string(),
+                    // what a faithful apply leaves: the expected view
+                    updatable: updatable(r.typed.container().unwrap()),
                     networks,
                     ports,
                     ..Default::default()
@@ -227,7 +225,12 @@ fn a_restart_policy_change_is_an_update_in_place() {
     let old = desired_from(STACK, &[]);
     let new = desired_from(&STACK.replace("unless-stopped", "always"), &[]);
     let p = plan_of(&new, &applied(&old), Some(&engine_for(&old)));
-    assert_eq!(actions(&p), ["container.web[1] update"]);
+    assert_eq!(
+        actions(&p),
+        ["container.web[1] update"],
+        "{:#?}",
+        change(&p, "container.web[1]").reasons
+    );
 }
 
 #[test]
@@ -287,8 +290,8 @@ fn drift_a_retagged_image_replaces_the_containers_that_run_it() {
 fn drift_docker_update_and_network_changes() {
     let d = desired_from(STACK, &[]);
     let mut o = engine_for(&d);
-    container_mut(&mut o, "demo-web-1").restart_policy = "always".into();
-    container_mut(&mut o, "demo-web-1").memory = 64 << 20;
+    container_mut(&mut o, "demo-web-1").updatable.restart = "always".into();
+    container_mut(&mut o, "demo-web-1").updatable.memory = 64 << 20;
     container_mut(&mut o, "demo-redis-1")
         .networks
         .insert("bridge".into(), vec![]);
@@ -313,9 +316,10 @@ fn drift_docker_update_and_network_changes() {
 fn a_changed_restart_policy_alone_is_updated_in_place() {
     let d = desired_from(STACK, &[]);
     let mut o = engine_for(&d);
-    container_mut(&mut o, "demo-web-1").restart_policy = "always".into();
+    container_mut(&mut o, "demo-web-1").updatable.restart = "always".into();
     let p = plan_of(&d, &applied(&d), Some(&o));
     assert_eq!(actions(&p), ["container.web[1] update"]);
+    assert_eq!(change(&p, "container.web[1]").ops, [InPlace::EngineUpdate]);
 }
 
 #[test]
