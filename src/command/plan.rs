@@ -294,6 +294,7 @@ pub fn desired_from_state(state: &State) -> Result<Desired, Error> {
             depends_on: vec![],
             external: false,
             restart_with: vec![],
+            shares_with: vec![],
         };
         resources.insert(address.clone(), resource);
     }

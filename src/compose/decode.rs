@@ -690,7 +690,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
 /// makes it a dependency that is restarted with it, as Compose records it.
 pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
     let mut deps: Vec<String> = Vec::new();
-    for mode in [&s.network_mode, &s.ipc] {
+    for mode in [&s.network_mode, &s.ipc, &s.pid] {
         if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
             deps.push(other.to_string());
         }

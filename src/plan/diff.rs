@@ -111,6 +111,9 @@ fn in_place(old: &ContainerSpec, new: &ContainerSpec) -> Option<Vec<InPlace>> {
 fn settled(spec: &ContainerSpec) -> ContainerSpec {
     let mut s = spec.clone();
     s.name = String::new();
+    // what it uses, by hash: a service renamed with `berth state mv` uses the
+    // same image under another address
+    s.uses = s.uses.values().map(|h| (h.clone(), h.clone())).collect();
     let svc = &mut s.service;
     svc.restart = None;
     svc.mem_limit = None;
@@ -711,15 +714,45 @@ impl Differ<'_> {
     /// `depends_on: {x: {restart: true}}`: a container whose dependency is
     /// replaced is restarted with it (an update, unless it changes anyway).
     fn restarts(&self, changes: &mut [Change]) {
-        let recreated: BTreeMap<Address, Action> = changes
+        let recreates = |c: &Change| {
+            c.address.kind == Kind::Container
+                && (c.action == Action::Replace
+                    || (c.action == Action::Create && self.input.state.get(&c.address).is_some()))
+        };
+        let mut recreated: BTreeMap<Address, Action> = changes
             .iter()
-            .filter(|c| c.address.kind == Kind::Container)
-            .filter(|c| {
-                c.action == Action::Replace
-                    || (c.action == Action::Create && self.input.state.get(&c.address).is_some())
-            })
+            .filter(|c| recreates(c))
             .map(|c| (c.address.clone(), c.action))
             .collect();
+        // a container in another's namespace (`network_mode`, `ipc`, `pid:
+        // service:x`) or with its volumes (`volumes_from`) is replaced with it,
+        // which may replace the containers in its own namespaces in turn
+        let mut grew = !recreated.is_empty();
+        while grew {
+            grew = false;
+            for c in changes.iter_mut() {
+                let Some(r) = self.input.desired.resources.get(&c.address) else {
+                    continue;
+                };
+                if !matches!(c.action, Action::NoOp | Action::Update) {
+                    continue;
+                }
+                for dep in &r.shares_with {
+                    if let Some(&action) = recreated.get(dep) {
+                        c.reasons.push(Reason::Dependency {
+                            on: dep.clone(),
+                            action,
+                        });
+                        c.action = Action::Replace;
+                        c.ops.clear();
+                    }
+                }
+                if c.action == Action::Replace {
+                    recreated.insert(c.address.clone(), Action::Replace);
+                    grew = true;
+                }
+            }
+        }
         if recreated.is_empty() {
             return;
         }
@@ -737,6 +770,11 @@ impl Differ<'_> {
                         action,
                     });
                     c.action = Action::Update;
+                    if !c.ops.contains(&InPlace::Restart) {
+                        // a restart starts it too
+                        c.ops.retain(|op| *op != InPlace::Start);
+                        c.ops.push(InPlace::Restart);
+                    }
                 }
             }
         }

@@ -34,6 +34,10 @@ pub struct Resource {
     pub external: bool,
     /// Containers whose replacement restarts this one (`depends_on: {x: {restart: true}}`).
     pub restart_with: Vec<Address>,
+    /// Containers whose namespaces or volumes this one uses (`network_mode`,
+    /// `ipc`, `pid`: `service:x`; `volumes_from: [x]`): replacing one of
+    /// them replaces this one.
+    pub shares_with: Vec<Address>,
 }
 
 /// Everything the project asks for, by address.
@@ -129,6 +133,7 @@ fn resource(
         depends_on,
         external,
         restart_with: Vec::new(),
+        shares_with: Vec::new(),
     }
 }
 
@@ -543,7 +548,31 @@ fn container_resource(
         false,
     );
     r.restart_with = restart_with;
+    r.shares_with = shared_services(s)
+        .into_iter()
+        .filter(|dep| replicas.get(dep.as_str()).copied().unwrap_or(0) > 0)
+        .map(|dep| Address::container(&dep, 1))
+        .collect();
     r
+}
+
+/// The services whose first container this service's containers share a
+/// namespace with, or take volumes from.
+fn shared_services(s: &Service) -> Vec<String> {
+    let modes = [&s.network_mode, &s.ipc, &s.pid];
+    let mut out: Vec<String> = modes
+        .into_iter()
+        .filter_map(|m| m.as_deref()?.strip_prefix("service:").map(str::to_string))
+        .collect();
+    out.extend(
+        s.volumes_from
+            .iter()
+            .filter(|v| !v.starts_with("container:"))
+            .map(|v| v.split(':').next().unwrap_or_default().to_string()),
+    );
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
