@@ -51,6 +51,9 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// Every file read: compose files, env files, extends and include targets.
     pub inputs: Vec<PathBuf>,
+    /// Attributes berth will not apply (see [`super::support`]): `config`
+    /// prints them, the commands that plan refuse the project.
+    pub unsupported: Vec<Diagnostic>,
 }
 
 struct Loader {
@@ -171,6 +174,8 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
     if !l.sink.is_empty() {
         return Err(l.fail());
     }
+    let (unsupported, ignored) = super::support::check(&project, &root);
+    l.warnings.extend(ignored);
     drop(root);
     timer.lap("validate, drop the tree");
     Ok(Loaded {
@@ -178,6 +183,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         warnings: l.warnings,
         sources: l.sources,
         inputs: l.inputs,
+        unsupported,
     })
 }
 

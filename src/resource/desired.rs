@@ -423,6 +423,7 @@ fn image_resource(
                 args: b.args.clone(),
                 target: b.target.clone(),
                 labels: b.labels.clone(),
+                network: b.network.clone(),
             })
         }
     };
