@@ -63,6 +63,11 @@ const PENDING: &[Pending] = &[
         branch: "loader",
     },
     Pending {
+        setup: "mealie",
+        area: "(a) short-syntax container path with a trailing slash",
+        branch: "loader",
+    },
+    Pending {
         setup: "kafka-stack",
         area: "(a) short-syntax container path with a trailing slash",
         branch: "loader",
