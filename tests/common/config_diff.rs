@@ -28,6 +28,7 @@ use serde_json::Value;
 /// Every entry is a promise: a consumer of `config --format json` cannot tell the two outputs
 /// apart in a way that matters. Keep this table as small as possible; fix the loader instead
 /// of adding an entry whenever compose's output is the better one.
+///
 /// Fixture names: a conformance fixture is named by its directory (`extends-same-file`), a
 /// real-world setup by `realworld/` and its directory (`realworld/sentry`).
 pub const INTENTIONAL: &[Intentional] = &[
