@@ -68,6 +68,11 @@ const PENDING: &[Pending] = &[
         branch: "loader",
     },
     Pending {
+        setup: "trigger-dev",
+        area: "(a) short-syntax container path with a trailing slash",
+        branch: "loader",
+    },
+    Pending {
         setup: "kafka-stack",
         area: "(a) short-syntax container path with a trailing slash",
         branch: "loader",
