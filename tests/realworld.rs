@@ -105,6 +105,16 @@ fn real_world_setups_match_docker_compose_config() {
         cases.len()
     );
     let setup = |case: &Case| case.name.trim_start_matches("realworld/").to_owned();
+    let sources = std::fs::read_to_string(root.join("SOURCES.md"))
+        .expect("tests/fixtures/realworld/SOURCES.md names where every setup comes from");
+    for case in &cases {
+        assert!(
+            sources.contains(&format!("\n| {} |", setup(case))),
+            "SOURCES.md has no row for `{}`: name its repository, paths, commit, license and \
+             what was added",
+            setup(case)
+        );
+    }
     for entry in PENDING {
         assert!(
             cases.iter().any(|case| setup(case) == entry.setup),
