@@ -53,6 +53,17 @@ const PENDING: &[Pending] = &[
         branch: "loader",
     },
     Pending {
+        setup: "gitlab",
+        area: "(h) SELinux `:Z` on named volumes",
+        branch: "loader",
+    },
+    Pending {
+        setup: "mailcow",
+        area: "(a) short-syntax container paths with a trailing slash; (h) SELinux `:z` on a \
+               named volume",
+        branch: "loader",
+    },
+    Pending {
         setup: "calcom",
         area: "(a) short-syntax container path with a trailing slash",
         branch: "loader",
