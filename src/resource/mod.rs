@@ -9,6 +9,7 @@
 pub mod address;
 pub mod context;
 pub mod desired;
+pub mod dockerignore;
 pub mod labels;
 
 pub use address::{Address, Kind};
