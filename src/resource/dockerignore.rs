@@ -143,8 +143,7 @@ impl Pattern {
             Kind::Exact => path == self.cleaned,
             Kind::Prefix(prefix) => path.starts_with(prefix.as_str()),
             Kind::Suffix(suffix) => {
-                path.ends_with(suffix.as_str())
-                    || (suffix.starts_with('/') && path == &suffix[1..])
+                path.ends_with(suffix.as_str()) || (suffix.starts_with('/') && path == &suffix[1..])
             }
             Kind::Regex(re) => re.is_match(path),
         }
@@ -226,7 +225,11 @@ impl PatternMatcher {
     /// matched for its entries: that is Docker's behaviour, and can differ
     /// from [`Self::matches_or_parent_matches`] (`*/f` then `!d` leaves out
     /// `d/f` here, keeps it there).
-    pub fn matches_using_parent_results(&self, path: &str, parent: &MatchInfo) -> (bool, MatchInfo) {
+    pub fn matches_using_parent_results(
+        &self,
+        path: &str,
+        parent: &MatchInfo,
+    ) -> (bool, MatchInfo) {
         let known = !parent.parent_matched.is_empty();
         let mut matched = false;
         let mut info = MatchInfo {
@@ -238,7 +241,8 @@ impl PatternMatcher {
                 if pattern.exclusion != matched {
                     continue;
                 }
-                hit = pattern.matches(path) || (!known && parents(path).any(|d| pattern.matches(d)));
+                hit =
+                    pattern.matches(path) || (!known && parents(path).any(|d| pattern.matches(d)));
             }
             info.parent_matched[i] = hit;
             if hit {
@@ -540,7 +544,11 @@ mod tests {
         ("a/**", "a/b", true),
         ("a/**", "ab", false),
         ("**", "x/y", true),
-        ("**/node_modules", "web/node_modules/left-pad/index.js", true),
+        (
+            "**/node_modules",
+            "web/node_modules/left-pad/index.js",
+            true,
+        ),
         // patternmatcher's suffix shortcut: `**foo` is "ends with foo"
         ("**foo", "barfoo", true),
         ("**/foo", "barfoo", false),
@@ -652,7 +660,13 @@ mod tests {
     #[test]
     fn class_members_rust_reads_as_operators_stay_literal() {
         let pm = PatternMatcher::new(&["[a&&b]", "[[]x", "f[~]"]).unwrap();
-        for (path, excluded) in [("&", true), ("a", true), ("[x", true), ("f~", true), ("c", false)] {
+        for (path, excluded) in [
+            ("&", true),
+            ("a", true),
+            ("[x", true),
+            ("f~", true),
+            ("c", false),
+        ] {
             assert_eq!(pm.matches_or_parent_matches(path), excluded, "{path}");
         }
     }
