@@ -173,23 +173,23 @@ mod tests {
     fn a_generated_dockerfile_is_named_in_dockerignore() {
         let dir = context();
         let dockerfile = Dockerfile::Generated {
-            name: ".berth-dockerfile-1",
+            name: ".dockerfile.1",
             text: b"FROM scratch\n",
         };
         let got = entries(&context_tar(dir.path(), dockerfile).unwrap());
         let ignore = got.iter().find(|e| e.0 == ".dockerignore").unwrap();
-        assert_eq!(ignore.3, "skip*\n\n.berth-dockerfile-1\n");
+        assert_eq!(ignore.3, "skip*\n\n.dockerfile.1\n");
         let last = got.last().unwrap();
         assert_eq!(
             (last.0.as_str(), last.2, last.3.as_str()),
-            (".berth-dockerfile-1", 0o600, "FROM scratch\n")
+            (".dockerfile.1", 0o600, "FROM scratch\n")
         );
 
         // without a .dockerignore, one that drops itself and the Dockerfile
         fs::remove_file(dir.path().join(".dockerignore")).unwrap();
         let got = entries(&context_tar(dir.path(), dockerfile).unwrap());
         let ignore = got.iter().find(|e| e.0 == ".dockerignore").unwrap();
-        assert_eq!(ignore.3, ".dockerignore\n.berth-dockerfile-1\n");
+        assert_eq!(ignore.3, ".dockerignore\n.dockerfile.1\n");
         assert!(got.iter().any(|e| e.0 == "skipped"));
     }
 }

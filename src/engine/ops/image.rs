@@ -74,9 +74,12 @@ pub async fn build(
                     std::fs::read(&dockerfile_path).map_err(|e| unreadable(e.kind().to_string()))?
                 }
             };
+            // the docker CLI's name, `.dockerfile.` and 20 hex digits: the
+            // builder leaves `.dockerignore` (which names it) in the image;
+            // a hash of the text instead of random digits keeps the cache
             let name = format!(
-                ".berth-dockerfile-{}",
-                &crate::resource::context::hex(&Sha256::digest(&text))[..12]
+                ".dockerfile.{}",
+                &crate::resource::context::hex(&Sha256::digest(&text))[..20]
             );
             generated = (name, text);
             Dockerfile::Generated {
