@@ -465,7 +465,11 @@ fn berth_sends_what_docker_build_sends() {
             }
         }
         let _ = try_docker(&["rmi", "-f", &docker_tag, &berth_tag]);
-        eprintln!("{}: {} entries in docker build's /ctx", case.name, docker.len());
+        eprintln!(
+            "{}: {} entries in docker build's /ctx",
+            case.name,
+            docker.len()
+        );
     }
     assert!(
         hash_checks >= CASES.len() * 3 / 2,
