@@ -26,6 +26,7 @@ use berth::engine::Engine;
 use berth::engine::ops::image;
 use berth::resource::context::{context_files, context_hash};
 use berth::resource::dockerignore::{PatternMatcher, read_patterns};
+use berth::resource::spec::BuildSpec;
 
 use crate::common::engine::{engine_slot, try_docker};
 
@@ -324,12 +325,19 @@ fn docker_build(case: &Case, root: &Path, ctx: &Path, tag: &str) {
 
 /// The same build through berth's engine operation.
 fn berth_build(case: &Case, ctx: &Path, tag: &str) {
-    let spec = match case.via {
-        Via::Context(rel) => serde_json::json!({"context": ctx, "dockerfile": rel}),
-        Via::Stdin => serde_json::json!({"context": ctx, "dockerfile_inline": DOCKERFILE}),
-        Via::Outside => {
-            serde_json::json!({"context": ctx, "dockerfile": "../Dockerfile.outside"})
-        }
+    let (dockerfile, dockerfile_content) = match case.via {
+        Via::Context(rel) => (Some(rel), None),
+        Via::Stdin => (None, Some(DOCKERFILE.to_string())),
+        Via::Outside => (Some("../Dockerfile.outside"), None),
+    };
+    let spec = BuildSpec {
+        context: ctx.to_string_lossy().into_owned(),
+        context_hash: String::new(),
+        dockerfile: dockerfile.map(str::to_string),
+        dockerfile_content,
+        args: BTreeMap::new(),
+        target: None,
+        labels: BTreeMap::new(),
     };
     let runtime = berth::engine::runtime().expect("a tokio runtime");
     runtime.block_on(async {

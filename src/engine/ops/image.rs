@@ -11,13 +11,13 @@ use std::path::Path;
 
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, CreateImageOptions};
 use futures_util::StreamExt;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::context_tar::{Dockerfile, context_tar};
-use super::{failed, merged_labels, string_map};
+use super::{failed, merged_labels};
 use crate::engine::{Engine, EngineError};
 use crate::resource::context::dockerfile_in_context;
+use crate::resource::spec::BuildSpec;
 
 /// How many lines of build output a failed build's message ends with.
 const TAIL_LINES: usize = 5;
@@ -29,23 +29,21 @@ const TAIL_LINES: usize = 5;
 pub async fn build(
     engine: &Engine,
     tag: &str,
-    build_spec: &Value,
+    build_spec: &BuildSpec,
     labels: &BTreeMap<String, String>,
     mut progress: impl FnMut(&str),
 ) -> Result<String, EngineError> {
     let doing = format!("build image `{tag}`");
-    let context = build_spec["context"].as_str().unwrap_or(".");
-    let inline =
-        build_spec["dockerfile_inline"]
-            .as_str()
-            .or_else(|| match build_spec["dockerfile"] {
-                Value::Null => build_spec["dockerfile_content"].as_str(),
-                _ => None,
-            });
+    let context = build_spec.context.as_str();
+    // no `dockerfile`: the inline text (`dockerfile_inline`) is the content
+    let inline = match &build_spec.dockerfile {
+        None => build_spec.dockerfile_content.as_deref(),
+        Some(_) => None,
+    };
     // As the docker CLI sends it: a Dockerfile inside the context as itself;
     // inline text, or one outside the context, as a generated file.
     let dockerfile_path =
-        Path::new(context).join(build_spec["dockerfile"].as_str().unwrap_or("Dockerfile"));
+        Path::new(context).join(build_spec.dockerfile.as_deref().unwrap_or("Dockerfile"));
     let unreadable = |detail: String| {
         failed(
             &doing,
@@ -57,7 +55,7 @@ pub async fn build(
     };
     let in_context = match inline {
         Some(_) => None,
-        None => dockerfile_in_context(Path::new(context), build_spec["dockerfile"].as_str()),
+        None => dockerfile_in_context(Path::new(context), build_spec.dockerfile.as_deref()),
     };
     let generated: (String, Vec<u8>);
     let dockerfile = match (inline, in_context.as_deref()) {
@@ -99,18 +97,19 @@ pub async fn build(
         )
     })?;
 
-    let args: HashMap<String, String> = string_map(&build_spec["args"]);
+    let args: HashMap<String, String> = build_spec
+        .args
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
     let options = BuildImageOptions {
         dockerfile: name,
         t: Some(tag.to_string()),
         rm: true,
         forcerm: true,
         buildargs: (!args.is_empty()).then_some(args),
-        labels: Some(merged_labels(&build_spec["labels"], labels)),
-        target: build_spec["target"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        labels: Some(merged_labels(&build_spec.labels, labels)),
+        target: build_spec.target.clone().unwrap_or_default(),
         version: BuilderVersion::BuilderV1,
         ..Default::default()
     };
