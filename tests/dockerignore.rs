@@ -338,6 +338,7 @@ fn berth_build(case: &Case, ctx: &Path, tag: &str) {
         args: BTreeMap::new(),
         target: None,
         labels: BTreeMap::new(),
+        network: None,
     };
     let runtime = berth::engine::runtime().expect("a tokio runtime");
     runtime.block_on(async {

@@ -451,6 +451,7 @@ fn a_build_sends_the_context_without_ignored_files_and_tags_the_image() {
         args: BTreeMap::new(),
         target: None,
         labels: BTreeMap::new(),
+        network: None,
     };
     let bad_tag = format!("{project}-bad");
     let _bad = ImageGuard(bad_tag.clone());

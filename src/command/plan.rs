@@ -12,7 +12,7 @@ use crate::plan::{DiffInput, Plan, diff};
 use crate::render;
 use crate::resource::desired::resolve_taking_services;
 use crate::resource::{Desired, Kind, ResolveOptions, resolve};
-use crate::run::{Error, load, print_out, print_out_chunks, use_color};
+use crate::run::{Error, load, load_applicable, print_out, print_out_chunks, use_color};
 use crate::state::{LockGuard, State, StateStore, default_path, lock};
 
 /// Everything a plan was computed from; apply continues from here.
@@ -118,7 +118,12 @@ pub fn compute(
     } else {
         None
     };
-    let loaded = load(g, &options.targets)?;
+    // a destroy removes what the state holds, whatever the files now say
+    let loaded = if command == "berth destroy" {
+        load(g, &options.targets)?
+    } else {
+        load_applicable(g, &options.targets)?
+    };
     let path = state_path(g, &loaded);
     let mut options = options;
     if let Some(dir) = path.parent() {

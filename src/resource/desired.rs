@@ -446,6 +446,7 @@ fn image_resource(
                 args: b.args.clone(),
                 target: b.target.clone(),
                 labels: b.labels.clone(),
+                network: b.network.clone(),
             })
         }
     };

@@ -62,6 +62,9 @@ pub struct BuildSpec {
     pub target: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The network build steps run on (`build.network`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// A network, as the project declares it.

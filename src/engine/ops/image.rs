@@ -110,6 +110,7 @@ pub async fn build(
         buildargs: (!args.is_empty()).then_some(args),
         labels: Some(merged_labels(&build_spec.labels, labels)),
         target: build_spec.target.clone().unwrap_or_default(),
+        networkmode: build_spec.network.clone(),
         version: BuilderVersion::BuilderV1,
         ..Default::default()
     };
