@@ -9,6 +9,7 @@
 pub mod address;
 pub mod context;
 pub mod desired;
+pub mod dockerignore;
 pub mod expected;
 pub mod labels;
 pub mod spec;
