@@ -191,12 +191,16 @@ impl Ctx<'_> {
             .unwrap_or_else(|| self.project_dir.to_path_buf())
     }
 
-    /// Resolve a path against the directory of the file that wrote it.
+    /// Resolve a path against the directory of the file that wrote it, as Compose does:
+    /// `~` is the home directory, an absolute path stays as written (`/srv/data/`),
+    /// a relative one is joined to the directory and cleaned.
     fn resolve_path(&self, n: &Node, p: &str) -> String {
-        let expanded = expand_home(p);
-        let path = Path::new(&expanded);
+        if let Some(home) = expand_home(p) {
+            return home;
+        }
+        let path = Path::new(p);
         if path.is_absolute() {
-            return clean(path);
+            return p.to_string();
         }
         clean(&self.base_dir(n).join(path))
     }
@@ -663,6 +667,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
         s.environment.insert(k, v);
     }
     consistency(ctx, n, path, &mut s);
+    mount_targets_unique(ctx, n, path, &s);
     s
 }
 
@@ -1692,12 +1697,11 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
 
 // ---- volumes ----
 
-/// The target path of a short volume spec, for merge unicity.
+/// The target path of a short volume spec, cleaned, for merge unicity.
 pub fn short_volume_target(spec: &str) -> String {
     let parts: Vec<&str> = spec.split(':').collect();
     match parts.as_slice() {
-        [t] => t.to_string(),
-        [_, t, ..] => t.to_string(),
+        [t] | [_, t, ..] => container_path(t),
         [] => String::new(),
     }
 }
@@ -1706,24 +1710,92 @@ fn is_path(source: &str) -> bool {
     source.starts_with('.') || source.starts_with('/') || source.starts_with('~')
 }
 
+/// A service's volumes, one per target as Compose keeps them: a later entry for
+/// the same target replaces an earlier one in its place. Short syntax targets are
+/// compared cleaned (`/data/` is `/data`), long syntax ones as written.
 fn volumes(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Mount> {
     let Some(items) = seq(ctx, n, path) else {
         return vec![];
     };
-    let mut out = Vec::new();
+    let mut out: Vec<Mount> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = index(path, i);
-        let mount = match &item.value {
-            Value::Str(text) => short_volume(ctx, item, text, &p),
-            Value::Map(_) => long_volume(ctx, item, &p),
+        let (mount, key) = match &item.value {
+            Value::Str(text) => {
+                let m = short_volume(ctx, item, text, &p);
+                let key = m.as_ref().map(|m| m.target.clone());
+                (m, key)
+            }
+            Value::Map(_) => (
+                long_volume(ctx, item, &p),
+                item.get("target").and_then(Node::scalar_text),
+            ),
             _ => {
                 ctx.expected(item, &p, "a volume string or a mapping");
-                None
+                (None, None)
             }
         };
-        out.extend(mount);
+        let (Some(mount), Some(key)) = (mount, key) else {
+            continue;
+        };
+        match keys.iter().position(|k| *k == key) {
+            Some(earlier) => out[earlier] = mount,
+            None => {
+                keys.push(key);
+                out.push(mount);
+            }
+        }
     }
     out
+}
+
+/// Two mounts (volumes or tmpfs) on one path in the container are an error, as in Compose.
+fn mount_targets_unique(ctx: &mut Ctx, n: &Node, path: &str, s: &Service) {
+    let tmpfs = s
+        .tmpfs
+        .iter()
+        .map(|t| ("tmpfs", t.split(':').next().unwrap_or_default()));
+    let volumes = s.volumes.iter().map(|m| ("volumes", m.target.as_str()));
+    let mounted: Vec<(&str, &str)> = tmpfs.chain(volumes).collect();
+    for (i, (key, target)) in mounted.iter().enumerate() {
+        let Some(first) = mounted[..i].iter().position(|(_, t)| t == target) else {
+            continue;
+        };
+        let place = |j: usize| {
+            let (key, _) = mounted[j];
+            let before = mounted[..j].iter().filter(|(k, _)| *k == key).count();
+            index(&join(path, key), before)
+        };
+        // point at the last item written for this target
+        let list = n.get(key);
+        let items = list.and_then(Node::as_seq).unwrap_or_default();
+        let at = items
+            .iter()
+            .rev()
+            .find(|item| mount_target_written(key, item).as_deref() == Some(*target))
+            .or(list)
+            .unwrap_or(n);
+        ctx.err_hint(
+            at,
+            &place(i),
+            format!("target `{target}` is already mounted by {}", place(first)),
+            "mount one volume, bind or tmpfs per path in the container",
+        );
+        return;
+    }
+}
+
+/// The target an item of `tmpfs` or `volumes` mounts, as [`mount_targets_unique`] compares it.
+fn mount_target_written(key: &str, item: &Node) -> Option<String> {
+    match (key, item.scalar_text()) {
+        ("tmpfs", Some(t)) => t.split(':').next().map(str::to_string),
+        (_, Some(spec)) => Some(short_volume_target(&spec)),
+        (_, None) => item
+            .get("target")
+            .and_then(Node::scalar_text)
+            .map(|t| container_path(&t)),
+    }
 }
 
 fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount> {
@@ -1752,7 +1824,7 @@ fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount
     let mut m = Mount {
         kind: MountType::Volume,
         source: None,
-        target: target.to_string(),
+        target: container_path(target),
         read_only: false,
         consistency: None,
         bind: None,
@@ -1793,6 +1865,14 @@ fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount
                 nocopy,
                 subpath: None,
             });
+            // Compose keeps `:z`, `:Z` and propagation on a named volume too, as bind options
+            if selinux.is_some() || propagation.is_some() {
+                m.bind = Some(BindOptions {
+                    propagation,
+                    create_host_path: false,
+                    selinux,
+                });
+            }
         }
         None => {
             m.volume = Some(VolumeOptions::default());
@@ -1939,7 +2019,7 @@ fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
     Some(Mount {
         kind,
         source,
-        target,
+        target: container_path(&target),
         read_only,
         consistency,
         bind,
@@ -2138,14 +2218,21 @@ fn file_object(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) ->
 
 // ---- paths ----
 
-fn expand_home(p: &str) -> String {
-    if let Some(rest) = p.strip_prefix('~')
-        && (rest.is_empty() || rest.starts_with('/'))
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        return format!("{}{rest}", home.to_string_lossy());
+/// `~` and what follows it, joined to the home directory and cleaned (Go's
+/// `filepath.Join(home, p[1:])`); `None` when `p` does not start with `~` or
+/// there is no home directory.
+fn expand_home(p: &str) -> Option<String> {
+    let rest = p.strip_prefix('~')?;
+    let home = std::env::var_os("HOME")?;
+    Some(clean(&Path::new(&home).join(rest.trim_start_matches('/'))))
+}
+
+/// A path in the container, cleaned as Compose cleans volume targets (`/srv/data/` → `/srv/data`).
+fn container_path(target: &str) -> String {
+    if target.is_empty() {
+        return String::new();
     }
-    p.to_string()
+    clean(Path::new(target))
 }
 
 /// Lexically clean a path (`a/./b/../c` → `a/c`), as Go's `filepath.Clean` does.

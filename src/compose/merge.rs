@@ -211,6 +211,7 @@ fn unique_key(item: &Node, key: UniqueKey) -> String {
             Some(t) => t,
             None => format!("{:?}", strip_spans(item)),
         },
+        // Compose compares short syntax targets cleaned, long syntax ones as written
         UniqueKey::VolumeTarget => match item.scalar_text() {
             Some(t) => super::decode::short_volume_target(&t),
             None => field("target").unwrap_or_default(),
