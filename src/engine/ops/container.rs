@@ -377,6 +377,26 @@ fn ports(spec: &Value) -> (HashMap<String, Option<Vec<PortBinding>>>, Vec<String
     (bindings, exposed)
 }
 
+/// A named volume with a SELinux label (`data:/x:z`) or a propagation, which
+/// only the Binds API can express; a volume with a subpath needs the Mount API.
+fn volume_needs_bind_api(m: &Value) -> bool {
+    let bind = &m["bind"];
+    (bind["selinux"].is_string() || bind["propagation"].is_string())
+        && m["volume"]["subpath"].is_null()
+}
+
+/// `name:target:rw|ro[,z][,propagation][,nocopy]`, as Compose writes a volume bind.
+fn volume_bind(name: &str, target: &str, m: &Value) -> String {
+    let read_only = m["read_only"].as_bool().unwrap_or(false);
+    let mut options = vec![if read_only { "ro" } else { "rw" }];
+    options.extend(m["bind"]["selinux"].as_str());
+    options.extend(m["bind"]["propagation"].as_str());
+    if m["volume"]["nocopy"].as_bool() == Some(true) {
+        options.push("nocopy");
+    }
+    format!("{name}:{target}:{}", options.join(","))
+}
+
 /// Binds (for bind mounts whose host path is created when missing, as
 /// `docker run -v` does) and mounts (everything else), plus the read-only
 /// config and secret files.
@@ -433,6 +453,24 @@ fn mounts(
                 }),
                 ..Default::default()
             },
+            "volume" if volume_needs_bind_api(m) => {
+                // the Mount API has no SELinux label: Compose binds such a named volume
+                // as `name:target:options`, and so does berth
+                let name = source.as_deref().map(|key| {
+                    project
+                        .volumes
+                        .get(key)
+                        .map_or(key.to_string(), |v| v.name.clone())
+                });
+                if let Some(name) = name {
+                    binds.push(volume_bind(&name, &target, m));
+                    continue;
+                }
+                Mount {
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                }
+            }
             _ => Mount {
                 typ: Some(MountType::VOLUME),
                 // a named volume's engine name; none for an anonymous one
@@ -806,6 +844,26 @@ networks:
             body.host_config.unwrap().network_mode.as_deref(),
             Some("container:demo-db-1")
         );
+    }
+
+    #[test]
+    fn a_named_volume_with_a_selinux_label_is_bound_with_its_options() {
+        let (project, r) = app(
+            "services:\n  app:\n    image: demo\n    volumes: ['data:/x:ro,Z', 'data:/y:nocopy,z', 'data:/plain']\nvolumes:\n  data: {}\n",
+        );
+        let (body, _) = create_body(&project, &r, &BTreeMap::new(), &[], true);
+        let host = body.host_config.unwrap();
+        assert_eq!(
+            host.binds.unwrap(),
+            ["demo_data:/x:ro,Z", "demo_data:/y:rw,z,nocopy"]
+        );
+        let targets: Vec<_> = host
+            .mounts
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| m.target)
+            .collect();
+        assert_eq!(targets, ["/plain"]);
     }
 
     #[test]
