@@ -671,15 +671,11 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     s
 }
 
-/// Sharing another service's network, IPC namespace or volumes, or linking to it,
-/// makes it a dependency that is restarted with it, as Compose records it.
+/// Linking to another service, sharing one of its namespaces (`network_mode`,
+/// `ipc`, `pid`, `uts`, `cgroup`: `service:x`) or its volumes makes it a dependency,
+/// recorded as Compose records it: restarted with it, except for `volumes_from`.
+/// An explicit `depends_on` entry wins; among implicit ones, the first found.
 pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
-    let mut deps: Vec<String> = Vec::new();
-    for mode in [&s.network_mode, &s.ipc] {
-        if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
-            deps.push(other.to_string());
-        }
-    }
     let list = |key: &str| -> Vec<String> {
         s.extra
             .get(key)
@@ -691,18 +687,35 @@ pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
             })
             .unwrap_or_default()
     };
+    let extra_str = |key: &str| s.extra.get(key).and_then(|v| v.as_str());
+    let mut deps: Vec<(String, bool)> = Vec::new();
     for link in list("links") {
-        deps.push(link.split(':').next().unwrap_or_default().to_string());
+        deps.push((link.split(':').next().unwrap_or_default().to_string(), true));
+    }
+    let namespaces = [
+        s.network_mode.as_deref(),
+        s.ipc.as_deref(),
+        s.pid.as_deref(),
+        extra_str("uts"),
+        extra_str("cgroup"),
+    ];
+    for mode in namespaces.into_iter().flatten() {
+        if let Some(other) = mode.strip_prefix("service:") {
+            deps.push((other.to_string(), true));
+        }
     }
     for from in list("volumes_from") {
         if !from.starts_with("container:") {
-            deps.push(from.split(':').next().unwrap_or_default().to_string());
+            deps.push((
+                from.split(':').next().unwrap_or_default().to_string(),
+                false,
+            ));
         }
     }
-    for dep in deps.into_iter().filter(|d| exists(d)) {
+    for (dep, restart) in deps.into_iter().filter(|(d, _)| exists(d)) {
         s.depends_on.entry(dep).or_insert(Dependency {
             condition: Condition::ServiceStarted,
-            restart: true,
+            restart,
             required: true,
         });
     }
@@ -2266,6 +2279,30 @@ pub fn clean(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn implicit_dependencies_restart_with_their_service_except_volumes_from() {
+        let mut s = Service {
+            ipc: Some("service:shared".into()),
+            pid: Some("service:pid".into()),
+            ..Default::default()
+        };
+        s.extra.insert(
+            "volumes_from".into(),
+            serde_json::json!(["shared", "vols:ro"]),
+        );
+        s.extra
+            .insert("uts".into(), serde_json::json!("service:gone"));
+        implicit_dependencies(&mut s, |name| name != "gone");
+        let restart: Vec<(&str, bool)> = s
+            .depends_on
+            .iter()
+            .map(|(name, d)| (name.as_str(), d.restart))
+            .collect();
+        // `shared` is both an ipc namespace and volumes_from: the namespace is looked at first
+        assert_eq!(restart, [("pid", true), ("shared", true), ("vols", false)]);
+        assert!(s.depends_on.values().all(|d| d.required));
+    }
 
     #[test]
     fn list_paths_name_the_index() {
