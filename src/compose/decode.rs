@@ -2,7 +2,7 @@
 //! becomes long syntax, durations and sizes are parsed, relative paths are made
 //! absolute, and every type error names its file, line, column and key path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Sink, suggest};
@@ -1605,12 +1605,18 @@ pub fn parse_short_port(text: &str) -> Result<Vec<Port>, String> {
 /// Ranges expand to one entry per port; more than this in one service is refused.
 const MAX_PORTS: usize = 65_535;
 
+/// A service's ports in long syntax, ranges expanded. Like Compose, an entry equal
+/// to an earlier one (see [`port_key`]) replaces it in its place, once as written
+/// and once more after ranges are expanded.
 fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
     let Some(items) = seq(ctx, n, path) else {
         return vec![];
     };
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    let written = unique_by(items.iter().enumerate(), |(i, item)| {
+        written_port_key(item).unwrap_or_else(|| format!("#{i}"))
+    });
+    let mut out: Vec<(String, Port)> = Vec::new();
+    for (i, item) in written {
         let p = index(path, i);
         match &item.value {
             Value::Map(entries) => {
@@ -1679,7 +1685,8 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                         "add `target: <container port>`",
                     );
                 }
-                out.push(port);
+                let key = written_port_key(item).unwrap_or_default();
+                out.push((key, port));
             }
             Value::Str(_) | Value::Int(_) => {
                 let text = item.scalar_text().unwrap_or_default();
@@ -1691,9 +1698,18 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                             format!("ports expand to more than {MAX_PORTS} entries"),
                             "a container has 65535 ports per protocol; publish fewer or narrower ranges",
                         );
-                        return out;
+                        break;
                     }
-                    Ok(ports) => out.extend(ports),
+                    Ok(ports) => out.extend(ports.into_iter().map(|port| {
+                        let published = port.published.as_deref().unwrap_or(GO_NIL);
+                        let key = port_key(
+                            port.host_ip.as_deref(),
+                            published,
+                            &port.target.to_string(),
+                            Some(&port.protocol),
+                        );
+                        (key, port)
+                    })),
                     Err(why) => ctx.err_hint(
                         item,
                         &p,
@@ -1703,6 +1719,118 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                 }
             }
             _ => ctx.expected(item, &p, "a port string or a mapping"),
+        }
+    }
+    unique_by(out, |(key, _)| key.clone())
+        .into_iter()
+        .map(|(_, port)| port)
+        .collect()
+}
+
+/// Go's `%s` of a missing value, which Compose's port key holds for a port published nowhere.
+const GO_NIL: &str = "%!s(<nil>)";
+
+/// The key Compose tells ports apart by, `HOST_IP:PUBLISHED:TARGET/PROTOCOL`
+/// (host IP `0.0.0.0` and protocol `tcp` when not given): mode, name and
+/// app_protocol are not part of it.
+fn port_key(
+    host_ip: Option<&str>,
+    published: &str,
+    target: &str,
+    protocol: Option<&str>,
+) -> String {
+    let host_ip = host_ip.unwrap_or("0.0.0.0");
+    let protocol = protocol.unwrap_or("tcp");
+    format!("{host_ip}:{published}:{target}/{protocol}")
+}
+
+/// The key of a port entry as written: short syntax by its text; long syntax by
+/// [`port_key`] with its values formatted as Go formats them, so that a
+/// `published: 8080` written as a number differs from `"8080"` (as in Compose).
+pub fn written_port_key(item: &Node) -> Option<String> {
+    match &item.value {
+        Value::Str(_) | Value::Int(_) => item.scalar_text(),
+        Value::Map(_) => {
+            let field = |key: &str| item.get(key).filter(|v| !v.is_null());
+            let published = match field("published").map(|v| &v.value) {
+                None => GO_NIL.to_string(),
+                Some(Value::Int(n)) => format!("%!s(int={n})"),
+                Some(_) => field("published")?.scalar_text()?,
+            };
+            let target = match field("target").map(|v| &v.value) {
+                Some(Value::Int(n)) => n.to_string(),
+                Some(Value::Str(t)) => format!("%!d(string={t})"),
+                _ => field("target")?.scalar_text()?,
+            };
+            let text = |key: &str| field(key).and_then(Node::scalar_text);
+            Some(port_key(
+                text("host_ip").as_deref(),
+                &published,
+                &target,
+                text("protocol").as_deref(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Ports as Compose holds them once a file is loaded, for merging the next file
+/// onto them: short syntax expanded to long syntax mappings (one per port of a
+/// range), repeated entries dropped. Entries that do not parse stay as written.
+pub fn canonical_port_nodes(items: Vec<Node>) -> Vec<Node> {
+    let mut out: Vec<(String, Node)> = Vec::new();
+    for item in items {
+        let text = match &item.value {
+            Value::Str(_) | Value::Int(_) => item.scalar_text(),
+            _ => None,
+        };
+        let parsed = text.map(|t| parse_short_port(&t));
+        // past the limit, entries stay as written and decoding reports the limit
+        let Some(Ok(ports)) = parsed.filter(|_| out.len() <= MAX_PORTS) else {
+            let key = written_port_key(&item).unwrap_or_else(|| format!("#{}", out.len()));
+            out.push((key, item));
+            continue;
+        };
+        for port in ports {
+            let span = item.span;
+            let mut entries = vec![Entry::new("mode", span, Node::str(&port.mode, span))];
+            if let Some(ip) = &port.host_ip {
+                entries.push(Entry::new("host_ip", span, Node::str(ip, span)));
+            }
+            let target = Node::new(Value::Int(i64::from(port.target)), span);
+            entries.push(Entry::new("target", span, target));
+            if let Some(published) = &port.published {
+                entries.push(Entry::new("published", span, Node::str(published, span)));
+            }
+            entries.push(Entry::new(
+                "protocol",
+                span,
+                Node::str(&port.protocol, span),
+            ));
+            let node = Node::new(Value::Map(entries), span);
+            let key = written_port_key(&node).unwrap_or_default();
+            out.push((key, node));
+        }
+    }
+    unique_by(out, |(key, _)| key.clone())
+        .into_iter()
+        .map(|(_, node)| node)
+        .collect()
+}
+
+/// One item per key, in order: a later item replaces an earlier one with the same
+/// key in its place (Compose's rule for repeated ports and volumes).
+fn unique_by<T>(items: impl IntoIterator<Item = T>, key: impl Fn(&T) -> String) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    // ranges expand to thousands of ports: find keys by hashing, not scanning
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for item in items {
+        match seen.entry(key(&item)) {
+            std::collections::hash_map::Entry::Occupied(at) => out[*at.get()] = item,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(out.len());
+                out.push(item);
+            }
         }
     }
     out
@@ -1730,8 +1858,7 @@ fn volumes(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Mount> {
     let Some(items) = seq(ctx, n, path) else {
         return vec![];
     };
-    let mut out: Vec<Mount> = Vec::new();
-    let mut keys: Vec<String> = Vec::new();
+    let mut keyed: Vec<(String, Mount)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = index(path, i);
         let (mount, key) = match &item.value {
@@ -1749,18 +1876,14 @@ fn volumes(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Mount> {
                 (None, None)
             }
         };
-        let (Some(mount), Some(key)) = (mount, key) else {
-            continue;
-        };
-        match keys.iter().position(|k| *k == key) {
-            Some(earlier) => out[earlier] = mount,
-            None => {
-                keys.push(key);
-                out.push(mount);
-            }
+        if let (Some(mount), Some(key)) = (mount, key) {
+            keyed.push((key, mount));
         }
     }
-    out
+    unique_by(keyed, |(key, _)| key.clone())
+        .into_iter()
+        .map(|(_, mount)| mount)
+        .collect()
 }
 
 /// Two mounts (volumes or tmpfs) on one path in the container are an error, as in Compose.
@@ -2279,6 +2402,24 @@ pub fn clean(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_keys_compare_what_compose_compares() {
+        let key = |yaml: &str| {
+            let n = crate::compose::yaml::parse(yaml, 0).unwrap().remove(0);
+            written_port_key(&n).unwrap()
+        };
+        assert_eq!(key("'8080:80'"), "8080:80");
+        let long = key("{target: 80, published: '8080', mode: host, name: web}");
+        assert_eq!(long, "0.0.0.0:8080:80/tcp");
+        assert_eq!(
+            key("{target: 80, published: '8080', host_ip: 0.0.0.0}"),
+            long
+        );
+        // Go formats a number where Compose expects text differently: never equal
+        assert_ne!(key("{target: 80, published: 8080}"), long);
+        assert_eq!(key("{target: 80}"), "0.0.0.0:%!s(<nil>):80/tcp");
+    }
 
     #[test]
     fn implicit_dependencies_restart_with_their_service_except_volumes_from() {
