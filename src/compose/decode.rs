@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Sink, suggest};
-use super::dotenv;
+use super::dotenv::{self, EnvPair};
 use super::interpolate::Vars;
 use super::model::*;
 use super::node::{Entry, Node, Value};
@@ -588,7 +588,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     };
     let mut env_files: Vec<(String, Option<String>)> = Vec::new();
     let mut environment: Vec<(String, Option<String>)> = Vec::new();
-    let mut label_files: Vec<(String, Option<String>)> = Vec::new();
+    let mut from_label_files: BTreeMap<String, String> = BTreeMap::new();
     fields!(ctx, entries, path, &*SERVICE_ALL, |key, v, p| {
         match key {
             "build" => s.build = build(ctx, v, &p).map(Box::new),
@@ -647,7 +647,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
                         .insert(key.to_string(), serde_json::Value::String(b.0.to_string()));
                 }
             }
-            "label_file" => label_files = env_file(ctx, v, &p),
+            "label_file" => from_label_files = label_files(ctx, v, &p),
             // Go's omitempty: Compose leaves these out when zero
             "cpu_count" | "cpu_percent" | "cpu_shares" | "cpu_quota" | "cpu_period"
             | "cpu_rt_period" | "cpu_rt_runtime"
@@ -658,8 +658,8 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
         }
     });
     // labels from label_file, under those written in `labels`
-    for (k, v) in label_files {
-        s.labels.entry(k).or_insert_with(|| v.unwrap_or_default());
+    for (k, v) in from_label_files {
+        s.labels.entry(k).or_insert(v);
     }
     // env_file first, then `environment` over it; a bare KEY takes the project's value
     for (k, v) in env_files.into_iter().chain(environment) {
@@ -1193,7 +1193,23 @@ fn devices(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Device> {
     out
 }
 
-fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)> {
+/// One file named by `env_file` or `label_file`.
+struct EnvFileRef {
+    /// The node that names the file (for errors).
+    node: Node,
+    /// Key path of the entry.
+    path: String,
+    /// As written, and resolved against the directory of the file that wrote it.
+    written: String,
+    full: String,
+    required: bool,
+    /// `format: raw`: values taken as written.
+    raw: bool,
+}
+
+/// The files an `env_file` or `label_file` attribute names: a path, a list of
+/// paths, or long syntax entries (`path`, `required`, `format`).
+fn env_file_refs(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<EnvFileRef> {
     let items: Vec<(Node, String)> = match &n.value {
         Value::Str(_) => vec![(n.clone(), path.to_string())],
         Value::Seq(items) => items
@@ -1209,10 +1225,11 @@ fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)
     };
     let mut out = Vec::new();
     for (item, p) in items {
-        let (file_node, required) = match &item.value {
+        let (file_node, required, raw) = match &item.value {
             Value::Map(entries) => {
                 let mut file = None;
                 let mut required = true;
+                let mut raw = false;
                 fields!(
                     ctx,
                     entries,
@@ -1222,62 +1239,120 @@ fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)
                         match k {
                             "path" => file = Some(v.clone()),
                             "required" => required = ctx.boolean(v, &kp).unwrap_or(true),
-                            _ => {}
+                            _ => match ctx.string(v, &kp).as_deref() {
+                                Some("raw") => raw = true,
+                                Some("") | None => {}
+                                Some(other) => ctx.err_hint(
+                                    v,
+                                    &kp,
+                                    format!("unsupported env_file format `{other}`"),
+                                    "leave `format` out for the .env format, or write `format: raw` for values taken as written",
+                                ),
+                            },
                         }
                     }
                 );
                 match file {
-                    Some(f) => (f, required),
+                    Some(f) => (f, required, raw),
                     None => {
                         ctx.err_hint(&item, &p, "missing `path`", "write `path: ./file.env`");
                         continue;
                     }
                 }
             }
-            _ => (item.clone(), true),
+            _ => (item.clone(), true, false),
         };
-        let Some(rel) = ctx.string(&file_node, &p) else {
+        let Some(written) = ctx.string(&file_node, &p) else {
             continue;
         };
-        let full = ctx.resolve_path(&file_node, &rel);
-        match std::fs::read_to_string(&full) {
-            Ok(text) => {
-                match dotenv::parse(&text, ctx.vars) {
-                    Ok(pairs) => {
-                        for (k, v) in pairs {
-                            // a bare KEY in an env file takes the environment's value, or is dropped
-                            match v.or_else(|| ctx.vars.get(&k).map(str::to_string)) {
-                                Some(v) => out.push((k, Some(v))),
-                                None => continue,
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let id = ctx.sources.add(Path::new(&full), rel.clone(), text);
-                        let span = super::source::Span {
-                            file: id,
-                            line: e.line,
-                            col: e.col,
-                            offset: 0,
-                            len: 1,
-                        };
-                        ctx.sink.push(
-                        Diagnostic::at(span, &p, format!("invalid env file: {}", e.message))
-                            .with_hint("env files hold `KEY=VALUE` lines; quote values with spaces or `#`"),
-                    );
-                    }
-                }
-            }
-            Err(_) if !required => {}
-            Err(e) => ctx.err_hint(
-                &file_node,
-                &p,
-                format!("env file `{full}` cannot be read: {}", io_reason(&e)),
+        let full = ctx.resolve_path(&file_node, &written);
+        out.push(EnvFileRef {
+            node: file_node,
+            path: p,
+            written,
+            full,
+            required,
+            raw,
+        });
+    }
+    out
+}
+
+/// Read and parse one env or label file; values may refer to `vars`. `None`
+/// when an optional file is missing or the file is reported as invalid.
+fn read_env_file(ctx: &mut Ctx, f: &EnvFileRef, vars: &Vars) -> Option<Vec<EnvPair>> {
+    let text = match std::fs::read_to_string(&f.full) {
+        Ok(text) => text,
+        Err(_) if !f.required => return None,
+        Err(e) => {
+            ctx.err_hint(
+                &f.node,
+                &f.path,
+                format!("env file `{}` cannot be read: {}", f.full, io_reason(&e)),
                 "create the file, fix the path, or mark it optional with `required: false`",
-            ),
+            );
+            return None;
+        }
+    };
+    let parsed = if f.raw {
+        dotenv::parse_raw(&text)
+    } else {
+        dotenv::parse(&text, vars)
+    };
+    match parsed {
+        Ok(pairs) => Some(pairs),
+        Err(e) => {
+            let id = ctx.sources.add(Path::new(&f.full), f.written.clone(), text);
+            let span = super::source::Span {
+                file: id,
+                line: e.line,
+                col: e.col,
+                offset: 0,
+                len: 1,
+            };
+            let hint = if f.raw {
+                "a `format: raw` env file holds `KEY=VALUE` lines, keys without spaces"
+            } else {
+                "env files hold `KEY=VALUE` lines; quote values with spaces or `#`"
+            };
+            ctx.sink.push(
+                Diagnostic::at(span, &f.path, format!("invalid env file: {}", e.message))
+                    .with_hint(hint),
+            );
+            None
+        }
+    }
+}
+
+/// The variables of a service's `env_file`s, in order (later files win when
+/// collected); a bare `KEY` takes the project's value, or is left out.
+fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    for f in env_file_refs(ctx, n, path) {
+        let vars = ctx.vars;
+        for (k, v) in read_env_file(ctx, &f, vars).into_iter().flatten() {
+            if let Some(v) = v.or_else(|| vars.get(&k).map(str::to_string)) {
+                out.push((k, Some(v)));
+            }
         }
     }
     out
+}
+
+/// The labels of a service's `label_file`s, as Compose reads them: a later file
+/// overrides an earlier one, and a file's `${VAR}` and bare `KEY` refer to the
+/// labels of the files before it only (not to the environment).
+fn label_files(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for f in env_file_refs(ctx, n, path) {
+        let earlier = Vars::new(labels.clone());
+        for (k, v) in read_env_file(ctx, &f, &earlier).into_iter().flatten() {
+            if let Some(v) = v.or_else(|| earlier.get(&k).map(str::to_string)) {
+                labels.insert(k, v);
+            }
+        }
+    }
+    labels
 }
 
 pub fn io_reason(e: &std::io::Error) -> String {

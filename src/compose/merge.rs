@@ -57,6 +57,7 @@ const RULES: &[(&str, Rule)] = &[
     ("services.*.dns_search", Rule::Sequence),
     ("services.*.dns_opt", Rule::Sequence),
     ("services.*.env_file", Rule::Sequence),
+    ("services.*.label_file", Rule::Sequence),
     ("services.*.tmpfs", Rule::Sequence),
     ("services.*.build", Rule::Build),
     ("services.*.logging", Rule::Logging),
