@@ -87,15 +87,28 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         cycles: BTreeSet::new(),
         resolved: HashMap::new(),
     };
-    let files = match l.config_files() {
+    // like Compose: the shell environment, over the env files of the directory
+    // berth starts from (they may say COMPOSE_FILE), over those of the project directory
+    let shell = l.opts.environ.clone();
+    let start_dir = l.start_dir();
+    let environment = match l.with_env_files(&start_dir, shell) {
+        Ok(e) => e,
+        Err(d) => return Err(early(l.sources, d)),
+    };
+    let files = match l.config_files(&environment) {
         Ok(f) => f,
         Err(d) => return Err(early(l.sources, d)),
     };
     let project_dir = l.project_dir(&files);
-    let vars = match l.variables(&project_dir) {
-        Ok(v) => v,
-        Err(d) => return Err(early(l.sources, d)),
+    let environment = if project_dir == start_dir || !l.opts.env_files.is_empty() {
+        environment
+    } else {
+        match l.with_env_files(&project_dir, environment) {
+            Ok(e) => e,
+            Err(d) => return Err(early(l.sources, d)),
+        }
     };
+    let vars = l.variables(environment);
 
     let mut root: Option<Node> = None;
     let mut timer = crate::timing::Timer::new();
@@ -201,36 +214,26 @@ impl Loader {
         }
     }
 
-    fn env(&self, key: &str) -> Option<&str> {
-        self.opts
-            .environ
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+    /// Where Compose looks for `.env` before it knows the compose files: the
+    /// project directory if given, else the first `-f` file's directory, else
+    /// the working directory.
+    fn start_dir(&self) -> PathBuf {
+        if let Some(d) = &self.opts.project_directory {
+            return absolute(&self.opts.working_dir, d);
+        }
+        self.project_dir(&self.opts.files)
     }
 
-    /// `-f` flags, else `COMPOSE_FILE`, else the first default name found upward.
-    fn config_files(&mut self) -> Result<Vec<PathBuf>, Diagnostic> {
+    /// `-f` flags, else `COMPOSE_FILE` (from the shell or an env file), else the
+    /// first default name found upward from the project directory (or the working one).
+    fn config_files(
+        &mut self,
+        environment: &BTreeMap<String, String>,
+    ) -> Result<Vec<PathBuf>, Diagnostic> {
         if !self.opts.files.is_empty() {
             return Ok(self.opts.files.clone());
         }
-        // COMPOSE_FILE from the shell, else from `.env` in the working directory
-        let dotenv: BTreeMap<String, String> =
-            std::fs::read_to_string(self.opts.working_dir.join(".env"))
-                .ok()
-                .and_then(|t| dotenv::parse(&t, &Vars::new(self.opts.environ.clone())).ok())
-                .map(|pairs| {
-                    pairs
-                        .into_iter()
-                        .filter_map(|(k, v)| Some((k, v?)))
-                        .collect()
-                })
-                .unwrap_or_default();
-        let lookup = |key: &str| {
-            self.env(key)
-                .map(str::to_string)
-                .or_else(|| dotenv.get(key).filter(|v| !v.is_empty()).cloned())
-        };
+        let lookup = |key: &str| environment.get(key).filter(|v| !v.is_empty()).cloned();
         if let Some(list) = lookup("COMPOSE_FILE") {
             let sep = lookup("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|| ":".to_string());
             return Ok(list
@@ -239,7 +242,9 @@ impl Loader {
                 .map(|s| absolute(&self.opts.working_dir, Path::new(s)))
                 .collect());
         }
-        let mut dir = Some(self.opts.working_dir.clone());
+        // from the project directory when one is given, as Compose does
+        let start = self.start_dir();
+        let mut dir = Some(start.clone());
         while let Some(d) = dir {
             for name in DEFAULT_FILES {
                 let candidate = d.join(name);
@@ -264,7 +269,7 @@ impl Loader {
             format!(
                 "no configuration file provided: none of {} found in `{}` or its parents",
                 DEFAULT_FILES.join(", "),
-                self.opts.working_dir.display()
+                start.display()
             ),
         )
         .with_hint("run berth in the directory of your compose file, or name it with `-f FILE`"))
@@ -283,9 +288,13 @@ impl Loader {
         }
     }
 
-    /// The shell environment over the env files (`--env-file`, else `.env` in the project directory).
-    fn variables(&mut self, project_dir: &Path) -> Result<Vars, Diagnostic> {
-        let shell = Vars::new(self.opts.environ.clone());
+    /// `environment` over the env files for `dir` (`--env-file`, else `dir/.env`):
+    /// what `environment` already has wins.
+    fn with_env_files(
+        &mut self,
+        dir: &Path,
+        environment: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, Diagnostic> {
         let explicit = !self.opts.env_files.is_empty();
         let files: Vec<PathBuf> = if explicit {
             self.opts
@@ -294,7 +303,7 @@ impl Loader {
                 .map(|f| absolute(&self.opts.working_dir, f))
                 .collect()
         } else {
-            vec![project_dir.join(".env")]
+            vec![dir.join(".env")]
         };
         let mut merged: BTreeMap<String, String> = BTreeMap::new();
         for file in files {
@@ -314,8 +323,10 @@ impl Loader {
                     .with_hint("check the path given to --env-file"));
                 }
             };
-            self.inputs.push(file.clone());
-            let mut scope = shell.clone();
+            if !self.inputs.contains(&file) {
+                self.inputs.push(file.clone());
+            }
+            let mut scope = Vars::new(environment.clone());
             for (k, v) in &merged {
                 if !scope.contains(k) {
                     scope.insert(k.clone(), v.clone());
@@ -324,7 +335,7 @@ impl Loader {
             match dotenv::parse(&text, &scope) {
                 Ok(pairs) => {
                     for (k, v) in pairs {
-                        if let Some(v) = v.or_else(|| shell.get(&k).map(str::to_string)) {
+                        if let Some(v) = v.or_else(|| environment.get(&k).cloned()) {
                             merged.insert(k, v);
                         }
                     }
@@ -347,12 +358,20 @@ impl Loader {
                 }
             }
         }
-        merged.extend(self.opts.environ.clone());
-        // like Compose, `${COMPOSE_PROJECT_NAME}` sees the name given with -p
-        if let Some(name) = &self.opts.project_name {
-            merged.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+        let mut environment = environment;
+        for (k, v) in merged {
+            environment.entry(k).or_insert(v);
         }
-        Ok(Vars::new(merged))
+        Ok(environment)
+    }
+
+    /// The variables interpolation sees: the environment and env files, and, like
+    /// Compose, the name given with -p as `COMPOSE_PROJECT_NAME`.
+    fn variables(&self, mut environment: BTreeMap<String, String>) -> Vars {
+        if let Some(name) = &self.opts.project_name {
+            environment.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+        }
+        Vars::new(environment)
     }
 
     fn read_text(&mut self, file: &Path) -> Result<(FileId, String), Diagnostic> {
@@ -1099,6 +1118,26 @@ mod tests {
         let e = errors(load(opts(dir.path())));
         assert!(e[0].message.starts_with("no configuration file provided"));
         assert!(e[0].hint.as_deref().unwrap().contains("-f FILE"));
+    }
+
+    #[test]
+    fn the_shell_wins_over_the_working_directorys_dotenv_which_wins_over_the_projects() {
+        let dir = dir_with(&[
+            (".env", "COMPOSE_FILE=app/compose.yaml\nA=top\nB=top\n"),
+            ("app/.env", "A=app\nB=app\nC=app\n"),
+            (
+                "app/compose.yaml",
+                "services: {web: {image: a, environment: [A=$A, B=$B, C=$C]}}\n",
+            ),
+        ]);
+        let mut o = opts(dir.path());
+        o.environ.insert("A".into(), "shell".into());
+        let web = &load(o).unwrap().project.services["web"];
+        let env = |k: &str| web.environment[k].as_deref();
+        assert_eq!(
+            (env("A"), env("B"), env("C")),
+            (Some("shell"), Some("top"), Some("app"))
+        );
     }
 
     #[test]
