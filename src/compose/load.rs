@@ -1000,16 +1000,14 @@ pub fn normalize_project_name(dir: &str) -> String {
 
 /// Drop services none of whose profiles is active (`--profile`, `COMPOSE_PROFILES`, `*` for all).
 fn apply_profiles(project: &mut Project, opts: &LoadOptions, vars: &Vars) {
-    let mut active: Vec<String> = opts.profiles.clone();
-    if active.is_empty()
-        && let Some(p) = vars.get("COMPOSE_PROFILES")
-    {
-        active = p
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-    }
+    // like Compose, without --profile the list is COMPOSE_PROFILES split on commas,
+    // empty names included: a service in the profile `''` is active then
+    let active: Vec<String> = if opts.profiles.is_empty() {
+        let listed = vars.get("COMPOSE_PROFILES").unwrap_or_default();
+        listed.split(',').map(|s| s.trim().to_string()).collect()
+    } else {
+        opts.profiles.clone()
+    };
     let all = active.iter().any(|p| p == "*");
     let disabled: Vec<String> = project
         .services
