@@ -120,7 +120,8 @@ fn merge_maps(base: Node, over: Node, path: &[&str]) -> Node {
     for e in more {
         let name = e.key.name.clone();
         match entries.iter().position(|x| x.key.name == name) {
-            Some(i) if !name.starts_with("x-") => {
+            // `x-` extensions too: Compose merges them like any mapping
+            Some(i) => {
                 let old = entries.remove(i);
                 let mut child_path = path.to_vec();
                 child_path.push(&name);
@@ -134,7 +135,6 @@ fn merge_maps(base: Node, over: Node, path: &[&str]) -> Node {
                     );
                 }
             }
-            Some(i) => entries[i] = e,
             None => {
                 if e.value.tag != Some(MergeTag::Reset) {
                     let mut e = e;
@@ -384,6 +384,15 @@ mod tests {
         let env = a.get("environment").unwrap();
         assert!(env.get("A").is_none());
         assert!(env.get("B").is_some());
+    }
+
+    #[test]
+    fn extensions_merge_like_any_mapping() {
+        let m = merged("x-a: {p: 1, l: [1]}\n", "x-a: {q: 2, l: [2]}\n");
+        let x = m.get("x-a").unwrap();
+        assert_eq!(x.get("p").unwrap().value, Value::Int(1));
+        assert_eq!(x.get("q").unwrap().value, Value::Int(2));
+        assert_eq!(x.get("l").unwrap().as_seq().unwrap().len(), 2);
     }
 
     #[test]
