@@ -483,6 +483,26 @@ static SERVICE_ALL: std::sync::LazyLock<SortedKeys> = std::sync::LazyLock::new(|
     SortedKeys(keys)
 });
 
+/// Text attributes an empty string leaves unset, as in Compose (Go's `omitempty`):
+/// `platform: ${DOCKER_PLATFORM:-}` is no platform. (`network_mode: ""` is not
+/// among them: Compose still leaves such a service off the default network.)
+const OMITTED_WHEN_EMPTY: &[&str] = &[
+    "cgroup_parent",
+    "domainname",
+    "hostname",
+    "ipc",
+    "isolation",
+    "mac_address",
+    "pid",
+    "platform",
+    "runtime",
+    "stop_signal",
+    "user",
+    "userns_mode",
+    "uts",
+    "working_dir",
+];
+
 /// Attributes are looked up by name in one pass; anything else is an unknown key.
 macro_rules! fields {
     ($ctx:expr, $entries:expr, $path:expr, $known:expr, |$key:ident, $value:ident, $p:ident| $body:block) => {
@@ -590,6 +610,9 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     let mut environment: Vec<(String, Option<String>)> = Vec::new();
     let mut from_label_files: BTreeMap<String, String> = BTreeMap::new();
     fields!(ctx, entries, path, &*SERVICE_ALL, |key, v, p| {
+        if OMITTED_WHEN_EMPTY.contains(&key) && v.as_str() == Some("") {
+            continue;
+        }
         match key {
             "build" => s.build = build(ctx, v, &p).map(Box::new),
             "cap_add" => s.cap_add = ctx.strings(v, &p, false),
