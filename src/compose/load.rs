@@ -108,14 +108,19 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
             Err(d) => return Err(early(l.sources, d)),
         }
     };
-    let vars = l.variables(environment);
+    let mut vars = l.variables(environment);
 
-    let mut root: Option<Node> = None;
     let mut timer = crate::timing::Timer::new();
-    for file in &files {
-        let Some(docs) = l.read_file(file, &project_dir, &vars) else {
-            continue;
-        };
+    let parsed: Vec<(&PathBuf, Vec<Node>)> = files
+        .iter()
+        .filter_map(|file| Some((file, l.parse_file(file, &project_dir)?)))
+        .collect();
+    // like Compose, interpolation sees the project's name as COMPOSE_PROJECT_NAME
+    let name = l.name_for_interpolation(&parsed, &vars, &project_dir);
+    vars.insert("COMPOSE_PROJECT_NAME".into(), name);
+    let mut root: Option<Node> = None;
+    for (file, docs) in parsed {
+        let docs = l.resolve_docs(file, docs, &project_dir, &vars, &mut Vec::new());
         for doc in docs {
             root = Some(match root {
                 None => doc,
@@ -405,11 +410,40 @@ impl Loader {
         Ok((id, text))
     }
 
-    /// Read, parse and interpolate one file, then resolve its `include` and `extends`.
-    fn read_file(&mut self, file: &Path, base_dir: &Path, vars: &Vars) -> Option<Vec<Node>> {
-        self.read_file_with(file, base_dir, vars, &mut Vec::new())
+    /// The project's name as Compose has it when it interpolates the files: -p,
+    /// else `COMPOSE_PROJECT_NAME`, else the last `name:` of the files
+    /// (interpolated, normalised), else the project directory's name.
+    fn name_for_interpolation(
+        &self,
+        parsed: &[(&PathBuf, Vec<Node>)],
+        vars: &Vars,
+        project_dir: &Path,
+    ) -> String {
+        if let Some(name) = &self.opts.project_name {
+            return name.clone();
+        }
+        if let Some(name) = vars.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
+            return name.to_string();
+        }
+        let written = parsed
+            .iter()
+            .flat_map(|(_, docs)| docs)
+            .filter_map(|doc| doc.get("name")?.scalar_text())
+            .filter(|n| !n.is_empty())
+            .last()
+            .map(|n| interpolate::expand(&n, vars).map(|e| e.text).unwrap_or(n));
+        match written.map(|n| normalize_project_name(&n)) {
+            Some(name) if !name.is_empty() => name,
+            _ => normalize_project_name(
+                &project_dir
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        }
     }
 
+    /// Read and parse one file, then interpolate it and resolve its `include` and `extends`.
     fn read_file_with(
         &mut self,
         file: &Path,
@@ -417,6 +451,12 @@ impl Loader {
         vars: &Vars,
         include_stack: &mut Vec<PathBuf>,
     ) -> Option<Vec<Node>> {
+        let docs = self.parse_file(file, base_dir)?;
+        Some(self.resolve_docs(file, docs, base_dir, vars, include_stack))
+    }
+
+    /// Read and parse one file: its documents, or `None` when reported as unreadable or invalid.
+    fn parse_file(&mut self, file: &Path, base_dir: &Path) -> Option<Vec<Node>> {
         let (id, text) = match self.read_text(file) {
             Ok(x) => x,
             Err(d) => {
@@ -425,13 +465,24 @@ impl Loader {
             }
         };
         self.base_dirs.insert(id, base_dir.to_path_buf());
-        let docs = match yaml::parse(&text, id) {
-            Ok(d) => d,
+        match yaml::parse(&text, id) {
+            Ok(d) => Some(d),
             Err(errors) => {
                 self.sink.items.extend(errors);
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// Interpolate a file's documents and resolve their `include` and `extends`.
+    fn resolve_docs(
+        &mut self,
+        file: &Path,
+        docs: Vec<Node>,
+        base_dir: &Path,
+        vars: &Vars,
+        include_stack: &mut Vec<PathBuf>,
+    ) -> Vec<Node> {
         let mut out = Vec::new();
         for mut doc in docs {
             if doc.is_null() {
@@ -466,7 +517,7 @@ impl Loader {
             self.extends(&mut doc, &file_abs, &file_dir, vars);
             out.push(doc);
         }
-        Some(out)
+        out
     }
 
     fn interpolate(&mut self, n: &mut Node, vars: &Vars, path: &str) {
