@@ -427,10 +427,10 @@ impl Loader {
         }
         let written = parsed
             .iter()
-            .flat_map(|(_, docs)| docs)
+            .rev()
+            .flat_map(|(_, docs)| docs.iter().rev())
             .filter_map(|doc| doc.get("name")?.scalar_text())
-            .filter(|n| !n.is_empty())
-            .last()
+            .find(|n| !n.is_empty())
             .map(|n| interpolate::expand(&n, vars).map(|e| e.text).unwrap_or(n));
         match written.map(|n| normalize_project_name(&n)) {
             Some(name) if !name.is_empty() => name,
