@@ -116,7 +116,8 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         .filter_map(|file| Some((file, l.parse_file(file, &project_dir)?)))
         .collect();
     // like Compose, interpolation sees the project's name as COMPOSE_PROJECT_NAME
-    let name = l.name_for_interpolation(&parsed, &vars, &project_dir);
+    let environment = vars.clone();
+    let name = l.name_for_interpolation(&parsed, &environment, &project_dir);
     vars.insert("COMPOSE_PROJECT_NAME".into(), name);
     let mut root: Option<Node> = None;
     for (file, docs) in parsed {
@@ -147,7 +148,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         );
     }
     timer.lap("read, parse, interpolate, merge");
-    let name = match l.project_name(&root, &vars, &project_dir) {
+    let name = match l.project_name(&root, &environment, &project_dir) {
         Ok(n) => n,
         Err(d) => {
             l.sink.push(d);
