@@ -610,7 +610,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     let mut environment: Vec<(String, Option<String>)> = Vec::new();
     let mut from_label_files: BTreeMap<String, String> = BTreeMap::new();
     fields!(ctx, entries, path, &*SERVICE_ALL, |key, v, p| {
-        if OMITTED_WHEN_EMPTY.contains(&key) && v.as_str() == Some("") {
+        if v.as_str() == Some("") && OMITTED_WHEN_EMPTY.contains(&key) {
             continue;
         }
         match key {
