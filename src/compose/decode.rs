@@ -649,6 +649,12 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "privileged" => s.privileged = ctx.boolean(v, &p).unwrap_or(false),
             "profiles" => s.profiles = ctx.strings(v, &p, false),
             "pull_policy" => s.pull_policy = pull_policy(ctx, v, &p),
+            "cgroup" => {
+                if let Some(c) = cgroup(ctx, v, &p) {
+                    s.extra
+                        .insert(key.to_string(), serde_json::Value::String(c));
+                }
+            }
             "read_only" => s.read_only = ctx.boolean(v, &p).unwrap_or(false),
             "restart" => s.restart = restart(ctx, v, &p),
             "scale" => s.scale = ctx.uint(v, &p).map(|u| u as u32),
@@ -695,7 +701,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
 }
 
 /// Linking to another service, sharing one of its namespaces (`network_mode`,
-/// `ipc`, `pid`, `uts`, `cgroup`: `service:x`) or its volumes makes it a dependency,
+/// `ipc`, `pid`, `uts`: `service:x`) or its volumes makes it a dependency,
 /// recorded as Compose records it: restarted with it, except for `volumes_from`.
 /// An explicit `depends_on` entry wins; among implicit ones, the first found.
 pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
@@ -720,7 +726,6 @@ pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
         s.ipc.as_deref(),
         s.pid.as_deref(),
         extra_str("uts"),
-        extra_str("cgroup"),
     ];
     for mode in namespaces.into_iter().flatten() {
         if let Some(other) = mode.strip_prefix("service:") {
@@ -1541,6 +1546,21 @@ fn service_networks(
         _ => ctx.expected(n, path, "a list of networks or a mapping"),
     }
     out
+}
+
+/// `cgroup`: the container's cgroup namespace, `host` or `private` (unlike `ipc`
+/// or `pid`, not another service's).
+fn cgroup(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
+    let c = ctx.string(n, path)?;
+    if !matches!(c.as_str(), "host" | "private") {
+        ctx.err_hint(
+            n,
+            path,
+            format!("unknown cgroup namespace `{c}`"),
+            "use host or private",
+        );
+    }
+    Some(c)
 }
 
 fn pull_policy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
