@@ -216,17 +216,29 @@ impl Builder<'_> {
             };
             matches!(char_at(start), Some('[' | '{')).then_some(start)
         })?;
-        let (line, col) = (e.marker().line(), e.marker().col());
-        let line_text = fed.lines().nth(line.checked_sub(1)?)?;
-        let indent = line_text.chars().take_while(|c| *c == ' ').count();
-        // only the first thing on a line has an indentation to fix
         let wanted = open.col as usize; // 0-based column right after the bracket
-        (line > open.line as usize && col == indent && wanted > indent).then(|| {
-            (
-                line,
-                wanted - indent + self.reindented.lines.get(&line).copied().unwrap_or(0),
-            )
-        })
+        let indent_of = |text: &str| text.chars().take_while(|c| *c == ' ').count();
+        let (line, col) = (e.marker().line(), e.marker().col());
+        let line = if e.info() == "invalid indentation in quoted scalar" {
+            // the mark is the string's start: the line to fix is one of its next
+            // ones (their leading spaces are not part of the string)
+            let (i, _) = fed
+                .lines()
+                .enumerate()
+                .skip(line)
+                .find(|(_, text)| !text.trim().is_empty() && indent_of(text) < wanted)?;
+            i + 1
+        } else {
+            // only the first thing on a line has an indentation to fix
+            let text = fed.lines().nth(line.checked_sub(1)?)?;
+            if col != indent_of(text) {
+                return None;
+            }
+            line
+        };
+        let indent = indent_of(fed.lines().nth(line - 1)?);
+        let already = self.reindented.lines.get(&line).copied().unwrap_or(0);
+        (line > open.line as usize && wanted > indent).then(|| (line, wanted - indent + already))
     }
 
     /// Turn the parser's message into one that names the likely cause.
@@ -785,6 +797,16 @@ mod tests {
         let u = s.get("u").unwrap();
         assert_eq!(u.get("k").unwrap().as_str(), Some("v"));
         assert_eq!(s.get("w").unwrap().value, Value::Int(1));
+    }
+
+    #[test]
+    fn a_quoted_string_in_a_flow_collection_may_go_on_left_of_its_key() {
+        let n = one("s:\n  t: [\"one\n two\", \"x\n\ny\"]\n  u: {a: \"b\nc\"}\n");
+        let s = n.get("s").unwrap();
+        let t = s.get("t").unwrap().as_seq().unwrap();
+        assert_eq!(t[0].as_str(), Some("one two"));
+        assert_eq!(t[1].as_str(), Some("x\ny"));
+        assert_eq!(s.get("u").unwrap().get("a").unwrap().as_str(), Some("b c"));
     }
 
     #[test]
