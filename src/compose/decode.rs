@@ -606,7 +606,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     let Some(entries) = ctx.map(n, path) else {
         return s;
     };
-    let mut env_files: Vec<(String, Option<String>)> = Vec::new();
+    let mut env_file_node: Option<(&Node, String)> = None;
     let mut environment: Vec<(String, Option<String>)> = Vec::new();
     let mut from_label_files: BTreeMap<String, String> = BTreeMap::new();
     fields!(ctx, entries, path, &*SERVICE_ALL, |key, v, p| {
@@ -628,7 +628,8 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "devices" => s.devices = devices(ctx, v, &p),
             "dns" => s.dns = ctx.strings(v, &p, true),
             "dns_search" => s.dns_search = ctx.strings(v, &p, true),
-            "env_file" => env_files = env_file(ctx, v, &p),
+            // read once `environment` is known: env files may refer to it
+            "env_file" => env_file_node = Some((v, p)),
             "environment" => environment = ctx.key_values(v, &p, '='),
             "expose" => s.expose = ctx.strings(v, &p, false),
             "extends" => {}
@@ -690,6 +691,10 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     for (k, v) in from_label_files {
         s.labels.entry(k).or_insert(v);
     }
+    let env_files = match env_file_node {
+        Some((v, p)) => env_file(ctx, v, &p, &environment),
+        None => Vec::new(),
+    };
     // env_file first, then `environment` over it; a bare KEY takes the project's value
     for (k, v) in env_files.into_iter().chain(environment) {
         let v = v.or_else(|| ctx.vars.get(&k).map(str::to_string));
@@ -1353,11 +1358,30 @@ fn read_env_file(ctx: &mut Ctx, f: &EnvFileRef, vars: &Vars) -> Option<Vec<EnvPa
 }
 
 /// The variables of a service's `env_file`s, in order (later files win when
-/// collected); a bare `KEY` takes the project's value, or is left out.
-fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)> {
+/// collected). Their `${VAR}` and bare `KEY` take the project's value, else the
+/// service's `environment` value (as in Compose), else nothing (a bare KEY is left out).
+fn env_file(
+    ctx: &mut Ctx,
+    n: &Node,
+    path: &str,
+    environment: &[(String, Option<String>)],
+) -> Vec<(String, Option<String>)> {
+    let mut scope: Option<Vars> = None;
+    for (k, v) in environment {
+        if let Some(v) = v
+            && !ctx.vars.contains(k)
+        {
+            scope
+                .get_or_insert_with(|| ctx.vars.clone())
+                .insert(k.clone(), v.clone());
+        }
+    }
     let mut out = Vec::new();
     for f in env_file_refs(ctx, n, path) {
-        let vars = ctx.vars;
+        let vars: &Vars = match &scope {
+            Some(scope) => scope,
+            None => ctx.vars,
+        };
         for (k, v) in read_env_file(ctx, &f, vars).into_iter().flatten() {
             if let Some(v) = v.or_else(|| vars.get(&k).map(str::to_string)) {
                 out.push((k, Some(v)));
