@@ -525,6 +525,10 @@ fn container_resource(
     if let Some(deploy) = service.deploy.as_mut() {
         deploy.replicas = None;
     }
+    // `network_mode: ""` is unset for the engine, as for Compose (the JSON leaves it out)
+    if service.network_mode.as_deref() == Some("") {
+        service.network_mode = None;
+    }
     let name = container_name(&p.name, s, n);
     let mut depends_on = vec![image.address.clone()];
     let mut uses = BTreeMap::new();
