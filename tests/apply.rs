@@ -468,3 +468,72 @@ fn an_apply_killed_at_any_point_is_finished_by_the_next_without_duplicates() {
         .run()
         .code(0);
 }
+
+#[test]
+fn configs_and_secrets_from_content_land_in_the_container_and_plan_clean() {
+    let stack = Stack::new(
+        "inject",
+        "services:
+  app:
+    image: berth-test-demo:latest
+    command: [\"sleep\"]
+    configs: [greeting]
+    secrets:
+      - source: token
+        target: api
+        mode: 0400
+configs:
+  greeting:
+    content: hello from content
+secrets:
+  token:
+    content: s3cret
+",
+    );
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    let name = format!("{}-app-1", stack.project);
+    let read = |path: &str| {
+        let out = std::process::Command::new("docker")
+            .args(["cp", &format!("{name}:{path}"), "-"])
+            .output()
+            .expect("docker cp runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // `docker cp ... -` writes a tar: the file's bytes follow its 512-byte header
+        let tar = out.stdout;
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&tar[124..135])
+                .unwrap()
+                .trim_matches('\0')
+                .trim(),
+            8,
+        )
+        .unwrap();
+        let mode = u32::from_str_radix(
+            std::str::from_utf8(&tar[100..107])
+                .unwrap()
+                .trim_matches('\0')
+                .trim(),
+            8,
+        )
+        .unwrap();
+        (
+            String::from_utf8(tar[512..512 + size].to_vec()).unwrap(),
+            mode & 0o777,
+        )
+    };
+    assert_eq!(read("/greeting"), ("hello from content".to_string(), 0o444));
+    assert_eq!(read("/run/secrets/api"), ("s3cret".to_string(), 0o400));
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}

@@ -168,6 +168,12 @@ impl EngineDriver {
                     &view,
                 )
                 .await?;
+                for file in expected::injected_files(spec, &self.project) {
+                    if let Err(e) = container::copy_in(engine, &id, &file).await {
+                        let _ = container::remove(engine, &id, true).await;
+                        return Err(e);
+                    }
+                }
                 Ok(self.recorded(r, id))
             }
         }
