@@ -394,6 +394,13 @@ impl Differ<'_> {
                         }));
                         action = Action::Update;
                     }
+                    // the same create request, but what follows create may be
+                    // missing: on API < 1.44 a crash between create and the
+                    // connects leaves it on its first network only
+                    if matches && let Some(drift) = self.network_drift(&r.spec, c) {
+                        reasons.push(Reason::Drift(drift));
+                        action = Action::Replace;
+                    }
                     new_change(r, None, action, reasons, Some(c.id.clone()))
                 }
                 None => new_change(r, None, Action::Create, vec![Reason::New], None),
@@ -557,30 +564,8 @@ impl Differ<'_> {
                 attribute("name", json!(st.name), json!(c.name)),
             );
         }
-        if applied.get("network_mode").is_none() {
-            let expected: BTreeSet<String> = applied
-                .get("networks")
-                .and_then(Value::as_object)
-                .map(|nets| {
-                    nets.keys()
-                        .map(|k| {
-                            self.input
-                                .desired
-                                .resources
-                                .get(&Address::network(k))
-                                .map(|n| n.engine_name.clone())
-                                .unwrap_or_else(|| format!("{}_{k}", self.input.desired.project))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let seen: BTreeSet<String> = c.networks.keys().cloned().collect();
-            if expected != seen {
-                push(
-                    Action::Replace,
-                    attribute("networks", json!(expected), json!(seen)),
-                );
-            }
+        if let Some(drift) = self.network_drift(applied, c) {
+            push(Action::Replace, drift);
         }
         if let Some(wanted) = applied.get("labels").and_then(Value::as_object) {
             for (k, v) in wanted {
@@ -653,6 +638,36 @@ impl Differ<'_> {
             }
         }
         (action, drifts)
+    }
+
+    /// The networks the container is on, when they are not the ones `spec`
+    /// puts it on (`network_mode` aside).
+    fn network_drift(&self, spec: &Value, c: &ObservedContainer) -> Option<Drift> {
+        if spec.get("network_mode").is_some() {
+            return None;
+        }
+        let expected: BTreeSet<String> = spec
+            .get("networks")
+            .and_then(Value::as_object)
+            .map(|nets| {
+                nets.keys()
+                    .map(|k| {
+                        self.input
+                            .desired
+                            .resources
+                            .get(&Address::network(k))
+                            .map(|n| n.engine_name.clone())
+                            .unwrap_or_else(|| format!("{}_{k}", self.input.desired.project))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let seen: BTreeSet<String> = c.networks.keys().cloned().collect();
+        (expected != seen).then(|| Drift::Attribute {
+            path: "networks".to_string(),
+            applied: json!(expected),
+            observed: json!(seen),
+        })
     }
 
     fn in_scope(&self, a: &Address) -> bool {

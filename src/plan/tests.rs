@@ -438,6 +438,40 @@ fn a_labelled_container_missing_from_state_is_adopted_not_duplicated() {
 }
 
 #[test]
+fn an_adopted_container_left_on_one_network_by_a_crash_is_replaced_not_just_started() {
+    let two = STACK
+        .replace("    networks: [back]\n  redis:", "    networks: [back, front]\n  redis:")
+        .replace("  back: {}\n", "  back: {}\n  front: {}\n");
+    let d = desired_from(&two, &[]);
+    let mut state = applied(&d);
+    state.remove(&"container.web[1]".parse().unwrap());
+    let mut observed = engine_for(&d);
+    let web = container_mut(&mut observed, "demo-web-1");
+    web.state = "created".into();
+    web.networks.remove("demo_front");
+    let p = plan_of(&d, &state, Some(&observed));
+    assert_eq!(actions(&p), ["container.web[1] replace"]);
+    assert_eq!(
+        change(&p, "container.web[1]").reasons,
+        [
+            Reason::Adopted {
+                id: "id-container.web[1]".into(),
+                matches: true
+            },
+            Reason::Drift(Drift::NotRunning {
+                state: "created".into(),
+                exit_code: None
+            }),
+            Reason::Drift(Drift::Attribute {
+                path: "networks".into(),
+                applied: json!(["demo_back", "demo_front"]),
+                observed: json!(["demo_back"]),
+            }),
+        ]
+    );
+}
+
+#[test]
 fn unknown_labelled_containers_are_orphans_deleted_only_when_asked() {
     let d = desired_from(STACK, &[]);
     let mut o = engine_for(&d);
