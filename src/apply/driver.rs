@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -37,6 +37,10 @@ impl Outcome {
         }
     }
 }
+
+/// How long a container create waits for a leftover of its name to become
+/// removable (see [`EngineDriver::create_container`]).
+const LEFTOVER_WAIT: Duration = Duration::from_secs(15);
 
 /// How long a dependency may take to turn healthy when its healthcheck says
 /// nothing usable (start period + retries × (interval + timeout) otherwise).
@@ -150,11 +154,35 @@ impl EngineDriver {
                 let labels =
                     container::container_labels(&self.project, r, &image_id, &self.lineage);
                 let files = container::file_mounts(&self.project, &r.spec);
-                // a leftover with this name (a crash before the state write) is ours: replace it
-                let _ = container::remove(engine, &r.engine_name, true).await;
                 // recorded as soon as the engine returns the ID; `Start` starts it
-                let id = container::create(engine, &self.project, r, &labels, &files).await?;
+                let id = self.create_container(r, &labels, &files).await?;
                 Ok(self.recorded(r, id))
+            }
+        }
+    }
+
+    /// Create the container, replacing a leftover of the same name: ours, from
+    /// a crash before the state write. A create sent by an apply killed
+    /// mid-flight can even land after this apply planned: the engine holds
+    /// the name before it lists the container or can remove it, so a name
+    /// conflict is retried, with backoff, for up to [`LEFTOVER_WAIT`].
+    async fn create_container(
+        &self,
+        r: &Resource,
+        labels: &BTreeMap<String, String>,
+        files: &[(String, String)],
+    ) -> Result<String, EngineError> {
+        let engine = self.engine();
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let _ = container::remove(engine, &r.engine_name, true).await;
+            match container::create(engine, &self.project, r, labels, files).await {
+                Err(e) if e.is_conflict() && started.elapsed() + pause < LEFTOVER_WAIT => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                created => return created,
             }
         }
     }
