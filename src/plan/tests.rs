@@ -440,7 +440,10 @@ fn a_labelled_container_missing_from_state_is_adopted_not_duplicated() {
 #[test]
 fn an_adopted_container_left_on_one_network_by_a_crash_is_replaced_not_just_started() {
     let two = STACK
-        .replace("    networks: [back]\n  redis:", "    networks: [back, front]\n  redis:")
+        .replace(
+            "    networks: [back]\n  redis:",
+            "    networks: [back, front]\n  redis:",
+        )
         .replace("  back: {}\n", "  back: {}\n  front: {}\n");
     let d = desired_from(&two, &[]);
     let mut state = applied(&d);
