@@ -302,6 +302,8 @@ impl EngineDriver {
                     self.wait_for_dependencies(r).await?;
                     container::start(engine, &id).await?;
                 }
+                // the state alone (`apply --refresh-only`): nothing on the engine
+                InPlace::Forget | InPlace::Rebind => {}
             }
         }
         Ok(self.recorded(r, id))
