@@ -6,6 +6,7 @@ mod common;
 mod conformance;
 mod drift;
 mod engine;
+mod engine_conformance;
 mod engine_ops;
 mod import;
 mod invalid;
