@@ -30,32 +30,56 @@ pub const SERVICE_KEYS: &[&str] = &[
     "build",
     "cap_add",
     "cap_drop",
+    "cgroup",
+    "cgroup_parent",
     "command",
     "configs",
     "container_name",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
     "cpus",
+    "cpuset",
     "depends_on",
     "deploy",
+    "device_cgroup_rules",
     "devices",
     "dns",
+    "dns_opt",
     "dns_search",
+    "domainname",
     "entrypoint",
     "env_file",
     "environment",
     "expose",
     "extends",
+    "external_links",
     "extra_hosts",
+    "group_add",
     "healthcheck",
     "hostname",
     "image",
     "init",
     "ipc",
+    "isolation",
     "labels",
+    "links",
     "logging",
+    "mac_address",
     "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
     "network_mode",
     "networks",
+    "oom_kill_disable",
+    "oom_score_adj",
     "pid",
+    "pids_limit",
     "platform",
     "ports",
     "privileged",
@@ -63,6 +87,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "pull_policy",
     "read_only",
     "restart",
+    "runtime",
     "scale",
     "secrets",
     "security_opt",
@@ -70,12 +95,16 @@ pub const SERVICE_KEYS: &[&str] = &[
     "stdin_open",
     "stop_grace_period",
     "stop_signal",
+    "storage_opt",
     "sysctls",
     "tmpfs",
     "tty",
     "ulimits",
     "user",
+    "userns_mode",
+    "uts",
     "volumes",
+    "volumes_from",
     "working_dir",
 ];
 
@@ -84,45 +113,16 @@ pub const SERVICE_PASSTHROUGH: &[&str] = &[
     "annotations",
     "attach",
     "blkio_config",
-    "cgroup",
-    "cgroup_parent",
-    "cpu_count",
-    "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
-    "cpu_shares",
-    "cpuset",
     "credential_spec",
     "develop",
-    "device_cgroup_rules",
-    "dns_opt",
-    "domainname",
-    "external_links",
     "gpus",
-    "group_add",
-    "isolation",
     "label_file",
-    "links",
-    "mac_address",
-    "mem_reservation",
-    "mem_swappiness",
-    "memswap_limit",
     "models",
-    "oom_kill_disable",
-    "oom_score_adj",
-    "pids_limit",
     "post_start",
     "pre_stop",
     "provider",
     "pull_refresh_after",
-    "runtime",
-    "storage_opt",
     "use_api_socket",
-    "userns_mode",
-    "uts",
-    "volumes_from",
 ];
 
 /// `path.key`; built with pushes, not `format!`, as it runs for every attribute.
@@ -637,17 +637,37 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "user" => s.user = ctx.string(v, &p),
             "volumes" => s.volumes = volumes(ctx, v, &p),
             "working_dir" => s.working_dir = ctx.string(v, &p),
-            "mem_reservation" | "memswap_limit" => {
-                if let Some(b) = ctx.bytes(v, &p) {
-                    s.extra
-                        .insert(key.to_string(), serde_json::Value::String(b.0.to_string()));
-                }
-            }
+            "mem_reservation" => s.mem_reservation = ctx.bytes(v, &p),
+            "memswap_limit" => s.memswap_limit = ctx.bytes(v, &p),
             "label_file" => label_files = env_file(ctx, v, &p),
             // Go's omitempty: Compose leaves these out when zero
-            "cpu_count" | "cpu_percent" | "cpu_shares" | "cpu_quota" | "cpu_period"
-            | "cpu_rt_period" | "cpu_rt_runtime"
-                if matches!(v.value, Value::Int(0)) => {}
+            "cpu_count" => s.cpu_count = ctx.int(v, &p).filter(|i| *i != 0),
+            "cpu_percent" => s.cpu_percent = ctx.int(v, &p).filter(|i| *i != 0),
+            "cpu_shares" => s.cpu_shares = ctx.int(v, &p).filter(|i| *i != 0),
+            "cpu_quota" => s.cpu_quota = ctx.int(v, &p).filter(|i| *i != 0),
+            "cpu_period" => s.cpu_period = ctx.int(v, &p).filter(|i| *i != 0),
+            "cpu_rt_period" => s.cpu_rt_period = ctx.int(v, &p).filter(|i| *i != 0),
+            "cpu_rt_runtime" => s.cpu_rt_runtime = ctx.int(v, &p).filter(|i| *i != 0),
+            "cgroup" => s.cgroup = ctx.string(v, &p),
+            "cgroup_parent" => s.cgroup_parent = ctx.string(v, &p),
+            "cpuset" => s.cpuset = ctx.string(v, &p),
+            "device_cgroup_rules" => s.device_cgroup_rules = ctx.strings(v, &p, false),
+            "dns_opt" => s.dns_opt = ctx.strings(v, &p, false),
+            "domainname" => s.domainname = ctx.string(v, &p),
+            "external_links" => s.external_links = ctx.strings(v, &p, false),
+            "group_add" => s.group_add = ctx.strings(v, &p, false),
+            "isolation" => s.isolation = ctx.string(v, &p),
+            "links" => s.links = ctx.strings(v, &p, false),
+            "mac_address" => s.mac_address = ctx.string(v, &p),
+            "mem_swappiness" => s.mem_swappiness = ctx.int(v, &p),
+            "oom_kill_disable" => s.oom_kill_disable = ctx.boolean(v, &p).unwrap_or(false),
+            "oom_score_adj" => s.oom_score_adj = ctx.int(v, &p),
+            "pids_limit" => s.pids_limit = ctx.int(v, &p),
+            "runtime" => s.runtime = ctx.string(v, &p),
+            "storage_opt" => s.storage_opt = ctx.string_map(v, &p),
+            "userns_mode" => s.userns_mode = ctx.string(v, &p),
+            "uts" => s.uts = ctx.string(v, &p),
+            "volumes_from" => s.volumes_from = ctx.strings(v, &p, false),
             other => {
                 s.extra.insert(other.to_string(), to_json(v));
             }
@@ -675,21 +695,10 @@ pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
             deps.push(other.to_string());
         }
     }
-    let list = |key: &str| -> Vec<String> {
-        s.extra
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    for link in list("links") {
+    for link in &s.links {
         deps.push(link.split(':').next().unwrap_or_default().to_string());
     }
-    for from in list("volumes_from") {
+    for from in &s.volumes_from {
         if !from.starts_with("container:") {
             deps.push(from.split(':').next().unwrap_or_default().to_string());
         }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::units::{Bytes, Duration};
 
@@ -12,7 +12,8 @@ use super::units::{Bytes, Duration};
 /// interpolation) so `config` shows them and later stages can say they are not applied.
 pub type Extra = BTreeMap<String, serde_json::Value>;
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Project {
     pub name: String,
     #[serde(skip)]
@@ -42,7 +43,8 @@ fn is_false(b: &bool) -> bool {
 
 /// Large, rarely set parts (build, deploy, healthcheck, logging) are boxed: a
 /// project of thousands of services keeps every `Service` in one map.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Service {
     #[serde(skip)]
     pub name: String,
@@ -141,6 +143,65 @@ pub struct Service {
     pub volumes: Vec<Mount>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    // engine knobs that Compose passes to the container as they are
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<Bytes>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub oom_kill_disable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     /// Valid Compose attributes berth does not model yet.
     #[serde(flatten)]
     pub extra: Extra,
@@ -155,7 +216,8 @@ impl Service {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Build {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,7 +236,7 @@ pub struct Build {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     ServiceStarted = 0,
@@ -182,15 +244,16 @@ pub enum Condition {
     ServiceCompletedSuccessfully = 2,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Dependency {
     pub condition: Condition,
-    #[serde(skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub restart: bool,
     pub required: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Deploy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
@@ -210,7 +273,8 @@ pub struct Deploy {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct UpdateConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<u64>,
@@ -226,7 +290,8 @@ pub struct UpdateConfig {
     pub order: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Resources {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limits: Option<ResourceLimit>,
@@ -234,7 +299,8 @@ pub struct Resources {
     pub reservations: Option<ResourceLimit>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct ResourceLimit {
     #[serde(serialize_with = "go_float", skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
@@ -246,7 +312,8 @@ pub struct ResourceLimit {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct RestartPolicy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
@@ -258,14 +325,15 @@ pub struct RestartPolicy {
     pub window: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Device {
     pub source: String,
     pub target: String,
     pub permissions: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Healthcheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<Vec<String>>,
@@ -283,7 +351,8 @@ pub struct Healthcheck {
     pub disable: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Logging {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
@@ -291,7 +360,8 @@ pub struct Logging {
     pub options: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct ServiceNetwork {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
@@ -305,7 +375,8 @@ pub struct ServiceNetwork {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(default)]
 pub struct Port {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -321,7 +392,7 @@ pub struct Port {
     pub app_protocol: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum MountType {
     Bind,
@@ -332,14 +403,14 @@ pub enum MountType {
     Image,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Mount {
     #[serde(rename = "type")]
     pub kind: MountType,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     pub target: String,
-    #[serde(skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency: Option<String>,
@@ -351,7 +422,8 @@ pub struct Mount {
     pub tmpfs: Option<TmpfsOptions>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct BindOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub propagation: Option<String>,
@@ -361,7 +433,8 @@ pub struct BindOptions {
     pub selinux: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct VolumeOptions {
     #[serde(skip_serializing_if = "is_false")]
     pub nocopy: bool,
@@ -369,7 +442,8 @@ pub struct VolumeOptions {
     pub subpath: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct TmpfsOptions {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<Bytes>,
@@ -378,7 +452,8 @@ pub struct TmpfsOptions {
 }
 
 /// A config or secret as a service uses it.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct FileMount {
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -387,7 +462,11 @@ pub struct FileMount {
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
-    #[serde(serialize_with = "octal", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "octal",
+        deserialize_with = "from_octal",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mode: Option<u32>,
 }
 
@@ -399,6 +478,12 @@ fn octal<S: serde::Serializer>(mode: &Option<u32>, s: S) -> Result<S::Ok, S::Err
     }
 }
 
+fn from_octal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.map(|t| u32::from_str_radix(&t, 8).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 /// Whole numbers print without a fraction (`2`, not `2.0`), as Go prints a float64.
 fn go_float<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
@@ -408,14 +493,15 @@ fn go_float<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Err
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum Ulimit {
     Single(i64),
     Range { soft: i64, hard: i64 },
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Network {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -437,7 +523,8 @@ pub struct Network {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Ipam {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
@@ -447,7 +534,8 @@ pub struct Ipam {
     pub options: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct IpamPool {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet: Option<String>,
@@ -459,7 +547,8 @@ pub struct IpamPool {
     pub aux_addresses: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Volume {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -473,7 +562,8 @@ pub struct Volume {
 }
 
 /// A top-level config or secret.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct FileObject {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
