@@ -75,13 +75,48 @@ const KNOWN_BERTH_BUGS: &[Accepted] = &[
          `false` (only links get `true`)",
     ),
     // Attributes berth does not apply yet
-    bug("basics", "container app[1]", "/Config/Domainname", "domainname not applied"),
-    bug("basics", "container app[1]", "/HostConfig/GroupAdd", "group_add not applied"),
-    bug("networking", "container front[1]", "/Config/MacAddress", "mac_address not applied"),
-    bug("networking", "container front[1]", "/HostConfig/DnsOptions", "dns_opt not applied"),
-    bug("resources", "container limits[1]", "/HostConfig/Blkio*", "blkio_config not applied"),
-    bug("resources|changes", "container *", "/HostConfig/CpuShares", "cpu_shares not applied"),
-    bug("resources", "container limits[1]", "/HostConfig/CpusetCpus", "cpuset not applied"),
+    bug(
+        "basics",
+        "container app[1]",
+        "/Config/Domainname",
+        "domainname not applied",
+    ),
+    bug(
+        "basics",
+        "container app[1]",
+        "/HostConfig/GroupAdd",
+        "group_add not applied",
+    ),
+    bug(
+        "networking",
+        "container front[1]",
+        "/Config/MacAddress",
+        "mac_address not applied",
+    ),
+    bug(
+        "networking",
+        "container front[1]",
+        "/HostConfig/DnsOptions",
+        "dns_opt not applied",
+    ),
+    bug(
+        "resources",
+        "container limits[1]",
+        "/HostConfig/Blkio*",
+        "blkio_config not applied",
+    ),
+    bug(
+        "resources|changes",
+        "container *",
+        "/HostConfig/CpuShares",
+        "cpu_shares not applied",
+    ),
+    bug(
+        "resources",
+        "container limits[1]",
+        "/HostConfig/CpusetCpus",
+        "cpuset not applied",
+    ),
     bug(
         "resources|changes",
         "container *",
@@ -94,18 +129,66 @@ const KNOWN_BERTH_BUGS: &[Accepted] = &[
         "/HostConfig/MemorySwap",
         "memswap_limit not applied: the engine's default (twice the memory) stays",
     ),
-    bug("resources", "container limits[1]", "/HostConfig/OomKillDisable", "oom_kill_disable not applied"),
-    bug("resources", "container limits[1]", "/HostConfig/OomScoreAdj", "oom_score_adj not applied"),
+    bug(
+        "resources",
+        "container limits[1]",
+        "/HostConfig/OomKillDisable",
+        "oom_kill_disable not applied",
+    ),
+    bug(
+        "resources",
+        "container limits[1]",
+        "/HostConfig/OomScoreAdj",
+        "oom_score_adj not applied",
+    ),
     bug(
         "resources|changes",
         "container *",
         "/HostConfig/PidsLimit",
         "pids_limit not applied (deploy.resources.limits.pids is)",
     ),
-    bug("resources", "container quota[1]", "/HostConfig/CpuPeriod", "cpu_period not applied"),
-    bug("resources", "container quota[1]", "/HostConfig/CpuQuota", "cpu_quota not applied"),
-    bug("security", "container locked[1]", "/HostConfig/CgroupParent", "cgroup_parent not applied"),
-    bug("security", "container locked[1]", "/HostConfig/UsernsMode", "userns_mode not applied"),
+    bug(
+        "resources",
+        "container limits[1]",
+        "/HostConfig/MemorySwappiness",
+        "mem_swappiness not applied",
+    ),
+    bug(
+        "resources",
+        "container quota[1]",
+        "/HostConfig/CpuPeriod",
+        "cpu_period not applied",
+    ),
+    bug(
+        "resources",
+        "container quota[1]",
+        "/HostConfig/CpuQuota",
+        "cpu_quota not applied",
+    ),
+    bug(
+        "security",
+        "container locked[1]",
+        "/HostConfig/CgroupParent",
+        "cgroup_parent not applied",
+    ),
+    bug(
+        "security",
+        "container locked[1]",
+        "/HostConfig/UsernsMode",
+        "userns_mode not applied",
+    ),
+    bug(
+        "security",
+        "container locked[1]",
+        "/HostConfig/DeviceCgroupRules",
+        "device_cgroup_rules not applied",
+    ),
+    bug(
+        "host-modes",
+        "container host-namespaces[1]",
+        "/HostConfig/UTSMode",
+        "uts not applied",
+    ),
     bug(
         "security",
         "container own-cgroup[1]",
@@ -272,7 +355,10 @@ const NOT_RUNNABLE_HERE: &[(&str, &str)] = &[
         "storage_opt",
         "the engine refuses `--storage-opt` on fuse-overlayfs (it needs overlay2 on xfs with pquota)",
     ),
-    ("subpath", "volume subpath needs API 1.45; this engine speaks 1.41"),
+    (
+        "subpath",
+        "volume subpath needs API 1.45; this engine speaks 1.41",
+    ),
     (
         "cpu_rt_runtime",
         "the kernel has no CONFIG_RT_GROUP_SCHED: the engine refuses real-time CPU limits",
@@ -313,7 +399,10 @@ const NOT_RUNNABLE_HERE: &[(&str, &str)] = &[
         "overlay networks need swarm mode; the plain engine has bridge, host, none, macvlan",
     ),
     ("use_api_socket", "needs Docker Desktop"),
-    ("build:", "compose v2 builds only through buildx, which this machine lacks"),
+    (
+        "build:",
+        "compose v2 builds only through buildx, which this machine lacks",
+    ),
 ];
 
 /// One accepted difference. Patterns: `fixture` and `resource` are globs (`*` = any run of
@@ -337,35 +426,197 @@ impl Accepted {
 
 /// The edits of the changes table, each applied alone to `fixtures/engine/changes/compose.yaml`.
 const CHANGES: &[Change] = &[
-    change("environment", "MODE: one", "MODE: two", "replace", "environment.MODE"),
+    change(
+        "environment",
+        "MODE: one",
+        "MODE: two",
+        "replace",
+        "environment.MODE",
+    ),
     change("labels", "tier: one", "tier: two", "replace", "labels.tier"),
-    change("command", r#"["sleep", "3600"]"#, r#"["sleep", "7200"]"#, "replace", "command"),
-    change("restart", r#"restart: "no""#, "restart: always", "update", "restart"),
-    change("mem_limit", "mem_limit: 64m", "mem_limit: 96m", "update", "mem_limit"),
+    change(
+        "command",
+        r#"["sleep", "3600"]"#,
+        r#"["sleep", "7200"]"#,
+        "replace",
+        "command",
+    ),
+    change(
+        "restart",
+        r#"restart: "no""#,
+        "restart: always",
+        "update",
+        "restart",
+    ),
+    change(
+        "mem_limit",
+        "mem_limit: 64m",
+        "mem_limit: 96m",
+        "update",
+        "mem_limit",
+    ),
     change("cpus", "cpus: 0.5", "cpus: 0.75", "update", "cpus"),
-    change("cpu_shares", "cpu_shares: 512", "cpu_shares: 768", "update", "cpu_shares"),
-    change("mem_reservation", "mem_reservation: 32m", "mem_reservation: 40m", "update", "mem_reservation"),
-    change("pids_limit", "pids_limit: 64", "pids_limit: 80", "update", "pids_limit"),
-    change("shm_size", "shm_size: 16m", "shm_size: 32m", "replace", "shm_size"),
-    change("user", r#"user: "1000""#, r#"user: "1001""#, "replace", "user"),
-    change("working_dir", "working_dir: /w1", "working_dir: /w2", "replace", "working_dir"),
-    change("hostname", "hostname: one", "hostname: two", "replace", "hostname"),
-    change("cap_add", "cap_add: [NET_ADMIN]", "cap_add: [NET_ADMIN, SYS_TIME]", "replace", "cap_add"),
-    change("ports", r#"ports: ["5000"]"#, r#"ports: ["127.0.0.1::5000"]"#, "replace", "ports[0]"),
-    change("sysctls", r#"net.core.somaxconn: "1024""#, r#"net.core.somaxconn: "2048""#, "replace", "sysctls"),
-    change("ulimits", "nofile: 1024", "nofile: 2048", "replace", "ulimits.nofile"),
-    change("extra_hosts", r#"["h1:10.0.0.1"]"#, r#"["h1:10.0.0.2"]"#, "replace", "extra_hosts"),
-    change("dns", "dns: [10.0.0.53]", "dns: [10.0.0.54]", "replace", "dns"),
-    change("tmpfs", "tmpfs: [/run]", "tmpfs: [/run, /cache]", "replace", "tmpfs"),
-    change("stop_grace_period", "stop_grace_period: 5s", "stop_grace_period: 7s", "replace", "stop_grace_period"),
-    change("healthcheck", "interval: 30s", "interval: 20s", "replace", "healthcheck.interval"),
-    change("network alias", "aliases: [alias-one]", "aliases: [alias-two]", "replace", "networks.back.aliases"),
-    change("volume target", "data:/data", "data:/data2", "replace", "volumes[0].target"),
-    change("deploy memory", "memory: 48m", "memory: 56m", "update", "deploy.resources.limits.memory"),
-    change("deploy cpus", r#"cpus: "0.25""#, r#"cpus: "0.3""#, "update", "deploy.resources.limits.cpus"),
-    change("deploy pids", "pids: 32", "pids: 40", "update", "deploy.resources.limits.pids"),
-    change("deploy reservation", "memory: 16m", "memory: 20m", "update", "deploy.resources.reservations.memory"),
-    change("deploy restart_policy", "max_attempts: 3", "max_attempts: 5", "update", "deploy.restart_policy.max_attempts"),
+    change(
+        "cpu_shares",
+        "cpu_shares: 512",
+        "cpu_shares: 768",
+        "update",
+        "cpu_shares",
+    ),
+    change(
+        "mem_reservation",
+        "mem_reservation: 32m",
+        "mem_reservation: 40m",
+        "update",
+        "mem_reservation",
+    ),
+    change(
+        "pids_limit",
+        "pids_limit: 64",
+        "pids_limit: 80",
+        "update",
+        "pids_limit",
+    ),
+    change(
+        "shm_size",
+        "shm_size: 16m",
+        "shm_size: 32m",
+        "replace",
+        "shm_size",
+    ),
+    change(
+        "user",
+        r#"user: "1000""#,
+        r#"user: "1001""#,
+        "replace",
+        "user",
+    ),
+    change(
+        "working_dir",
+        "working_dir: /w1",
+        "working_dir: /w2",
+        "replace",
+        "working_dir",
+    ),
+    change(
+        "hostname",
+        "hostname: one",
+        "hostname: two",
+        "replace",
+        "hostname",
+    ),
+    change(
+        "cap_add",
+        "cap_add: [NET_ADMIN]",
+        "cap_add: [NET_ADMIN, SYS_TIME]",
+        "replace",
+        "cap_add",
+    ),
+    change(
+        "ports",
+        r#"ports: ["5000"]"#,
+        r#"ports: ["127.0.0.1::5000"]"#,
+        "replace",
+        "ports[0]",
+    ),
+    change(
+        "sysctls",
+        r#"net.core.somaxconn: "1024""#,
+        r#"net.core.somaxconn: "2048""#,
+        "replace",
+        "sysctls",
+    ),
+    change(
+        "ulimits",
+        "nofile: 1024",
+        "nofile: 2048",
+        "replace",
+        "ulimits.nofile",
+    ),
+    change(
+        "extra_hosts",
+        r#"["h1:10.0.0.1"]"#,
+        r#"["h1:10.0.0.2"]"#,
+        "replace",
+        "extra_hosts",
+    ),
+    change(
+        "dns",
+        "dns: [10.0.0.53]",
+        "dns: [10.0.0.54]",
+        "replace",
+        "dns",
+    ),
+    change(
+        "tmpfs",
+        "tmpfs: [/run]",
+        "tmpfs: [/run, /cache]",
+        "replace",
+        "tmpfs",
+    ),
+    change(
+        "stop_grace_period",
+        "stop_grace_period: 5s",
+        "stop_grace_period: 7s",
+        "replace",
+        "stop_grace_period",
+    ),
+    change(
+        "healthcheck",
+        "interval: 30s",
+        "interval: 20s",
+        "replace",
+        "healthcheck.interval",
+    ),
+    change(
+        "network alias",
+        "aliases: [alias-one]",
+        "aliases: [alias-two]",
+        "replace",
+        "networks.back.aliases",
+    ),
+    change(
+        "volume target",
+        "data:/data",
+        "data:/data2",
+        "replace",
+        "volumes[0].target",
+    ),
+    change(
+        "deploy memory",
+        "memory: 48m",
+        "memory: 56m",
+        "update",
+        "deploy.resources.limits.memory",
+    ),
+    change(
+        "deploy cpus",
+        r#"cpus: "0.25""#,
+        r#"cpus: "0.3""#,
+        "update",
+        "deploy.resources.limits.cpus",
+    ),
+    change(
+        "deploy pids",
+        "pids: 32",
+        "pids: 40",
+        "update",
+        "deploy.resources.limits.pids",
+    ),
+    change(
+        "deploy reservation",
+        "memory: 16m",
+        "memory: 20m",
+        "update",
+        "deploy.resources.reservations.memory",
+    ),
+    change(
+        "deploy restart_policy",
+        "max_attempts: 3",
+        "max_attempts: 5",
+        "update",
+        "deploy.restart_policy.max_attempts",
+    ),
 ];
 
 /// One row of [`CHANGES`]: replace `from` (which must occur once) by `to`; the plan must
@@ -407,7 +658,10 @@ const PASSED_THROUGH_ENV: &[&str] = &["PATH", "HOME", "DOCKER_HOST", "DOCKER_CON
 
 /// Labels whose value is per tool (a hash, a version, berth's bookkeeping): compared by
 /// presence, not value.
-const PER_TOOL_LABELS: &[&str] = &["com.docker.compose.config-hash", "com.docker.compose.version"];
+const PER_TOOL_LABELS: &[&str] = &[
+    "com.docker.compose.config-hash",
+    "com.docker.compose.version",
+];
 
 /// Labels only berth sets, by design (DESIGN.md, Labels): left out of the comparison.
 const BERTH_LABEL_PREFIX: &str = "dev.berth.";
@@ -537,14 +791,14 @@ fn edits_plan_the_right_action_and_converge_like_compose() {
 
         std::fs::write(dir.join("compose.yaml"), &base).unwrap();
         if let Err(e) = berth(dir, b_project, &["apply", "--auto-approve"]) {
-            differences.push(Difference::tool(&fixture, "berth apply (back to the base)", e));
+            differences.push(Difference::tool(
+                &fixture,
+                "berth apply (back to the base)",
+                e,
+            ));
         }
     }
-    let _ = berth(
-        dir,
-        b_project,
-        &["destroy", "--auto-approve", "--volumes"],
-    );
+    let _ = berth(dir, b_project, &["destroy", "--auto-approve", "--volumes"]);
     println!(
         "engine conformance: {} changes, {compared} attributes compared in {:.1?}",
         CHANGES.len(),
@@ -896,11 +1150,7 @@ fn compose(dir: &Path, project: &str, args: &[&str]) -> Result<String, String> {
 }
 
 fn berth_run(dir: &Path, project: &str, args: &[&str]) -> crate::common::Run {
-    Berth::new()
-        .dir(dir)
-        .args(["-p", project])
-        .args(args)
-        .run()
+    Berth::new().dir(dir).args(["-p", project]).args(args).run()
 }
 
 /// `berth -p PROJECT ARGS` in `dir`: stdout, or everything it printed when it fails.
@@ -1113,7 +1363,10 @@ impl Normaliser {
             }
             networks.insert(name, Value::Object(kept));
         }
-        let mut labels = c["Config"]["Labels"].as_object().cloned().unwrap_or_default();
+        let mut labels = c["Config"]["Labels"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         labels.retain(|k, _| !k.starts_with(BERTH_LABEL_PREFIX));
         for k in PER_TOOL_LABELS {
             if let Some(v) = labels.get_mut(*k) {
@@ -1216,7 +1469,10 @@ impl Normaliser {
         });
         self.strings(&mut out);
         empty_is_null(&mut out);
-        (format!("network {}", self.text(n["Name"].as_str().unwrap_or("?"))), out)
+        (
+            format!("network {}", self.text(n["Name"].as_str().unwrap_or("?"))),
+            out,
+        )
     }
 
     fn volume(&self, v: &Value) -> (String, Value) {
@@ -1311,7 +1567,10 @@ fn request_mounts(host_config: &mut Value) {
         let options: Vec<&str> = parts.next().unwrap_or_default().split(',').collect();
         let is_bind = source.starts_with('/');
         let propagation = options.iter().find(|o| {
-            ["shared", "rshared", "slave", "rslave", "private", "rprivate"].contains(o)
+            [
+                "shared", "rshared", "slave", "rslave", "private", "rprivate",
+            ]
+            .contains(o)
         });
         all.push(json!({
             "Type": if is_bind { "bind" } else { "volume" },
@@ -1329,7 +1588,10 @@ fn request_mounts(host_config: &mut Value) {
         .unwrap_or(Value::Null);
     for m in mounts.as_array().into_iter().flatten() {
         let mut m = m.as_object().cloned().unwrap_or_default();
-        let read_only = m.remove("ReadOnly").and_then(|v| v.as_bool()).unwrap_or(false);
+        let read_only = m
+            .remove("ReadOnly")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let mut bind = m
             .remove("BindOptions")
             .and_then(|v| v.as_object().cloned())
@@ -1406,7 +1668,6 @@ impl Difference {
         }
     }
 
-
     fn key(&self) -> (String, String, String, String) {
         (
             self.resource.clone(),
@@ -1435,7 +1696,11 @@ impl Difference {
             "  {} / {} / {} / {} / {}",
             self.fixture,
             self.resource,
-            if self.path.is_empty() { "/" } else { &self.path },
+            if self.path.is_empty() {
+                "/"
+            } else {
+                &self.path
+            },
             show(self.compose.as_ref()),
             berth
         )
@@ -1504,7 +1769,13 @@ fn diff(
             if left.iter().any(Value::is_object) && left.len() == right.len() =>
         {
             for (i, (l, r)) in left.iter().zip(right).enumerate() {
-                diff(&child(path, &i.to_string()), Some(l), Some(r), out, compared);
+                diff(
+                    &child(path, &i.to_string()),
+                    Some(l),
+                    Some(r),
+                    out,
+                    compared,
+                );
             }
         }
         (left, right) => {
@@ -1594,7 +1865,10 @@ mod tests {
     fn patterns_match_segments_and_rests() {
         assert!(pointer_matches("/HostConfig/*", "/HostConfig/CpuShares"));
         assert!(!pointer_matches("/HostConfig/*", "/HostConfig/Ulimits/0"));
-        assert!(pointer_matches("/HostConfig/**", "/HostConfig/Ulimits/0/Soft"));
+        assert!(pointer_matches(
+            "/HostConfig/**",
+            "/HostConfig/Ulimits/0/Soft"
+        ));
         assert!(glob_matches("container *", "container app[1]"));
     }
 
