@@ -125,10 +125,25 @@ pub fn load(g: &GlobalArgs, services: &[String]) -> Result<Loaded, Error> {
     Ok(loaded)
 }
 
+/// [`load`], refusing a project that uses attributes berth would not apply
+/// (for every command that plans or applies; `config` prints them all).
+pub fn load_applicable(g: &GlobalArgs, services: &[String]) -> Result<Loaded, Error> {
+    let mut loaded = load(g, services)?;
+    if loaded.unsupported.is_empty() {
+        return Ok(loaded);
+    }
+    let items = std::mem::take(&mut loaded.unsupported);
+    let sources = std::mem::take(&mut loaded.sources);
+    Err(Error::Input(
+        Box::new(compose::Diagnostics { items, sources }),
+        use_color(g, true),
+    ))
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Validate => {
-            let loaded = load(&cli.global, &[])?;
+            let loaded = load_applicable(&cli.global, &[])?;
             let loaded = std::mem::ManuallyDrop::new(loaded);
             let p = &loaded.project;
             let plural =

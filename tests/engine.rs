@@ -132,9 +132,9 @@ fn a_running_container_is_observed_with_its_settings() {
     assert_eq!(c.health, None);
     assert_eq!(c.image, DEMO_IMAGE);
     assert_eq!(c.image_id, image_id);
-    assert_eq!(c.restart_policy, "always");
-    assert_eq!(c.memory, 64 * 1024 * 1024);
-    assert_eq!(c.nano_cpus, 500_000_000);
+    assert_eq!(c.updatable.restart, "always");
+    assert_eq!(c.updatable.memory, 64 * 1024 * 1024);
+    assert_eq!(c.updatable.nano_cpus, 500_000_000);
     // Only the alias asked for: not the short container ID the engine adds.
     assert_eq!(
         c.networks,
@@ -190,8 +190,8 @@ fn a_stopped_container_shows_exited_and_its_exit_code() {
     assert_eq!(container.name, name);
     assert_eq!(container.state, "exited");
     assert_eq!(container.exit_code, Some(3));
-    assert_eq!(container.restart_policy, "on-failure:3");
-    assert_eq!(container.memory, 0);
+    assert_eq!(container.updatable.restart, "on-failure:3");
+    assert_eq!(container.updatable.memory, 0);
     assert_eq!(container.ports, vec![]);
     // No user-defined network: on the default bridge, without aliases.
     assert_eq!(
@@ -291,7 +291,12 @@ fn only_the_projects_containers_are_observed_sorted_by_name() {
     assert_eq!(names, [format!("{p}-web-1"), format!("{p}-web-2")]);
     assert!(observed.containers.iter().all(|c| c.state == "created"));
     assert!(observed.containers.iter().all(|c| c.exit_code.is_none()));
-    assert!(observed.containers.iter().all(|c| c.restart_policy == "no"));
+    assert!(
+        observed
+            .containers
+            .iter()
+            .all(|c| c.updatable.restart == "no")
+    );
 }
 
 #[test]

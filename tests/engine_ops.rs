@@ -17,6 +17,7 @@ use berth::engine::Engine;
 use berth::engine::ops::{container, image, network, volume};
 use berth::resource::address::Kind;
 use berth::resource::desired::{Desired, ResolveOptions, Resource, resolve};
+use berth::resource::expected;
 
 use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, try_docker, unique_project};
 
@@ -57,13 +58,23 @@ fn create_networks_and_volumes(engine: &Engine, project: &Project, desired: &Des
         match r.address.kind {
             Kind::Network => {
                 let labels = network::labels(&project.name, key, r, LINEAGE);
-                block_on(network::create(engine, &r.engine_name, &r.spec, &labels))
-                    .unwrap_or_else(|e| panic!("{e}"));
+                block_on(network::create(
+                    engine,
+                    &r.engine_name,
+                    r.typed.network().unwrap(),
+                    &labels,
+                ))
+                .unwrap_or_else(|e| panic!("{e}"));
             }
             Kind::Volume => {
                 let labels = volume::labels(&project.name, key, r, LINEAGE);
-                block_on(volume::create(engine, &r.engine_name, &r.spec, &labels))
-                    .unwrap_or_else(|e| panic!("{e}"));
+                block_on(volume::create(
+                    engine,
+                    &r.engine_name,
+                    r.typed.volume().unwrap(),
+                    &labels,
+                ))
+                .unwrap_or_else(|e| panic!("{e}"));
             }
             _ => {}
         }
@@ -82,8 +93,10 @@ fn create_container(
         .unwrap()
         .expect("the demo image exists");
     let labels = container::container_labels(project, r, &image_id, LINEAGE);
-    let files = container::file_mounts(project, &r.spec);
-    block_on(container::create(engine, project, r, &labels, &files))
+    let spec = r.typed.container().unwrap();
+    let files = expected::file_mounts(spec, project);
+    let view = expected::expected(spec, service, project, &labels, &files);
+    block_on(container::create(engine, &r.engine_name, None, &view))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -228,14 +241,14 @@ volumes:
     assert_eq!(listed, format!("{name} app"));
 
     // in place: restart policy, memory, CPUs
-    block_on(container::update_in_place(
-        &engine,
-        &id,
-        Some("on-failure:3"),
-        Some(128 << 20),
-        Some(500_000_000),
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let to = expected::Updatable {
+        restart: "on-failure:3".into(),
+        memory: 128 << 20,
+        memory_swap: 256 << 20,
+        nano_cpus: 500_000_000,
+        ..Default::default()
+    };
+    block_on(container::update_in_place(&engine, &id, &to)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         inspect(
             &id,
@@ -282,7 +295,10 @@ fn an_existing_network_of_the_same_name_is_refused_not_duplicated() {
     let name = format!("{project}_net");
     cleanup.network(&name);
     let engine = connect();
-    let spec = serde_json::json!({"name": name, "ipam": {}});
+    let spec = berth::resource::spec::NetworkSpec {
+        name: name.clone(),
+        ..Default::default()
+    };
     block_on(network::create(&engine, &name, &spec, &BTreeMap::new()))
         .unwrap_or_else(|e| panic!("{e}"));
     let err = block_on(network::create(&engine, &name, &spec, &BTreeMap::new())).unwrap_err();
@@ -400,7 +416,7 @@ fn a_build_sends_the_context_without_ignored_files_and_tags_the_image() {
     let id = block_on(image::build(
         &engine,
         &tag,
-        &r.spec["build"],
+        r.typed.image().unwrap().build.as_ref().unwrap(),
         &labels,
         |l| lines.push(l.to_string()),
     ))
@@ -424,10 +440,19 @@ fn a_build_sends_the_context_without_ignored_files_and_tags_the_image() {
     );
 
     // the ignored file never reached the builder: copying it is a build error, on one line
-    let failing = serde_json::json!({
-        "context": dir.path(),
-        "dockerfile_inline": format!("FROM {}\nCOPY secret.txt /secret.txt\n", demo_image()),
-    });
+    let failing = berth::resource::spec::BuildSpec {
+        context: dir.path().display().to_string(),
+        context_hash: String::new(),
+        dockerfile: None,
+        dockerfile_content: Some(format!(
+            "FROM {}\nCOPY secret.txt /secret.txt\n",
+            demo_image()
+        )),
+        args: BTreeMap::new(),
+        target: None,
+        labels: BTreeMap::new(),
+        network: None,
+    };
     let bad_tag = format!("{project}-bad");
     let _bad = ImageGuard(bad_tag.clone());
     let err = block_on(image::build(

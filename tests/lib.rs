@@ -11,5 +11,6 @@ mod engine_ops;
 mod import;
 mod invalid;
 mod plan;
+mod realworld;
 mod state;
 mod state_commands;

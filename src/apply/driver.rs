@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::executor::Driver;
 use super::steps::{Step, StepKind};
 use crate::compose::model::{Condition, Project};
 use crate::engine::ops::{container, image, network, volume};
 use crate::engine::{Engine, EngineError};
-use crate::plan::{Change, Plan};
-use crate::resource::{Address, Desired, Kind, Resource};
+use crate::plan::{Change, InPlace, Plan};
+use crate::resource::expected;
+use crate::resource::spec::{NetworkSpec, Spec, VolumeSpec};
+use crate::resource::{Address, ContainerSpec, Desired, Kind, Resource};
 use crate::state::{State, StateResource};
 
 /// What a finished step changes in the state.
@@ -95,14 +95,19 @@ impl EngineDriver {
         let target = id.unwrap_or(name);
         match address.kind {
             Kind::Container => {
-                let before = self.changes.get(address).and_then(|c| c.before.clone());
-                let signal = before
+                // stopped as it was applied: its stop signal and grace period
+                let before = self
+                    .changes
+                    .get(address)
+                    .and_then(|c| c.before.as_deref())
+                    .and_then(|b| Spec::from_json(Kind::Container, b).ok());
+                let applied = before
                     .as_ref()
-                    .and_then(|s| s["stop_signal"].as_str().map(str::to_string));
-                let grace = before
-                    .as_ref()
-                    .and_then(|s| s["stop_grace_period"].as_str().map(str::to_string))
-                    .and_then(|g| crate::compose::units::Duration::parse(&g).ok())
+                    .and_then(Spec::container)
+                    .map(|c| &c.service);
+                let signal = applied.and_then(|s| s.stop_signal.clone());
+                let grace = applied
+                    .and_then(|s| s.stop_grace_period)
                     .map(|d| Duration::from_nanos(d.0.max(0) as u64));
                 match container::stop(engine, target, signal.as_deref(), grace).await {
                     Err(e) if !e.is_not_found() => return Err(e),
@@ -124,7 +129,8 @@ impl EngineDriver {
         match r.address.kind {
             Kind::Network => {
                 let labels = network::labels(project, &r.address.name, r, &self.lineage);
-                let created = network::create(engine, &r.engine_name, &r.spec, &labels).await;
+                let created =
+                    network::create(engine, &r.engine_name, network_spec(r)?, &labels).await;
                 // a duplicate made by a racing create (an apply killed mid-flight) is removed
                 let id = match (created, network::settle(engine, &r.engine_name).await?) {
                     (_, Some(kept)) => kept,
@@ -135,7 +141,7 @@ impl EngineDriver {
             }
             Kind::Volume => {
                 let labels = volume::labels(project, &r.address.name, r, &self.lineage);
-                let id = volume::create(engine, &r.engine_name, &r.spec, &labels).await?;
+                let id = volume::create(engine, &r.engine_name, volume_spec(r)?, &labels).await?;
                 Ok(self.recorded(r, id))
             }
             Kind::Image => {
@@ -143,17 +149,25 @@ impl EngineDriver {
                 Ok(self.recorded(r, id))
             }
             Kind::Container => {
-                let image_ref = r.spec["image"].as_str().unwrap_or_default();
-                let image_id = image::inspect_id(engine, image_ref)
+                let spec = container_spec(r)?;
+                let image_id = image::inspect_id(engine, &spec.image)
                     .await?
                     .unwrap_or_default();
                 let labels =
                     container::container_labels(&self.project, r, &image_id, &self.lineage);
-                let files = container::file_mounts(&self.project, &r.spec);
+                let files = expected::file_mounts(spec, &self.project);
+                let service = r.address.service().unwrap_or_default();
+                let view = expected::expected(spec, service, &self.project, &labels, &files);
                 // a leftover with this name (a crash before the state write) is ours: replace it
                 let _ = container::remove(engine, &r.engine_name, true).await;
                 // recorded as soon as the engine returns the ID; `Start` starts it
-                let id = container::create(engine, &self.project, r, &labels, &files).await?;
+                let id = container::create(
+                    engine,
+                    &r.engine_name,
+                    spec.service.platform.as_deref(),
+                    &view,
+                )
+                .await?;
                 Ok(self.recorded(r, id))
             }
         }
@@ -162,8 +176,9 @@ impl EngineDriver {
     async fn image(&self, r: &Resource) -> Result<String, EngineError> {
         let engine = self.engine();
         let reference = &r.engine_name;
-        let policy = r.spec["pull_policy"].as_str().unwrap_or("missing");
-        if let Some(build) = r.spec.get("build") {
+        let spec = r.typed.image().ok_or_else(|| not_its_kind(r))?;
+        let policy = spec.pull_policy.as_deref().unwrap_or("missing");
+        if let Some(build) = &spec.build {
             let labels = BTreeMap::from([(
                 crate::resource::labels::PROJECT.to_string(),
                 self.project.name.clone(),
@@ -201,7 +216,7 @@ impl EngineDriver {
                 match d.condition {
                     Condition::ServiceStarted => {}
                     Condition::ServiceHealthy => {
-                        let timeout = health_budget(&c.spec);
+                        let timeout = health_budget(c.typed.container());
                         container::wait_healthy(self.engine(), &c.engine_name, timeout).await?;
                     }
                     Condition::ServiceCompletedSuccessfully => {
@@ -229,14 +244,8 @@ impl EngineDriver {
         Ok(Outcome::Started)
     }
 
-    async fn update(
-        &self,
-        r: &Resource,
-        start: bool,
-        update: bool,
-        rename: bool,
-        restart: bool,
-    ) -> Result<Outcome, EngineError> {
+    /// Carry out an update in place: the plan's operations, in order.
+    async fn update(&self, r: &Resource, ops: &[InPlace]) -> Result<Outcome, EngineError> {
         let engine = self.engine();
         let change = self.changes.get(&r.address);
         let id = change
@@ -247,66 +256,64 @@ impl EngineDriver {
         {
             return Ok(self.recorded(r, kept));
         }
-        if r.address.kind == Kind::Container {
-            if rename {
-                container::rename(engine, &id, &r.engine_name).await?;
-            }
-            if update {
-                let spec = &r.spec;
-                let restart = spec["restart"].as_str().unwrap_or("no");
-                let memory = spec["mem_limit"]
-                    .as_str()
-                    .or_else(|| {
-                        spec.pointer("/deploy/resources/limits/memory")
-                            .and_then(Value::as_str)
-                    })
-                    .and_then(|m| m.parse::<i64>().ok())
-                    .unwrap_or(0);
-                let cpus = spec["cpus"]
-                    .as_f64()
-                    .or_else(|| {
-                        spec.pointer("/deploy/resources/limits/cpus")
-                            .and_then(Value::as_f64)
-                    })
-                    .unwrap_or(0.0);
-                container::update_in_place(
-                    engine,
-                    &id,
-                    Some(restart),
-                    Some(memory),
-                    Some((cpus * 1e9).round() as i64),
-                )
-                .await?;
-            }
-            if restart {
-                let signal = r.spec["stop_signal"].as_str();
-                container::stop(engine, &id, signal, None).await?;
-            }
-            if start {
-                self.wait_for_dependencies(r).await?;
-                container::start(engine, &id).await?;
+        for op in ops {
+            match op {
+                InPlace::Rename => container::rename(engine, &id, &r.engine_name).await?,
+                InPlace::EngineUpdate => {
+                    let to = expected::updatable(container_spec(r)?);
+                    container::update_in_place(engine, &id, &to).await?;
+                }
+                InPlace::Restart => {
+                    let signal = container_spec(r)?.service.stop_signal.as_deref();
+                    container::stop(engine, &id, signal, None).await?;
+                    self.wait_for_dependencies(r).await?;
+                    container::start(engine, &id).await?;
+                }
+                InPlace::Start => {
+                    self.wait_for_dependencies(r).await?;
+                    container::start(engine, &id).await?;
+                }
             }
         }
         Ok(self.recorded(r, id))
     }
 }
 
+/// A resource whose typed spec is not of its address's kind: resolve never
+/// makes one, so this is a bug to report, not a panic.
+fn not_its_kind(r: &Resource) -> EngineError {
+    crate::engine::ops::failed(
+        format!("apply `{}`", r.address),
+        "its spec is not of its kind (a bug in berth: please report it)",
+    )
+}
+
+fn container_spec(r: &Resource) -> Result<&ContainerSpec, EngineError> {
+    r.typed.container().ok_or_else(|| not_its_kind(r))
+}
+
+fn network_spec(r: &Resource) -> Result<&NetworkSpec, EngineError> {
+    r.typed.network().ok_or_else(|| not_its_kind(r))
+}
+
+fn volume_spec(r: &Resource) -> Result<&VolumeSpec, EngineError> {
+    r.typed.volume().ok_or_else(|| not_its_kind(r))
+}
+
 /// How long a healthcheck may take to pass: its start period plus retries ×
 /// (interval + timeout), with Docker's defaults (30 s, 30 s, 3 retries).
-fn health_budget(spec: &Value) -> Duration {
-    let h = &spec["healthcheck"];
-    if h.is_null() {
+fn health_budget(spec: Option<&ContainerSpec>) -> Duration {
+    let Some(h) = spec.and_then(|s| s.service.healthcheck.as_deref()) else {
         return DEFAULT_HEALTH_WAIT;
-    }
-    let d = |k: &str, default: f64| {
-        h[k].as_str()
-            .and_then(|s| crate::compose::units::Duration::parse(s).ok())
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(default)
     };
-    let retries = h["retries"].as_f64().unwrap_or(3.0);
-    let secs = d("start_period", 0.0) + retries * (d("interval", 30.0) + d("timeout", 30.0)) + 5.0;
-    Duration::from_secs_f64(secs)
+    let secs = |d: Option<crate::compose::units::Duration>, default: f64| {
+        d.map_or(default, |d| d.as_secs_f64())
+    };
+    let retries = h.retries.map_or(3.0, |r| r as f64);
+    let total = secs(h.start_period, 0.0)
+        + retries * (secs(h.interval, 30.0) + secs(h.timeout, 30.0))
+        + 5.0;
+    Duration::from_secs_f64(total)
 }
 
 impl Driver for EngineDriver {
@@ -325,16 +332,8 @@ impl Driver for EngineDriver {
                 Some(r) => self.start(r).await,
                 None => Ok(Outcome::Forget(step.address.clone())),
             },
-            StepKind::Update {
-                start,
-                update,
-                rename,
-                restart,
-            } => match self.resources.get(&step.address) {
-                Some(r) => {
-                    self.update(r, *start || *restart, *update, *rename, *restart)
-                        .await
-                }
+            StepKind::Update { ops } => match self.resources.get(&step.address) {
+                Some(r) => self.update(r, ops).await,
                 None => Ok(Outcome::Forget(step.address.clone())),
             },
         };

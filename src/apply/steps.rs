@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::{Action, Change, Plan, Reason};
+use crate::plan::{Action, Change, InPlace, Plan};
 use crate::resource::{Address, Desired, Kind};
 
 /// What one step does to one resource.
@@ -19,14 +19,22 @@ pub enum StepKind {
     Build,
     /// Start a created container once its dependencies allow (depends_on conditions).
     Start,
-    /// Change in place: start, `docker update`, rename, restart (a dependency
-    /// with `restart: true` was replaced), or only record.
-    Update {
-        start: bool,
-        update: bool,
-        rename: bool,
-        restart: bool,
-    },
+    /// Change in place as the plan says (rename, `docker update`, restart,
+    /// start, in that order), or only record (no operations).
+    Update { ops: Vec<InPlace> },
+}
+
+impl StepKind {
+    /// Whether the container runs after this step (a start, or an update that starts or restarts it).
+    pub fn starts(&self) -> bool {
+        match self {
+            StepKind::Start => true,
+            StepKind::Update { ops } => ops
+                .iter()
+                .any(|op| matches!(op, InPlace::Start | InPlace::Restart)),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,31 +118,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         };
         let kind = match c.action {
             Action::Create | Action::Replace => StepKind::Build,
-            Action::Update => {
-                let start = c
-                    .reasons
-                    .iter()
-                    .any(|x| matches!(x, Reason::Drift(crate::plan::Drift::NotRunning { .. })));
-                let update = c.reasons.iter().any(|x| match x {
-                    Reason::Config { path, .. } => path != "name",
-                    Reason::Drift(crate::plan::Drift::Attribute { path, .. }) => path != "name",
-                    _ => false,
-                });
-                let rename = c.reasons.iter().any(|x| match x {
-                    Reason::Drift(crate::plan::Drift::Attribute { path, .. }) => path == "name",
-                    Reason::Config { path, .. } => path == "name",
-                    _ => false,
-                });
-                let restart = c.reasons.iter().any(
-                    |x| matches!(x, Reason::Dependency { on, .. } if on.kind == Kind::Container),
-                );
-                StepKind::Update {
-                    start,
-                    update,
-                    rename,
-                    restart,
-                }
-            }
+            Action::Update => StepKind::Update { ops: c.ops.clone() },
             Action::NoOp | Action::Read | Action::Delete => continue,
         };
         let mut after = Vec::new();
@@ -148,10 +132,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         }
         let is_container = r.address.kind == Kind::Container;
         let build = kind == StepKind::Build;
-        let starts_in_update = matches!(
-            kind,
-            StepKind::Update { start: true, .. } | StepKind::Update { restart: true, .. }
-        );
+        let starts_in_update = kind.starts();
         build_of.insert(r.address.clone(), out.len());
         out.push(Step {
             address: r.address.clone(),
@@ -172,12 +153,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
     // a container starts after the containers it depends on are running (a
     // second pass: the address order is not the depends_on order)
     for step in out.iter_mut() {
-        let starting = match step.kind {
-            StepKind::Start => true,
-            StepKind::Update { start, restart, .. } => start || restart,
-            _ => false,
-        };
-        if !starting {
+        if !step.kind.starts() {
             continue;
         }
         let Some(r) = desired.resources.get(&step.address) else {

@@ -243,23 +243,21 @@ fn finish(
 /// Where to reach what was applied: every published port.
 fn published(desired: &crate::resource::Desired) -> String {
     let mut out = String::new();
-    for r in desired
-        .resources
-        .values()
-        .filter(|r| r.address.kind == Kind::Container)
-    {
-        for p in r.spec["ports"].as_array().into_iter().flatten() {
-            let Some(port) = p["published"].as_str() else {
+    for r in desired.resources.values() {
+        let Some(c) = r.typed.container() else {
+            continue;
+        };
+        for p in &c.service.ports {
+            let Some(port) = &p.published else {
                 continue;
             };
-            let host = match p["host_ip"].as_str() {
+            let host = match p.host_ip.as_deref() {
                 None | Some("") | Some("0.0.0.0") => "localhost",
                 Some(ip) => ip,
             };
-            let proto = p["protocol"].as_str().unwrap_or("tcp");
             out.push_str(&format!(
-                "  {} ({}): {host}:{port} -> {}/{proto}\n",
-                r.address, r.engine_name, p["target"]
+                "  {} ({}): {host}:{port} -> {}/{}\n",
+                r.address, r.engine_name, p.target, p.protocol
             ));
         }
     }

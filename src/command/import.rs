@@ -9,12 +9,13 @@
 
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::command::plan::{compute, observe};
 use crate::engine::{Observed, ObservedContainer};
-use crate::resource::desired::spec_hash;
+use crate::resource::desired::{canonical, spec_hash};
+use crate::resource::expected::with_updatable;
 use crate::resource::{Address, Kind, ResolveOptions, Resource, labels};
 use crate::run::{Error, print_out};
 use crate::state::StateResource;
@@ -159,30 +160,20 @@ fn single_container(id: &str) -> Result<Option<Found>, Error> {
     })
 }
 
-/// The ID and the spec to record: the desired spec, with what the engine
-/// shows differently put in its place.
+/// The ID and the spec to record: the desired spec, with the restart policy
+/// and limits the engine shows put in its place where they differ.
 fn record(r: &Resource, found: Found) -> (String, Value) {
-    let mut spec: Value = (*r.spec).clone();
-    let id = match found {
-        Found::Object(id) | Found::Image(id) => id,
+    match found {
+        Found::Object(id) | Found::Image(id) => (id, (*r.spec).clone()),
         Found::Container(c) => {
-            let applied_restart = spec["restart"].as_str().unwrap_or("no").to_string();
-            if c.restart_policy != applied_restart {
-                spec["restart"] = json!(c.restart_policy);
-            }
-            let memory = spec["mem_limit"]
-                .as_str()
-                .and_then(|m| m.parse::<i64>().ok())
-                .unwrap_or(0);
-            if c.memory != memory {
-                if c.memory == 0 {
-                    spec.as_object_mut().map(|m| m.remove("mem_limit"));
-                } else {
-                    spec["mem_limit"] = json!(c.memory.to_string());
+            let spec = match r.typed.container() {
+                Some(desired) => {
+                    let seen = with_updatable(desired, &c.updatable);
+                    canonical(serde_json::to_value(&seen).expect("typed specs serialise"))
                 }
-            }
-            c.id
+                None => (*r.spec).clone(),
+            };
+            (c.id, spec)
         }
-    };
-    (id, spec)
+    }
 }

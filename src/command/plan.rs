@@ -12,7 +12,7 @@ use crate::plan::{DiffInput, Plan, diff};
 use crate::render;
 use crate::resource::desired::resolve_taking_services;
 use crate::resource::{Desired, Kind, ResolveOptions, resolve};
-use crate::run::{Error, load, print_out, print_out_chunks, use_color};
+use crate::run::{Error, load, load_applicable, print_out, print_out_chunks, use_color};
 use crate::state::{LockGuard, State, StateStore, default_path, lock};
 
 /// Everything a plan was computed from; apply continues from here.
@@ -118,7 +118,12 @@ pub fn compute(
     } else {
         None
     };
-    let loaded = load(g, &options.targets)?;
+    // a destroy removes what the state holds, whatever the files now say
+    let loaded = if command == "berth destroy" {
+        load(g, &options.targets)?
+    } else {
+        load_applicable(g, &options.targets)?
+    };
     let path = state_path(g, &loaded);
     let mut options = options;
     if let Some(dir) = path.parent() {
@@ -148,7 +153,7 @@ pub fn compute(
     let state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
     // --refresh-only: what was applied is what is desired, so only drift shows
     let desired = if options.refresh_only {
-        desired_from_state(&state)
+        desired_from_state(&state)?
     } else {
         desired
     };
@@ -186,23 +191,15 @@ pub fn input_hashes(loaded: &Loaded, desired: &Desired) -> BTreeMap<String, Stri
         out.insert(path.display().to_string(), saved::file_hash(path));
     }
     for r in desired.resources.values() {
-        if let Some(b) = r.spec.get("build") {
-            let context = b
-                .get("context")
-                .and_then(|c| c.as_str())
-                .unwrap_or_default();
-            let hash = b
-                .get("context_hash")
-                .and_then(|c| c.as_str())
-                .unwrap_or_default();
-            out.insert(format!("build-context:{context}"), hash.to_string());
+        if let Some(b) = r.typed.image().and_then(|i| i.build.as_ref()) {
+            out.insert(
+                format!("build-context:{}", b.context),
+                b.context_hash.clone(),
+            );
         }
-        if let Some(files) = r.spec.get("files").and_then(|f| f.as_object()) {
-            for (k, v) in files {
-                out.insert(
-                    format!("{}:{k}", r.address),
-                    v.as_str().unwrap_or_default().to_string(),
-                );
+        if let Some(c) = r.typed.container() {
+            for (k, v) in &c.files {
+                out.insert(format!("{}:{k}", r.address), v.clone());
             }
         }
     }
@@ -285,27 +282,31 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
 
 /// The state's resources as the desired ones: a plan against them shows only
 /// what changed on the engine since the last apply (drift).
-pub fn desired_from_state(state: &State) -> Desired {
-    let resources = state
-        .resources
-        .iter()
-        .map(|(address, r)| {
-            let resource = crate::resource::Resource {
-                address: address.clone(),
-                engine_name: r.name.clone(),
-                spec: std::sync::Arc::new(r.spec.clone()),
-                spec_hash: r.spec_hash.clone(),
-                depends_on: vec![],
-                external: false,
-                restart_with: vec![],
-            };
-            (address.clone(), resource)
-        })
-        .collect();
-    Desired {
+pub fn desired_from_state(state: &State) -> Result<Desired, Error> {
+    let mut resources = BTreeMap::new();
+    for (address, r) in &state.resources {
+        let typed = r.typed(address.kind).map_err(|e| {
+            Error::Io(format!(
+                "state resource `{address}`: {e}; forget it with `berth state rm {address}` and import it again"
+            ))
+        })?;
+        let resource = crate::resource::Resource {
+            address: address.clone(),
+            engine_name: r.name.clone(),
+            spec: std::sync::Arc::new(r.spec.clone()),
+            typed,
+            spec_hash: r.spec_hash.clone(),
+            depends_on: vec![],
+            external: false,
+            restart_with: vec![],
+            shares_with: vec![],
+        };
+        resources.insert(address.clone(), resource);
+    }
+    Ok(Desired {
         project: state.project.clone(),
         resources,
-    }
+    })
 }
 
 /// `berth drift`: `plan --refresh-only`.

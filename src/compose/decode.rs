@@ -607,17 +607,17 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "extends" => {}
             "extra_hosts" => s.extra_hosts = extra_hosts(ctx, v, &p),
             "healthcheck" => s.healthcheck = healthcheck(ctx, v, &p).map(Box::new),
-            "hostname" => s.hostname = ctx.string(v, &p),
+            "hostname" => s.hostname = nonempty(ctx.string(v, &p)),
             "image" => s.image = ctx.string(v, &p),
             "init" => s.init = ctx.boolean(v, &p),
-            "ipc" => s.ipc = ctx.string(v, &p),
+            "ipc" => s.ipc = nonempty(ctx.string(v, &p)),
             "labels" => s.labels = ctx.labels(v, &p),
             "logging" => s.logging = logging(ctx, v, &p).map(Box::new),
             "mem_limit" => s.mem_limit = ctx.bytes(v, &p),
             "network_mode" => s.network_mode = ctx.string(v, &p),
             "networks" => s.networks = service_networks(ctx, v, &p),
-            "pid" => s.pid = ctx.string(v, &p),
-            "platform" => s.platform = ctx.string(v, &p),
+            "pid" => s.pid = nonempty(ctx.string(v, &p)),
+            "platform" => s.platform = nonempty(ctx.string(v, &p)),
             "ports" => s.ports = ports(ctx, v, &p),
             "privileged" => s.privileged = ctx.boolean(v, &p).unwrap_or(false),
             "profiles" => s.profiles = ctx.strings(v, &p, false),
@@ -629,14 +629,14 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "shm_size" => s.shm_size = ctx.bytes(v, &p),
             "stdin_open" => s.stdin_open = ctx.boolean(v, &p).unwrap_or(false),
             "stop_grace_period" => s.stop_grace_period = ctx.duration(v, &p),
-            "stop_signal" => s.stop_signal = ctx.string(v, &p),
+            "stop_signal" => s.stop_signal = nonempty(ctx.string(v, &p)),
             "sysctls" => s.sysctls = ctx.string_map(v, &p),
             "tmpfs" => s.tmpfs = ctx.strings(v, &p, true),
             "tty" => s.tty = ctx.boolean(v, &p).unwrap_or(false),
             "ulimits" => s.ulimits = ulimits(ctx, v, &p),
-            "user" => s.user = ctx.string(v, &p),
+            "user" => s.user = nonempty(ctx.string(v, &p)),
             "volumes" => s.volumes = volumes(ctx, v, &p),
-            "working_dir" => s.working_dir = ctx.string(v, &p),
+            "working_dir" => s.working_dir = nonempty(ctx.string(v, &p)),
             "mem_reservation" => s.mem_reservation = ctx.bytes(v, &p),
             "memswap_limit" => s.memswap_limit = ctx.bytes(v, &p),
             "label_file" => label_files = env_file(ctx, v, &p),
@@ -648,26 +648,30 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "cpu_period" => s.cpu_period = ctx.int(v, &p).filter(|i| *i != 0),
             "cpu_rt_period" => s.cpu_rt_period = ctx.int(v, &p).filter(|i| *i != 0),
             "cpu_rt_runtime" => s.cpu_rt_runtime = ctx.int(v, &p).filter(|i| *i != 0),
-            "cgroup" => s.cgroup = ctx.string(v, &p),
-            "cgroup_parent" => s.cgroup_parent = ctx.string(v, &p),
-            "cpuset" => s.cpuset = ctx.string(v, &p),
+            "cgroup" => s.cgroup = nonempty(ctx.string(v, &p)),
+            "cgroup_parent" => s.cgroup_parent = nonempty(ctx.string(v, &p)),
+            "cpuset" => s.cpuset = nonempty(ctx.string(v, &p)),
             "device_cgroup_rules" => s.device_cgroup_rules = ctx.strings(v, &p, false),
             "dns_opt" => s.dns_opt = ctx.strings(v, &p, false),
-            "domainname" => s.domainname = ctx.string(v, &p),
+            "domainname" => s.domainname = nonempty(ctx.string(v, &p)),
             "external_links" => s.external_links = ctx.strings(v, &p, false),
             "group_add" => s.group_add = ctx.strings(v, &p, false),
-            "isolation" => s.isolation = ctx.string(v, &p),
+            "isolation" => s.isolation = nonempty(ctx.string(v, &p)),
             "links" => s.links = ctx.strings(v, &p, false),
-            "mac_address" => s.mac_address = ctx.string(v, &p),
+            "mac_address" => s.mac_address = nonempty(ctx.string(v, &p)),
             "mem_swappiness" => s.mem_swappiness = ctx.int(v, &p),
             "oom_kill_disable" => s.oom_kill_disable = ctx.boolean(v, &p).unwrap_or(false),
             "oom_score_adj" => s.oom_score_adj = ctx.int(v, &p),
             "pids_limit" => s.pids_limit = ctx.int(v, &p),
-            "runtime" => s.runtime = ctx.string(v, &p),
+            "runtime" => s.runtime = nonempty(ctx.string(v, &p)),
             "storage_opt" => s.storage_opt = ctx.string_map(v, &p),
-            "userns_mode" => s.userns_mode = ctx.string(v, &p),
-            "uts" => s.uts = ctx.string(v, &p),
+            "userns_mode" => s.userns_mode = nonempty(ctx.string(v, &p)),
+            "uts" => s.uts = nonempty(ctx.string(v, &p)),
             "volumes_from" => s.volumes_from = ctx.strings(v, &p, false),
+            // an empty string is Go's zero value, which Compose leaves out (`omitempty`)
+            other
+                if !other.starts_with("x-")
+                    && matches!(&v.value, Value::Str(t) if t.is_empty()) => {}
             other => {
                 s.extra.insert(other.to_string(), to_json(v));
             }
@@ -686,11 +690,17 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     s
 }
 
+/// An attribute written as `""` (often `${VAR:-}`, as Sentry's `platform`) is unset: Compose
+/// reads it into a Go string and leaves the zero value out.
+fn nonempty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
 /// Sharing another service's network, IPC namespace or volumes, or linking to it,
 /// makes it a dependency that is restarted with it, as Compose records it.
 pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
     let mut deps: Vec<String> = Vec::new();
-    for mode in [&s.network_mode, &s.ipc] {
+    for mode in [&s.network_mode, &s.ipc, &s.pid] {
         if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
             deps.push(other.to_string());
         }
@@ -824,7 +834,14 @@ fn before_operator(s: &str) -> &str {
 
 fn build(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Build> {
     let resolve_context = |ctx: &mut Ctx, n: &Node, c: &str| {
-        if c.contains("://") || c.starts_with("git@") || c.starts_with("github.com/") {
+        // remote contexts, and absolute paths as written: Compose joins only relative contexts
+        // to the project directory (`${PWD}/docker_files/` keeps its slash, as in ClickHouse's
+        // examples)
+        if c.contains("://")
+            || c.starts_with("git@")
+            || c.starts_with("github.com/")
+            || Path::new(c).is_absolute()
+        {
             c.to_string()
         } else {
             ctx.resolve_path(n, c)
@@ -1782,7 +1799,10 @@ fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount
             }
             // accepted and dropped, as Compose does (they only mattered on Docker Desktop for Mac)
             "cached" | "delegated" | "consistent" => {}
-            other => return bad(ctx, &format!("unknown option `{other}`")),
+            // Compose ignores what it does not know (`roz` in Zabbix's files is not read-only)
+            other => ctx.warnings.push(format!(
+                "{p}: volume `{text}`: option `{other}` is unknown and ignored, as Compose ignores it"
+            )),
         }
     }
     match source {

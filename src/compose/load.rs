@@ -51,6 +51,9 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// Every file read: compose files, env files, extends and include targets.
     pub inputs: Vec<PathBuf>,
+    /// Attributes berth will not apply (see [`super::support`]): `config`
+    /// prints them, the commands that plan refuse the project.
+    pub unsupported: Vec<Diagnostic>,
 }
 
 struct Loader {
@@ -75,7 +78,12 @@ fn early(sources: SourceMap, d: Diagnostic) -> Diagnostics {
 }
 
 /// Load a project as Docker Compose would.
-pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
+pub fn load(mut opts: LoadOptions) -> Result<Loaded, Diagnostics> {
+    // Compose defines `PWD` as the directory it runs in when the environment lacks it (a
+    // scrubbed environment, a service manager), so `${PWD}/data` still means `./data`.
+    opts.environ
+        .entry("PWD".to_string())
+        .or_insert_with(|| opts.working_dir.display().to_string());
     let mut l = Loader {
         opts,
         sources: SourceMap::default(),
@@ -171,6 +179,8 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
     if !l.sink.is_empty() {
         return Err(l.fail());
     }
+    let (unsupported, ignored) = super::support::check(&project, &root);
+    l.warnings.extend(ignored);
     drop(root);
     timer.lap("validate, drop the tree");
     Ok(Loaded {
@@ -178,6 +188,7 @@ pub fn load(opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         warnings: l.warnings,
         sources: l.sources,
         inputs: l.inputs,
+        unsupported,
     })
 }
 
@@ -1091,6 +1102,61 @@ mod tests {
         assert_eq!(loaded.project.services["web"].image.as_deref(), Some("b"));
         assert_eq!(loaded.project.config_files.len(), 2);
         assert_eq!(loaded.project.working_dir, dir.path());
+    }
+
+    #[test]
+    fn pwd_defaults_to_the_working_directory_and_the_environment_wins() {
+        let dir = dir_with(&[(
+            "compose.yaml",
+            "services: {web: {image: a, environment: {WHERE: \"${PWD}/data\"}}}\n",
+        )]);
+        let mut o = opts(dir.path());
+        o.environ.insert("PATH".into(), "/bin".into());
+        let here = format!("{}/data", dir.path().display());
+        let p = load(o.clone()).unwrap().project;
+        assert_eq!(
+            p.services["web"].environment["WHERE"].as_deref(),
+            Some(&*here)
+        );
+        o.environ.insert("PWD".into(), "/elsewhere".into());
+        let p = load(o).unwrap().project;
+        assert_eq!(
+            p.services["web"].environment["WHERE"].as_deref(),
+            Some("/elsewhere/data")
+        );
+    }
+
+    #[test]
+    fn unknown_short_volume_options_are_ignored_with_a_warning() {
+        // Zabbix's files write `roz` and `rwz`; Compose ignores options it does not know
+        let dir = dir_with(&[(
+            "compose.yaml",
+            "services: {web: {image: a, volumes: [\"snmp:/traps:roz\", \"./h:/h:ro,rx\"]}}\n\
+             volumes: {snmp: {}}\n",
+        )]);
+        let loaded = load(opts(dir.path())).unwrap();
+        let volumes = &loaded.project.services["web"].volumes;
+        assert!(!volumes[0].read_only, "`roz` is not `ro`");
+        assert!(volumes[1].read_only);
+        let warned = |option: &str| {
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("option `{option}` is unknown and ignored")))
+        };
+        assert!(warned("roz") && warned("rx"), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn an_absolute_build_context_is_kept_as_written() {
+        let dir = dir_with(&[(
+            "compose.yaml",
+            "services:\n  a: {build: /srv/app/}\n  b: {build: {context: ./app/}}\n",
+        )]);
+        let p = load(opts(dir.path())).unwrap().project;
+        let context = |s: &str| p.services[s].build.as_ref().unwrap().context.clone();
+        assert_eq!(context("a"), "/srv/app/");
+        assert_eq!(context("b"), format!("{}/app", dir.path().display()));
     }
 
     #[test]

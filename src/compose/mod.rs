@@ -8,6 +8,7 @@ pub mod merge;
 pub mod model;
 pub mod node;
 pub mod source;
+pub mod support;
 pub mod units;
 pub mod validate;
 pub mod yaml;

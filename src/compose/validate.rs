@@ -10,7 +10,7 @@ use super::node::Node;
 use super::source::Span;
 
 /// Where a key path stands in the merged tree (the closest existing ancestor otherwise).
-fn span_of(root: &Node, path: &[&str]) -> Span {
+pub(crate) fn span_of(root: &Node, path: &[&str]) -> Span {
     let mut node = root;
     let mut best = root.span;
     for key in path {

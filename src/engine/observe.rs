@@ -12,8 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bollard::models::{
-    ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum, Network,
-    RestartPolicyNameEnum, Volume,
+    ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum, Network, Volume,
 };
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
@@ -24,6 +23,7 @@ use super::PROJECT_LABEL;
 use super::connect::Engine;
 use super::error::EngineError;
 use super::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
+use crate::resource::expected::{Updatable, restart_text};
 
 /// How many container inspects (or image lookups) are in flight at once.
 const INSPECT_CONCURRENCY: usize = 16;
@@ -311,15 +311,7 @@ pub(crate) fn container_from_inspect(inspect: ContainerInspectResponse) -> Obser
         .filter(|s| !matches!(s, HealthStatusEnum::EMPTY | HealthStatusEnum::NONE))
         .map(|s| s.to_string());
 
-    let policy = host.restart_policy.unwrap_or_default();
-    let restart_policy = match policy.name.unwrap_or(RestartPolicyNameEnum::EMPTY) {
-        RestartPolicyNameEnum::EMPTY | RestartPolicyNameEnum::NO => "no".to_string(),
-        RestartPolicyNameEnum::ON_FAILURE => match policy.maximum_retry_count {
-            Some(n) if n > 0 => format!("on-failure:{n}"),
-            _ => "on-failure".to_string(),
-        },
-        other => other.to_string(),
-    };
+    let updatable = updatable_from(&host);
 
     // Engines before API 1.45 add the container's short ID to the aliases of
     // every user-defined network; it was not asked for, so it is not drift.
@@ -374,11 +366,27 @@ pub(crate) fn container_from_inspect(inspect: ContainerInspectResponse) -> Obser
         health,
         image_id: inspect.image.unwrap_or_default(),
         image: config.image.unwrap_or_default(),
-        restart_policy,
-        memory: host.memory.unwrap_or(0),
-        nano_cpus: host.nano_cpus.unwrap_or(0),
+        updatable,
         networks,
         ports,
+    }
+}
+
+/// The attributes `docker update` changes, as the inspect reports them, in
+/// the terms of [`Updatable`]: an unset limit is 0 however the engine spells it.
+fn updatable_from(host: &bollard::models::HostConfig) -> Updatable {
+    let positive = |v: Option<i64>| v.filter(|v| *v > 0).unwrap_or(0);
+    Updatable {
+        restart: restart_text(&host.restart_policy.clone().unwrap_or_default()),
+        memory: positive(host.memory),
+        memory_reservation: positive(host.memory_reservation),
+        memory_swap: host.memory_swap.unwrap_or(0),
+        nano_cpus: positive(host.nano_cpus),
+        cpu_shares: positive(host.cpu_shares),
+        cpu_period: positive(host.cpu_period),
+        cpu_quota: positive(host.cpu_quota),
+        cpuset_cpus: host.cpuset_cpus.clone().unwrap_or_default(),
+        pids_limit: positive(host.pids_limit),
     }
 }
 
@@ -441,8 +449,8 @@ mod tests {
         assert_eq!(c.health.as_deref(), Some("starting"));
         assert_eq!(c.image, "web:latest");
         assert_eq!(c.image_id, "sha256:1111");
-        assert_eq!(c.restart_policy, "on-failure");
-        assert_eq!(c.nano_cpus, 250_000_000);
+        assert_eq!(c.updatable.restart, "on-failure");
+        assert_eq!(c.updatable.nano_cpus, 250_000_000);
         assert_eq!(
             c.networks,
             BTreeMap::from([
@@ -489,9 +497,9 @@ mod tests {
         assert_eq!(c.state, "exited");
         assert_eq!(c.exit_code, Some(137));
         assert_eq!(c.health, None);
-        assert_eq!(c.restart_policy, "on-failure:5");
+        assert_eq!(c.updatable.restart, "on-failure:5");
 
         let no_policy = INSPECT.replace(r#""Name": "on-failure""#, r#""Name": """#);
-        assert_eq!(observed(&no_policy).restart_policy, "no");
+        assert_eq!(observed(&no_policy).updatable.restart, "no");
     }
 }

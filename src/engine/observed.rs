@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::resource::expected::Updatable;
+
 /// Everything observed for one project.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
@@ -40,13 +42,9 @@ pub struct ObservedContainer {
     pub image_id: String,
     /// Config.Image as created (the reference, e.g. "web:latest").
     pub image: String,
-    /// "no", "always", "unless-stopped", "on-failure" or "on-failure:N"
-    /// (the engine's empty policy is "no").
-    pub restart_policy: String,
-    /// HostConfig.Memory in bytes; 0 = unlimited.
-    pub memory: i64,
-    /// HostConfig.NanoCpus; 0 = unlimited.
-    pub nano_cpus: i64,
+    /// What `docker update` can change (restart policy, limits), as the
+    /// engine reports it.
+    pub updatable: Updatable,
     /// Network NAME -> aliases on it, sorted. The short container ID that
     /// engines before API 1.45 add as an alias of their own is left out, so
     /// what is here is what was asked for at create or connect.

@@ -15,10 +15,11 @@ use serde_json::{Value, json};
 use super::attributes::changed_attributes;
 use super::reason::{Drift, OrphanKind, Reason};
 use super::sensitive::{MASK, is_sensitive_path, mask, mask_shared, security_flags};
-use super::{Action, Change, FORMAT_VERSION, Orphan, Plan};
+use super::{Action, Change, FORMAT_VERSION, InPlace, Orphan, Plan};
 use crate::engine::{Observed, ObservedContainer};
 use crate::resource::desired::DEPENDENCIES_KEY;
-use crate::resource::{Address, Desired, Kind, Resource, labels};
+use crate::resource::expected::updatable;
+use crate::resource::{Address, ContainerSpec, Desired, Kind, Resource, Spec, labels};
 use crate::state::{State, StateResource};
 
 /// What the diff reads.
@@ -33,21 +34,109 @@ pub struct DiffInput<'a> {
     pub targets: &'a [String],
 }
 
-/// Attributes the engine can change on a running container (`docker update`).
-const IN_PLACE: &[&str] = &[
-    "restart",
-    "mem_limit",
-    "cpus",
-    "deploy.resources",
-    "deploy.restart_policy",
-    // a service renamed with `berth state mv` keeps its container: renamed in place
-    "name",
-];
+/// What drift found on one container, and the smallest repair.
+#[derive(Default)]
+struct ContainerDrift {
+    action: Action,
+    ops: BTreeSet<InPlace>,
+    drifts: Vec<Drift>,
+}
 
-fn in_place(path: &str) -> bool {
-    IN_PLACE.iter().any(|p| {
-        path == *p || path.starts_with(&format!("{p}.")) || path.starts_with(&format!("{p}["))
-    })
+impl ContainerDrift {
+    fn push(&mut self, action: Action, op: Option<InPlace>, drift: Drift) {
+        self.action = self.action.max(action);
+        self.ops.extend(op);
+        self.drifts.push(drift);
+    }
+}
+
+/// A published port: host IP, host port, container port, protocol.
+type PortKey = (String, String, u32, String);
+
+/// The published ports a spec asks for; `None` with a port range (the engine
+/// picks from it at start, so what it shows cannot be compared).
+fn expected_ports(spec: &ContainerSpec) -> Option<BTreeSet<PortKey>> {
+    let mut out = BTreeSet::new();
+    for p in &spec.service.ports {
+        let published = p.published.clone().unwrap_or_default();
+        if published.contains('-') {
+            return None;
+        }
+        out.insert((
+            p.host_ip.clone().unwrap_or_default(),
+            published,
+            p.target,
+            p.protocol.clone(),
+        ));
+    }
+    Some(out)
+}
+
+fn show_ports(ports: &BTreeSet<PortKey>) -> Vec<String> {
+    ports
+        .iter()
+        .map(|(ip, host, target, proto)| {
+            let ip = if ip.is_empty() {
+                String::new()
+            } else {
+                format!("{ip}:")
+            };
+            format!("{ip}{host}:{target}/{proto}")
+        })
+        .collect()
+}
+
+/// What an update in place does to go from `old` to `new`, when nothing else
+/// changed (rename, the engine's update call); `None` when it takes a new
+/// container.
+fn in_place(old: &ContainerSpec, new: &ContainerSpec) -> Option<Vec<InPlace>> {
+    if settled(old) != settled(new) {
+        return None;
+    }
+    let mut ops = Vec::new();
+    if old.name != new.name {
+        ops.push(InPlace::Rename);
+    }
+    let (from, to) = (updatable(old), updatable(new));
+    if from != to {
+        if !from.can_update_to(&to) {
+            return None;
+        }
+        ops.push(InPlace::EngineUpdate);
+    }
+    Some(ops)
+}
+
+/// A spec without what can change in place: the name and what `docker update` changes.
+fn settled(spec: &ContainerSpec) -> ContainerSpec {
+    let mut s = spec.clone();
+    s.name = String::new();
+    // what it uses, by hash: a service renamed with `berth state mv` uses the
+    // same image under another address
+    s.uses = s.uses.values().map(|h| (h.clone(), h.clone())).collect();
+    let svc = &mut s.service;
+    svc.restart = None;
+    svc.mem_limit = None;
+    svc.mem_reservation = None;
+    svc.memswap_limit = None;
+    svc.cpus = None;
+    svc.cpu_shares = None;
+    svc.cpu_period = None;
+    svc.cpu_quota = None;
+    svc.cpuset = None;
+    svc.pids_limit = None;
+    if let Some(d) = svc.deploy.as_mut() {
+        d.restart_policy = None;
+        if let Some(l) = d.resources.limits.as_mut() {
+            l.cpus = None;
+            l.memory = None;
+            l.pids = None;
+        }
+        if let Some(r) = d.resources.reservations.as_mut() {
+            r.memory = None;
+        }
+    }
+    s
 }
 
 /// The engine's view, indexed for lookups.
@@ -187,6 +276,7 @@ fn new_change(
     Change {
         address: r.address.clone(),
         action,
+        ops: Vec::new(),
         reasons,
         name: r.engine_name.clone(),
         id,
@@ -307,7 +397,7 @@ impl Differ<'_> {
     }
 
     fn image(&self, r: &Resource, st: Option<&StateResource>) -> Change {
-        let built = r.spec.get("build").is_some();
+        let built = r.typed.image().is_some_and(|i| i.build.is_some());
         let current = self
             .engine
             .as_ref()
@@ -373,43 +463,34 @@ impl Differ<'_> {
             st.and_then(|s| e.containers_by_id.get(s.id.as_str()).copied())
                 .or_else(|| e.containers_by_address.get(&r.address).copied())
         });
+        let Some(desired) = r.typed.container() else {
+            // resolve gives every container a container spec
+            return new_change(r, st, Action::Replace, vec![], None);
+        };
         let Some(st) = st else {
             return match found {
-                Some(c) => {
-                    // our labels, unknown to the state: a crash between create and the state write
-                    let matches = c.labels.get(labels::SPEC_HASH) == Some(&r.spec_hash);
-                    let mut reasons = vec![Reason::Adopted {
-                        id: c.id.clone(),
-                        matches,
-                    }];
-                    let mut action = if matches {
-                        Action::Update
-                    } else {
-                        Action::Replace
-                    };
-                    if matches && c.state != "running" {
-                        reasons.push(Reason::Drift(Drift::NotRunning {
-                            state: c.state.clone(),
-                            exit_code: c.exit_code,
-                        }));
-                        action = Action::Update;
-                    }
-                    new_change(r, None, action, reasons, Some(c.id.clone()))
-                }
+                Some(c) => self.adopt(r, desired, c),
                 None => new_change(r, None, Action::Create, vec![Reason::New], None),
             };
         };
+        // a record that does not read as a container spec is replaced: its reasons still show
+        let applied = match st.typed(Kind::Container) {
+            Ok(Spec::Container(a)) => Some(a),
+            _ => None,
+        };
 
         let mut reasons = config_reasons(&st.spec, &r.spec, &[DEPENDENCIES_KEY]);
+        let mut ops = BTreeSet::new();
         let mut action = if reasons.is_empty() {
             Action::NoOp
-        } else if reasons
-            .iter()
-            .all(|x| matches!(x, Reason::Config { path, .. } if in_place(path)))
-        {
-            Action::Update
         } else {
-            Action::Replace
+            match applied.as_deref().and_then(|a| in_place(a, desired)) {
+                Some(in_place) => {
+                    ops.extend(in_place);
+                    Action::Update
+                }
+                None => Action::Replace,
+            }
         };
         for dep in &r.depends_on {
             if dep.kind == Kind::Container {
@@ -438,190 +519,166 @@ impl Differ<'_> {
                     action = Action::Create;
                 }
                 Some(c) => {
-                    let (drift_action, drifts) = self.container_drift(r, st, c);
-                    reasons.extend(drifts.into_iter().map(Reason::Drift));
-                    action = action.max(drift_action);
+                    if c.id != st.id {
+                        reasons.push(Reason::Drift(Drift::Replaced {
+                            recorded: st.id.clone(),
+                            found: c.id.clone(),
+                        }));
+                        action = Action::Replace;
+                    }
+                    if c.name != r.engine_name && c.name != st.name {
+                        reasons.push(Reason::Drift(Drift::Attribute {
+                            path: "name".into(),
+                            applied: json!(st.name),
+                            observed: json!(c.name),
+                        }));
+                        ops.insert(InPlace::Rename);
+                        action = action.max(Action::Update);
+                    }
+                    // what the engine must hold is what was applied (the desired
+                    // spec stands in for a record that does not read)
+                    let against = applied.as_deref().unwrap_or(desired);
+                    let drift = self.container_drift(against, desired, c);
+                    reasons.extend(drift.drifts.into_iter().map(Reason::Drift));
+                    ops.extend(drift.ops);
+                    action = action.max(drift.action);
                 }
             }
         }
         let id = found.map(|c| c.id.clone()).or_else(|| Some(st.id.clone()));
-        new_change(r, Some(st), action, reasons, id)
+        let mut change = new_change(r, Some(st), action, reasons, id);
+        if action == Action::Update {
+            change.ops = ops.into_iter().collect();
+        }
+        change
     }
 
-    /// How the running container differs from what was applied.
+    /// A container carrying our labels that the state does not know (a crash
+    /// between create and the state write): recorded, not duplicated, when it
+    /// is the one the files ask for and complete; replaced otherwise.
+    fn adopt(&self, r: &Resource, desired: &ContainerSpec, c: &ObservedContainer) -> Change {
+        let matches = c.labels.get(labels::SPEC_HASH) == Some(&r.spec_hash);
+        let mut reasons = vec![Reason::Adopted {
+            id: c.id.clone(),
+            matches,
+        }];
+        let mut action = if matches {
+            Action::Update
+        } else {
+            Action::Replace
+        };
+        let mut ops = BTreeSet::new();
+        if matches {
+            // an apply killed between create and connect leaves it on some
+            // networks only: the same checks as for an applied container
+            let drift = self.container_drift(desired, desired, c);
+            reasons.extend(drift.drifts.into_iter().map(Reason::Drift));
+            ops.extend(drift.ops);
+            action = action.max(drift.action);
+        }
+        let mut change = new_change(r, None, action, reasons, Some(c.id.clone()));
+        if action == Action::Update {
+            change.ops = ops.into_iter().collect();
+        }
+        change
+    }
+
+    /// How the container on the engine differs from `applied`'s expected view,
+    /// and what repairs it: in place where the engine allows (start, `docker
+    /// update` to `desired`'s attributes), else a replacement.
     fn container_drift(
         &self,
-        r: &Resource,
-        st: &StateResource,
+        applied: &ContainerSpec,
+        desired: &ContainerSpec,
         c: &ObservedContainer,
-    ) -> (Action, Vec<Drift>) {
-        let mut action = Action::NoOp;
-        let mut drifts = Vec::new();
-        let applied = &st.spec;
-        let mut push = |a: Action, d: Drift| {
-            action = action.max(a);
-            drifts.push(d);
+    ) -> ContainerDrift {
+        let mut out = ContainerDrift::default();
+        let attribute = |path: &str, applied: Value, observed: Value| Drift::Attribute {
+            path: path.to_string(),
+            applied,
+            observed,
         };
-        if c.id != st.id {
-            push(
-                Action::Replace,
-                Drift::Replaced {
-                    recorded: st.id.clone(),
-                    found: c.id.clone(),
-                },
-            );
-        }
         if c.state != "running" {
-            push(
+            out.push(
                 Action::Update,
+                Some(InPlace::Start),
                 Drift::NotRunning {
                     state: c.state.clone(),
                     exit_code: c.exit_code,
                 },
             );
         } else if c.health.as_deref() == Some("unhealthy") {
-            push(Action::Replace, Drift::Unhealthy);
+            out.push(Action::Replace, None, Drift::Unhealthy);
         }
         let engine = self
             .engine
             .as_ref()
             .expect("drift is computed only when refreshed");
-        let reference = applied
-            .get("image")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if let Some(current) = engine.observed.images.get(reference)
+        if let Some(current) = engine.observed.images.get(&applied.image)
             && *current != c.image_id
             && !c.image_id.is_empty()
         {
-            push(
+            out.push(
                 Action::Replace,
+                None,
                 Drift::ImageChanged {
-                    reference: reference.to_string(),
+                    reference: applied.image.clone(),
                     running: c.image_id.clone(),
                     current: current.clone(),
                 },
             );
         }
-        let attribute = |path: &str, applied: Value, observed: Value| Drift::Attribute {
-            path: path.to_string(),
-            applied,
-            observed,
-        };
-        let restart = applied
-            .get("restart")
-            .and_then(Value::as_str)
-            .unwrap_or("no");
-        if restart != c.restart_policy {
-            push(
-                Action::Update,
-                attribute("restart", json!(restart), json!(c.restart_policy)),
-            );
-        }
-        let memory = applied
-            .get("mem_limit")
-            .or_else(|| applied.pointer("/deploy/resources/limits/memory"))
-            .and_then(Value::as_str)
-            .and_then(|m| m.parse::<i64>().ok())
-            .unwrap_or(0);
-        // the engine's update call cannot lift a limit back to "unlimited" (0 means
-        // "leave as is" there): going back to no limit takes a new container
-        let lift = |applied: i64| {
-            if applied == 0 {
-                Action::Replace
-            } else {
+        let expected = updatable(applied);
+        let differences = expected.differences(&c.updatable);
+        if !differences.is_empty() {
+            let repair = if c.updatable.can_update_to(&updatable(desired)) {
                 Action::Update
+            } else {
+                Action::Replace
+            };
+            for (path, applied, observed) in differences {
+                out.push(
+                    repair,
+                    Some(InPlace::EngineUpdate),
+                    attribute(path, json!(applied), json!(observed)),
+                );
             }
-        };
-        if memory != c.memory {
-            push(
-                lift(memory),
-                attribute("mem_limit", json!(memory), json!(c.memory)),
-            );
         }
-        let cpus = applied
-            .get("cpus")
-            .or_else(|| applied.pointer("/deploy/resources/limits/cpus"))
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
-        let nano = (cpus * 1e9).round() as i64;
-        if nano != c.nano_cpus {
-            push(
-                lift(nano),
-                attribute("cpus", json!(cpus), json!(c.nano_cpus as f64 / 1e9)),
-            );
-        }
-        if c.name != r.engine_name && c.name != st.name {
-            push(
-                Action::Update,
-                attribute("name", json!(st.name), json!(c.name)),
-            );
-        }
-        if applied.get("network_mode").is_none() {
+        if applied.service.network_mode.is_none() {
             let expected: BTreeSet<String> = applied
-                .get("networks")
-                .and_then(Value::as_object)
-                .map(|nets| {
-                    nets.keys()
-                        .map(|k| {
-                            self.input
-                                .desired
-                                .resources
-                                .get(&Address::network(k))
-                                .map(|n| n.engine_name.clone())
-                                .unwrap_or_else(|| format!("{}_{k}", self.input.desired.project))
-                        })
-                        .collect()
+                .service
+                .networks
+                .keys()
+                .map(|k| {
+                    self.input
+                        .desired
+                        .resources
+                        .get(&Address::network(k))
+                        .map(|n| n.engine_name.clone())
+                        .unwrap_or_else(|| format!("{}_{k}", self.input.desired.project))
                 })
-                .unwrap_or_default();
+                .collect();
             let seen: BTreeSet<String> = c.networks.keys().cloned().collect();
             if expected != seen {
-                push(
+                out.push(
                     Action::Replace,
+                    None,
                     attribute("networks", json!(expected), json!(seen)),
                 );
             }
         }
-        if let Some(wanted) = applied.get("labels").and_then(Value::as_object) {
-            for (k, v) in wanted {
-                let have = c.labels.get(k).map(|s| json!(s)).unwrap_or(Value::Null);
-                if have != *v {
-                    push(
-                        Action::Replace,
-                        attribute(&format!("labels.{k}"), v.clone(), have),
-                    );
-                }
+        for (k, v) in &applied.service.labels {
+            let have = c.labels.get(k).map(|s| json!(s)).unwrap_or(Value::Null);
+            if have != json!(v) {
+                out.push(
+                    Action::Replace,
+                    None,
+                    attribute(&format!("labels.{k}"), json!(v), have),
+                );
             }
         }
-        let ports = |spec: &Value| -> Option<BTreeSet<(String, String, u32, String)>> {
-            let mut out = BTreeSet::new();
-            for p in spec
-                .get("ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let published = p.get("published").and_then(Value::as_str).unwrap_or("");
-                if published.contains('-') {
-                    return None; // ranges are bound by the engine at start
-                }
-                out.insert((
-                    p.get("host_ip")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                    published.to_string(),
-                    p.get("target").and_then(Value::as_u64).unwrap_or(0) as u32,
-                    p.get("protocol")
-                        .and_then(Value::as_str)
-                        .unwrap_or("tcp")
-                        .to_string(),
-                ));
-            }
-            Some(out)
-        };
-        if let Some(expected) = ports(applied) {
-            let seen: BTreeSet<(String, String, u32, String)> = c
+        if let Some(expected) = expected_ports(applied) {
+            let seen: BTreeSet<PortKey> = c
                 .ports
                 .iter()
                 .map(|p| {
@@ -634,25 +691,18 @@ impl Differ<'_> {
                 })
                 .collect();
             if expected != seen {
-                let show = |s: &BTreeSet<(String, String, u32, String)>| -> Vec<String> {
-                    s.iter()
-                        .map(|(ip, host, target, proto)| {
-                            let ip = if ip.is_empty() {
-                                String::new()
-                            } else {
-                                format!("{ip}:")
-                            };
-                            format!("{ip}{host}:{target}/{proto}")
-                        })
-                        .collect()
-                };
-                push(
+                out.push(
                     Action::Replace,
-                    attribute("ports", json!(show(&expected)), json!(show(&seen))),
+                    None,
+                    attribute(
+                        "ports",
+                        json!(show_ports(&expected)),
+                        json!(show_ports(&seen)),
+                    ),
                 );
             }
         }
-        (action, drifts)
+        out
     }
 
     fn in_scope(&self, a: &Address) -> bool {
@@ -664,15 +714,45 @@ impl Differ<'_> {
     /// `depends_on: {x: {restart: true}}`: a container whose dependency is
     /// replaced is restarted with it (an update, unless it changes anyway).
     fn restarts(&self, changes: &mut [Change]) {
-        let recreated: BTreeMap<Address, Action> = changes
+        let recreates = |c: &Change| {
+            c.address.kind == Kind::Container
+                && (c.action == Action::Replace
+                    || (c.action == Action::Create && self.input.state.get(&c.address).is_some()))
+        };
+        let mut recreated: BTreeMap<Address, Action> = changes
             .iter()
-            .filter(|c| c.address.kind == Kind::Container)
-            .filter(|c| {
-                c.action == Action::Replace
-                    || (c.action == Action::Create && self.input.state.get(&c.address).is_some())
-            })
+            .filter(|c| recreates(c))
             .map(|c| (c.address.clone(), c.action))
             .collect();
+        // a container in another's namespace (`network_mode`, `ipc`, `pid:
+        // service:x`) or with its volumes (`volumes_from`) is replaced with it,
+        // which may replace the containers in its own namespaces in turn
+        let mut grew = !recreated.is_empty();
+        while grew {
+            grew = false;
+            for c in changes.iter_mut() {
+                let Some(r) = self.input.desired.resources.get(&c.address) else {
+                    continue;
+                };
+                if !matches!(c.action, Action::NoOp | Action::Update) {
+                    continue;
+                }
+                for dep in &r.shares_with {
+                    if let Some(&action) = recreated.get(dep) {
+                        c.reasons.push(Reason::Dependency {
+                            on: dep.clone(),
+                            action,
+                        });
+                        c.action = Action::Replace;
+                        c.ops.clear();
+                    }
+                }
+                if c.action == Action::Replace {
+                    recreated.insert(c.address.clone(), Action::Replace);
+                    grew = true;
+                }
+            }
+        }
         if recreated.is_empty() {
             return;
         }
@@ -690,6 +770,11 @@ impl Differ<'_> {
                         action,
                     });
                     c.action = Action::Update;
+                    if !c.ops.contains(&InPlace::Restart) {
+                        // a restart starts it too
+                        c.ops.retain(|op| *op != InPlace::Start);
+                        c.ops.push(InPlace::Restart);
+                    }
                 }
             }
         }
@@ -736,6 +821,7 @@ impl Differ<'_> {
             out.push(Change {
                 address: address.clone(),
                 action: Action::Delete,
+                ops: Vec::new(),
                 reasons,
                 name: st.name.clone(),
                 id: Some(st.id.clone()),
@@ -781,6 +867,7 @@ impl Differ<'_> {
                 deletes.push(Change {
                     address,
                     action: Action::Delete,
+                    ops: Vec::new(),
                     reasons: vec![Reason::Orphan {
                         why: OrphanKind::NotInState,
                     }],

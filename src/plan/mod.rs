@@ -28,9 +28,12 @@ use crate::resource::context::json_sha256;
 pub const FORMAT_VERSION: u32 = 1;
 
 /// What apply does to one resource. Explicit values so adding one shifts none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
+    #[default]
     NoOp = 0,
     Create = 1,
     /// Changed in place: the engine's update call, starting a stopped
@@ -56,11 +59,30 @@ impl Action {
     }
 }
 
+/// One thing an `update` does in place, in the order apply does them. The
+/// diff decides them; apply carries them out and never reads the reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InPlace {
+    /// Rename the container to its desired name (`berth state mv`, `docker rename`).
+    Rename,
+    /// Send the desired restart policy and limits (`docker update`).
+    EngineUpdate,
+    /// Stop it and start it again (a dependency with `restart: true` was replaced).
+    Restart,
+    /// Start it: it is stopped (or was created and never started).
+    Start,
+}
+
 /// One resource in the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub address: Address,
     pub action: Action,
+    /// With `update`: what is done in place, in order (none: only recorded
+    /// in the state, as for an adopted object).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<InPlace>,
     pub reasons: Vec<Reason>,
     /// Name on the engine.
     pub name: String,

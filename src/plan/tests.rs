@@ -8,6 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::compose::{LoadOptions, load};
 use crate::engine::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
+use crate::resource::expected::updatable;
 use crate::resource::{Address, Desired, Kind, ResolveOptions, labels, resolve};
 use crate::state::{State, StateResource};
 
@@ -103,8 +104,8 @@ fn engine_for(d: &Desired) -> Observed {
                 }
                 let networks = spec["networks"]
                     .as_object()
-                    .unwrap()
-                    .keys()
+                    .into_iter()
+                    .flat_map(|n| n.keys())
                     .map(|k| (format!("demo_{k}"), vec![r.address.name.clone()]))
                     .collect();
                 let ports = spec
@@ -127,11 +128,8 @@ fn engine_for(d: &Desired) -> Observed {
                     state: "running".into(),
                     image_id: format!("sha256:{}", r.address.name),
                     image,
-                    restart_policy: spec
-                        .get("restart")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("no")
-                        .to_string(),
+                    // what a faithful apply leaves: the expected view
+                    updatable: updatable(r.typed.container().unwrap()),
                     networks,
                     ports,
                     ..Default::default()
@@ -227,7 +225,12 @@ fn a_restart_policy_change_is_an_update_in_place() {
     let old = desired_from(STACK, &[]);
     let new = desired_from(&STACK.replace("unless-stopped", "always"), &[]);
     let p = plan_of(&new, &applied(&old), Some(&engine_for(&old)));
-    assert_eq!(actions(&p), ["container.web[1] update"]);
+    assert_eq!(
+        actions(&p),
+        ["container.web[1] update"],
+        "{:#?}",
+        change(&p, "container.web[1]").reasons
+    );
 }
 
 #[test]
@@ -287,8 +290,8 @@ fn drift_a_retagged_image_replaces_the_containers_that_run_it() {
 fn drift_docker_update_and_network_changes() {
     let d = desired_from(STACK, &[]);
     let mut o = engine_for(&d);
-    container_mut(&mut o, "demo-web-1").restart_policy = "always".into();
-    container_mut(&mut o, "demo-web-1").memory = 64 << 20;
+    container_mut(&mut o, "demo-web-1").updatable.restart = "always".into();
+    container_mut(&mut o, "demo-web-1").updatable.memory = 64 << 20;
     container_mut(&mut o, "demo-redis-1")
         .networks
         .insert("bridge".into(), vec![]);
@@ -313,9 +316,10 @@ fn drift_docker_update_and_network_changes() {
 fn a_changed_restart_policy_alone_is_updated_in_place() {
     let d = desired_from(STACK, &[]);
     let mut o = engine_for(&d);
-    container_mut(&mut o, "demo-web-1").restart_policy = "always".into();
+    container_mut(&mut o, "demo-web-1").updatable.restart = "always".into();
     let p = plan_of(&d, &applied(&d), Some(&o));
     assert_eq!(actions(&p), ["container.web[1] update"]);
+    assert_eq!(change(&p, "container.web[1]").ops, [InPlace::EngineUpdate]);
 }
 
 #[test]
@@ -582,4 +586,96 @@ fn a_dependency_with_restart_true_restarts_its_dependent_when_replaced() {
             action: Action::Replace
         }]
     );
+}
+
+const SHARED: &str = "services:
+  db:
+    image: db:1
+  app:
+    image: app:1
+    network_mode: service:db
+    ipc: service:db
+  side:
+    image: side:1
+    volumes_from: [app]
+  web:
+    image: web:1
+    depends_on:
+      db: {condition: service_started, restart: true}
+";
+
+#[test]
+fn replacing_a_container_replaces_those_in_its_namespaces_and_restarts_restart_dependents() {
+    let old = desired_from(SHARED, &[]);
+    let new = desired_from(&SHARED.replace("db:1", "db:2"), &[]);
+    let p = plan_of(&new, &applied(&old), Some(&engine_for(&old)));
+    assert_eq!(
+        actions(&p),
+        [
+            "image.db create",
+            "container.app[1] replace",
+            "container.db[1] replace",
+            "container.side[1] replace",
+            "container.web[1] update",
+        ]
+    );
+    assert!(
+        change(&p, "container.app[1]")
+            .reasons
+            .contains(&Reason::Dependency {
+                on: "container.db[1]".parse().unwrap(),
+                action: Action::Replace
+            })
+    );
+    assert_eq!(change(&p, "container.web[1]").ops, [InPlace::Restart]);
+}
+
+#[test]
+fn a_deploy_restart_policy_is_not_drift_after_apply() {
+    let d = desired_from(
+        "services:\n  app:\n    image: app:1\n    deploy:\n      restart_policy:\n        condition: on-failure\n        max_attempts: 3\n",
+        &[],
+    );
+    let o = engine_for(&d);
+    assert_eq!(
+        o.containers[0].updatable.restart, "on-failure:3",
+        "the engine holds what compose would set"
+    );
+    let p = plan_of(&d, &applied(&d), Some(&o));
+    assert!(actions(&p).is_empty(), "{:#?}", p.changes);
+}
+
+#[test]
+fn limits_changed_in_the_file_are_updated_in_place_and_lifting_one_replaces() {
+    let yaml = "services:\n  app:\n    image: app:1\n    mem_limit: 64m\n    pids_limit: 50\n";
+    let old = desired_from(yaml, &[]);
+    let raised = desired_from(&yaml.replace("64m", "128m").replace("50", "80"), &[]);
+    let p = plan_of(&raised, &applied(&old), Some(&engine_for(&old)));
+    assert_eq!(actions(&p), ["container.app[1] update"]);
+    assert_eq!(change(&p, "container.app[1]").ops, [InPlace::EngineUpdate]);
+    let lifted = desired_from(&yaml.replace("    mem_limit: 64m\n", ""), &[]);
+    let p = plan_of(&lifted, &applied(&old), Some(&engine_for(&old)));
+    assert_eq!(actions(&p), ["container.app[1] replace"]);
+}
+
+#[test]
+fn an_adopted_container_missing_a_network_is_replaced_not_recorded() {
+    let yaml =
+        "services:\n  app:\n    image: app:1\n    networks: [a, b]\nnetworks:\n  a: {}\n  b: {}\n";
+    let d = desired_from(yaml, &[]);
+    let mut o = engine_for(&d);
+    let app = container_mut(&mut o, "demo-app-1");
+    app.networks.remove("demo_b");
+    app.state = "created".into();
+    // the networks and the image were recorded; the container was not (killed mid-create)
+    let mut state = applied(&d);
+    state.remove(&"container.app[1]".parse().unwrap());
+    let p = plan_of(&d, &state, Some(&o));
+    assert_eq!(actions(&p), ["container.app[1] replace"]);
+    // complete but never started: recorded and started
+    let mut o = engine_for(&d);
+    container_mut(&mut o, "demo-app-1").state = "created".into();
+    let p = plan_of(&d, &state, Some(&o));
+    assert_eq!(actions(&p), ["container.app[1] update"]);
+    assert_eq!(change(&p, "container.app[1]").ops, [InPlace::Start]);
 }

@@ -13,6 +13,7 @@ pub fn change(address: &str, name: &str, action: Action, reasons: Vec<Reason>) -
     Change {
         address: address.parse().expect("fixture addresses are valid"),
         action,
+        ops: vec![],
         reasons,
         name: name.to_string(),
         id: None,

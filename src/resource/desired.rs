@@ -5,11 +5,14 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::address::Address;
 use super::context::{context_hash, hex, json_sha256};
+use super::spec::{BuildSpec, ContainerSpec, ImageSpec, Spec};
 use crate::compose::model::{MountType, Project, Service};
 
 /// One resource berth manages (or, when `external`, only reads).
@@ -18,8 +21,11 @@ pub struct Resource {
     pub address: Address,
     /// The name on the engine (`proj-web-1`, `proj_default`, `web:latest`).
     pub engine_name: String,
-    /// Canonical spec: every attribute that matters to the engine, keys sorted.
+    /// Canonical spec: every attribute that matters to the engine, keys sorted
+    /// (the JSON of `typed`).
     pub spec: std::sync::Arc<Value>,
+    /// The typed spec: what create, drift, update and import read.
+    pub typed: Spec,
     /// sha256 (hex) of the spec's JSON text.
     pub spec_hash: String,
     /// Resources that must exist first.
@@ -28,6 +34,10 @@ pub struct Resource {
     pub external: bool,
     /// Containers whose replacement restarts this one (`depends_on: {x: {restart: true}}`).
     pub restart_with: Vec<Address>,
+    /// Containers whose namespaces or volumes this one uses (`network_mode`,
+    /// `ipc`, `pid`: `service:x`; `volumes_from: [x]`): replacing one of
+    /// them replaces this one.
+    pub shares_with: Vec<Address>,
 }
 
 /// Everything the project asks for, by address.
@@ -108,20 +118,22 @@ pub fn spec_hash(spec: &Value) -> String {
 fn resource(
     address: Address,
     engine_name: String,
-    spec: Value,
+    typed: Spec,
     depends_on: Vec<Address>,
     external: bool,
 ) -> Resource {
-    let spec = canonical(spec);
+    let spec = canonical(typed.to_json());
     let spec_hash = spec_hash(&spec);
     Resource {
         address,
         engine_name,
         spec: std::sync::Arc::new(spec),
+        typed,
         spec_hash,
         depends_on,
         external,
         restart_with: Vec::new(),
+        shares_with: Vec::new(),
     }
 }
 
@@ -233,11 +245,10 @@ fn shared_resources(
         .iter()
         .filter(|(k, _)| used_networks.contains(k.as_str()))
     {
-        let spec = serde_json::to_value(net).expect("the model serialises");
         let r = resource(
             Address::network(key),
             net.name.clone(),
-            spec,
+            Spec::Network(Arc::new(net.clone())),
             vec![],
             net.external,
         );
@@ -248,11 +259,10 @@ fn shared_resources(
         .iter()
         .filter(|(k, _)| used_volumes.contains(k.as_str()))
     {
-        let spec = serde_json::to_value(vol).expect("the model serialises");
         let r = resource(
             Address::volume(key),
             vol.name.clone(),
-            spec,
+            Spec::Volume(Arc::new(vol.clone())),
             vec![],
             vol.external,
         );
@@ -387,42 +397,45 @@ fn image_resource(
     skip: &[std::path::PathBuf],
 ) -> Result<Resource, ResolveError> {
     let reference = image_reference(&p.name, s);
-    let mut spec = Map::new();
-    spec.insert("reference".into(), json!(reference));
-    spec.insert("pull_policy".into(), json!(s.pull_policy));
-    if let Some(b) = &s.build {
-        let hash = match contexts.get(&b.context) {
-            Some(hashed) => hashed.clone(),
-            // not hashed up front: only when called for a service resolve() did not select
-            None => context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string()),
+    let build = match &s.build {
+        None => None,
+        Some(b) => {
+            let hash = match contexts.get(&b.context) {
+                Some(hashed) => hashed.clone(),
+                // not hashed up front: only when called for a service resolve() did not select
+                None => context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string()),
+            }
+            .map_err(|detail| ResolveError::Unreadable {
+                what: "build context",
+                path: b.context.clone(),
+                detail,
+            })?;
+            let dockerfile_content = match (&b.dockerfile_inline, &b.dockerfile) {
+                (Some(inline), _) => Some(inline.clone()),
+                (None, Some(f)) => std::fs::read_to_string(Path::new(&b.context).join(f)).ok(),
+                (None, None) => None,
+            };
+            Some(BuildSpec {
+                context: b.context.clone(),
+                context_hash: hash,
+                dockerfile: b.dockerfile.clone(),
+                dockerfile_content,
+                args: b.args.clone(),
+                target: b.target.clone(),
+                labels: b.labels.clone(),
+                network: b.network.clone(),
+            })
         }
-        .map_err(|detail| ResolveError::Unreadable {
-            what: "build context",
-            path: b.context.clone(),
-            detail,
-        })?;
-        let dockerfile_text = match (&b.dockerfile_inline, &b.dockerfile) {
-            (Some(inline), _) => Some(inline.clone()),
-            (None, Some(f)) => std::fs::read_to_string(Path::new(&b.context).join(f)).ok(),
-            (None, None) => None,
-        };
-        spec.insert(
-            "build".into(),
-            json!({
-                "context": b.context,
-                "context_hash": hash,
-                "dockerfile": b.dockerfile,
-                "dockerfile_content": dockerfile_text,
-                "args": b.args,
-                "target": b.target,
-                "labels": b.labels,
-            }),
-        );
-    }
+    };
+    let spec = ImageSpec {
+        reference: reference.clone(),
+        pull_policy: s.pull_policy.clone(),
+        build,
+    };
     Ok(resource(
         Address::image(&s.name),
         reference,
-        Value::Object(spec),
+        Spec::Image(Arc::new(spec)),
         vec![],
         false,
     ))
@@ -473,38 +486,30 @@ fn container_resource(
     so_far: &Desired,
     replicas: &BTreeMap<String, u32>,
 ) -> Resource {
-    let mut spec = match serde_json::to_value(s).expect("the model serialises") {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
     // what does not shape the container itself
-    for key in [
-        "build",
-        "profiles",
-        "scale",
-        "depends_on",
-        "container_name",
-        "pull_policy",
-    ] {
-        spec.remove(key);
-    }
-    if let Some(Value::Object(deploy)) = spec.get_mut("deploy") {
-        deploy.remove("replicas");
+    let mut service = Service {
+        // the address names the service; the spec does not repeat it
+        name: String::new(),
+        build: None,
+        profiles: Vec::new(),
+        scale: None,
+        depends_on: BTreeMap::new(),
+        container_name: None,
+        pull_policy: None,
+        image: None,
+        ..s.clone()
+    };
+    if let Some(deploy) = service.deploy.as_mut() {
+        deploy.replicas = None;
     }
     let name = container_name(&p.name, s, n);
-    spec.insert("name".into(), json!(name));
-    spec.insert("image".into(), json!(image.engine_name));
-    spec.insert("number".into(), json!(n));
-    if !files.is_empty() {
-        spec.insert("files".into(), json!(files));
-    }
     let mut depends_on = vec![image.address.clone()];
-    let mut uses = Map::new();
-    uses.insert(image.address.to_string(), json!(image.spec_hash));
+    let mut uses = BTreeMap::new();
+    uses.insert(image.address.to_string(), image.spec_hash.clone());
     for net in s.networks.keys() {
         let a = Address::network(net);
         if let Some(r) = so_far.resources.get(&a) {
-            uses.insert(a.to_string(), json!(r.spec_hash));
+            uses.insert(a.to_string(), r.spec_hash.clone());
             depends_on.push(a);
         }
     }
@@ -512,11 +517,18 @@ fn container_resource(
         let Some(src) = &m.source else { continue };
         let a = Address::volume(src);
         if let Some(r) = so_far.resources.get(&a) {
-            uses.insert(a.to_string(), json!(r.spec_hash));
+            uses.insert(a.to_string(), r.spec_hash.clone());
             depends_on.push(a);
         }
     }
-    spec.insert(DEPENDENCIES_KEY.into(), Value::Object(uses));
+    let spec = ContainerSpec {
+        service,
+        name: name.clone(),
+        image: image.engine_name.clone(),
+        number: n,
+        files: files.clone(),
+        uses,
+    };
     // containers of the services it depends on come first (all their replicas)
     let mut restart_with = Vec::new();
     for (dep, d) in &s.depends_on {
@@ -532,12 +544,36 @@ fn container_resource(
     let mut r = resource(
         Address::container(&s.name, n),
         name,
-        Value::Object(spec),
+        Spec::Container(Arc::new(spec)),
         depends_on,
         false,
     );
     r.restart_with = restart_with;
+    r.shares_with = shared_services(s)
+        .into_iter()
+        .filter(|dep| replicas.get(dep.as_str()).copied().unwrap_or(0) > 0)
+        .map(|dep| Address::container(&dep, 1))
+        .collect();
     r
+}
+
+/// The services whose first container this service's containers share a
+/// namespace with, or take volumes from.
+fn shared_services(s: &Service) -> Vec<String> {
+    let modes = [&s.network_mode, &s.ipc, &s.pid];
+    let mut out: Vec<String> = modes
+        .into_iter()
+        .filter_map(|m| m.as_deref()?.strip_prefix("service:").map(str::to_string))
+        .collect();
+    out.extend(
+        s.volumes_from
+            .iter()
+            .filter(|v| !v.starts_with("container:"))
+            .map(|v| v.split(':').next().unwrap_or_default().to_string()),
+    );
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

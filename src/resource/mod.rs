@@ -9,7 +9,10 @@
 pub mod address;
 pub mod context;
 pub mod desired;
+pub mod expected;
 pub mod labels;
+pub mod spec;
 
 pub use address::{Address, Kind};
 pub use desired::{Desired, ResolveError, ResolveOptions, Resource, resolve};
+pub use spec::{ContainerSpec, ImageSpec, Spec};

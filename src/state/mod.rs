@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::resource::Address;
+use crate::resource::spec::{Spec, SpecError};
 
 pub use error::StateError;
 pub use file::{StateStore, default_path};
@@ -70,6 +71,11 @@ pub struct StateResource {
 }
 
 impl StateResource {
+    /// The recorded spec as the typed spec of `kind` (the kind of its address).
+    pub fn typed(&self, kind: crate::resource::Kind) -> Result<Spec, SpecError> {
+        Spec::from_json(kind, &self.spec)
+    }
+
     /// What the state records for a desired resource applied as engine object `id`.
     pub fn recorded(r: &crate::resource::Resource, id: impl Into<String>) -> StateResource {
         StateResource {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod config_diff;
 pub mod engine;
 
 /// The repository root.

@@ -11,12 +11,12 @@ use std::path::Path;
 
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, CreateImageOptions};
 use futures_util::StreamExt;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::context_tar::context_tar;
-use super::{failed, merged_labels, string_map};
+use super::{failed, merged_labels};
 use crate::engine::{Engine, EngineError};
+use crate::resource::spec::BuildSpec;
 
 /// How many lines of build output a failed build's message ends with.
 const TAIL_LINES: usize = 5;
@@ -28,21 +28,19 @@ const TAIL_LINES: usize = 5;
 pub async fn build(
     engine: &Engine,
     tag: &str,
-    build_spec: &Value,
+    build_spec: &BuildSpec,
     labels: &BTreeMap<String, String>,
     mut progress: impl FnMut(&str),
 ) -> Result<String, EngineError> {
     let doing = format!("build image `{tag}`");
-    let context = build_spec["context"].as_str().unwrap_or(".");
-    let inline =
-        build_spec["dockerfile_inline"]
-            .as_str()
-            .or_else(|| match build_spec["dockerfile"] {
-                Value::Null => build_spec["dockerfile_content"].as_str(),
-                _ => None,
-            });
+    let context = build_spec.context.as_str();
+    // no `dockerfile`: the inline text (`dockerfile_inline`) is the content
+    let inline = match &build_spec.dockerfile {
+        None => build_spec.dockerfile_content.as_deref(),
+        Some(_) => None,
+    };
     let dockerfile_path =
-        Path::new(context).join(build_spec["dockerfile"].as_str().unwrap_or("Dockerfile"));
+        Path::new(context).join(build_spec.dockerfile.as_deref().unwrap_or("Dockerfile"));
     // The Dockerfile always travels as a generated file: inline text, one
     // outside the context or one `.dockerignore` leaves out all reach the
     // builder the same way.
@@ -70,18 +68,20 @@ pub async fn build(
         )
     })?;
 
-    let args: HashMap<String, String> = string_map(&build_spec["args"]);
+    let args: HashMap<String, String> = build_spec
+        .args
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
     let options = BuildImageOptions {
         dockerfile: name,
         t: Some(tag.to_string()),
         rm: true,
         forcerm: true,
         buildargs: (!args.is_empty()).then_some(args),
-        labels: Some(merged_labels(&build_spec["labels"], labels)),
-        target: build_spec["target"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        labels: Some(merged_labels(&build_spec.labels, labels)),
+        target: build_spec.target.clone().unwrap_or_default(),
+        networkmode: build_spec.network.clone(),
         version: BuilderVersion::BuilderV1,
         ..Default::default()
     };

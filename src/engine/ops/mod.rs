@@ -17,10 +17,7 @@ pub mod volume;
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
-
 use super::EngineError;
-use crate::compose::units::Duration;
 
 /// The `status` of an [`EngineError::Api`] berth raised itself (the engine
 /// answered fine, but the outcome is a failure: a build error, an unhealthy
@@ -36,58 +33,16 @@ pub(crate) fn failed(doing: impl Into<String>, message: impl Into<String>) -> En
     }
 }
 
-/// A Go duration string (`"1m30s"`) or a number of nanoseconds, in nanoseconds.
-pub(crate) fn duration_ns(v: &Value) -> Option<i64> {
-    match v {
-        Value::String(s) => Duration::parse(s).ok().map(|d| d.0),
-        Value::Number(n) => n.as_i64(),
-        _ => None,
-    }
-}
-
-/// A size as Compose prints it (`"52428800"`) or a number, in bytes.
-pub(crate) fn bytes(v: &Value) -> Option<i64> {
-    match v {
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        _ => None,
-    }
-}
-
-/// A JSON object of strings as a map; other values print as JSON text, null
-/// values are left out.
-pub(crate) fn string_map(v: &Value) -> HashMap<String, String> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), text(v)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A JSON list of strings (other values as JSON text); `None` when absent or null.
-pub(crate) fn string_list(v: &Value) -> Option<Vec<String>> {
-    v.as_array().map(|a| a.iter().map(text).collect())
-}
-
-/// A scalar as text: strings without quotes, numbers and booleans as written.
-pub(crate) fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Labels from the spec (`labels:`) merged with the caller's (which win).
 pub(crate) fn merged_labels(
-    spec_labels: &Value,
+    spec_labels: &BTreeMap<String, String>,
     labels: &BTreeMap<String, String>,
 ) -> HashMap<String, String> {
-    let mut out = string_map(spec_labels);
-    out.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    out
+    spec_labels
+        .iter()
+        .chain(labels)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The owner labels every network and volume of a project carries:
@@ -117,15 +72,13 @@ pub(crate) fn owner_labels(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn durations_sizes_and_maps_from_specs() {
-        assert_eq!(duration_ns(&json!("1m30s")), Some(90_000_000_000));
-        assert_eq!(duration_ns(&json!("500ms")), Some(500_000_000));
-        assert_eq!(bytes(&json!("52428800")), Some(52_428_800));
-        let m = string_map(&json!({"A": "1", "B": 2, "C": null}));
-        assert_eq!(m.len(), 2);
-        assert_eq!(m["B"], "2");
+    fn the_callers_labels_win_over_the_specs() {
+        let spec = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "2".into())]);
+        let ours = BTreeMap::from([("b".to_string(), "berth".to_string())]);
+        let merged = merged_labels(&spec, &ours);
+        assert_eq!(merged["a"], "1");
+        assert_eq!(merged["b"], "berth");
     }
 }

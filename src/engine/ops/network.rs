@@ -5,14 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::models::{
-    EndpointIpamConfig, EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest,
-    NetworkCreateRequest,
+    EndpointSettings, Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest,
 };
-use serde_json::Value;
 
-use super::{merged_labels, string_map};
+use super::merged_labels;
 use crate::engine::{Engine, EngineError};
 use crate::resource::desired::Resource;
+use crate::resource::spec::NetworkSpec;
 
 /// How long [`remove`] keeps retrying a network the engine says still "has
 /// active endpoints" right after its containers went (DESIGN.md, Engine facts).
@@ -44,7 +43,7 @@ pub fn labels(
 pub async fn create(
     engine: &Engine,
     name: &str,
-    spec: &Value,
+    spec: &NetworkSpec,
     labels: &BTreeMap<String, String>,
 ) -> Result<String, EngineError> {
     let doing = format!("create network `{name}`");
@@ -63,33 +62,38 @@ pub async fn create(
             message: format!("a network named `{name}` already exists"),
         });
     }
-    let ipam = &spec["ipam"];
-    let pools: Vec<IpamConfig> = ipam["config"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| IpamConfig {
-                    subnet: p["subnet"].as_str().map(str::to_string),
-                    ip_range: p["ip_range"].as_str().map(str::to_string),
-                    gateway: p["gateway"].as_str().map(str::to_string),
-                    auxiliary_addresses: non_empty(string_map(&p["aux_addresses"])),
-                })
-                .collect()
+    let map = |m: &BTreeMap<String, String>| -> Option<HashMap<String, String>> {
+        (!m.is_empty()).then(|| m.clone().into_iter().collect())
+    };
+    let pools: Vec<IpamConfig> = spec
+        .ipam
+        .config
+        .iter()
+        .map(|p| IpamConfig {
+            subnet: p.subnet.clone(),
+            ip_range: p.ip_range.clone(),
+            gateway: p.gateway.clone(),
+            auxiliary_addresses: map(&p.aux_addresses),
         })
-        .unwrap_or_default();
+        .collect();
     let request = NetworkCreateRequest {
         name: name.to_string(),
-        driver: Some(spec["driver"].as_str().unwrap_or("bridge").to_string()),
-        internal: Some(spec["internal"].as_bool().unwrap_or(false)),
-        attachable: Some(spec["attachable"].as_bool().unwrap_or(false)),
-        enable_ipv6: spec["enable_ipv6"].as_bool(),
-        options: non_empty(string_map(&spec["driver_opts"])),
+        driver: Some(spec.driver.clone().unwrap_or_else(|| "bridge".to_string())),
+        internal: Some(spec.internal),
+        attachable: Some(spec.attachable),
+        enable_ipv6: spec.enable_ipv6,
+        options: map(&spec.driver_opts),
         ipam: Some(Ipam {
-            driver: Some(ipam["driver"].as_str().unwrap_or("default").to_string()),
+            driver: Some(
+                spec.ipam
+                    .driver
+                    .clone()
+                    .unwrap_or_else(|| "default".to_string()),
+            ),
             config: (!pools.is_empty()).then_some(pools),
-            options: non_empty(string_map(&ipam["options"])),
+            options: map(&spec.ipam.options),
         }),
-        labels: Some(merged_labels(&spec["labels"], labels)),
+        labels: Some(merged_labels(&spec.labels, labels)),
         ..Default::default()
     };
     let created = engine
@@ -178,28 +182,6 @@ pub async fn connect(
         )
         .await
         .map_err(|e| engine.error(&format!("connect `{container}` to network `{network}`"), e))
-}
-
-/// The endpoint of a container on one network: its aliases and fixed addresses.
-pub(crate) fn endpoint(
-    aliases: Vec<String>,
-    ipv4: Option<String>,
-    ipv6: Option<String>,
-) -> EndpointSettings {
-    let ipam_config = (ipv4.is_some() || ipv6.is_some()).then(|| EndpointIpamConfig {
-        ipv4_address: ipv4,
-        ipv6_address: ipv6,
-        ..Default::default()
-    });
-    EndpointSettings {
-        aliases: Some(aliases),
-        ipam_config,
-        ..Default::default()
-    }
-}
-
-fn non_empty(m: HashMap<String, String>) -> Option<HashMap<String, String>> {
-    (!m.is_empty()).then_some(m)
 }
 
 /// Leave one network named `name`. The engine (API < 1.44) allows several

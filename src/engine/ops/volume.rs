@@ -1,14 +1,14 @@
 //! Volumes: create one from its canonical spec (the compose `volumes:`
 //! entry), remove it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::VolumeCreateRequest;
-use serde_json::Value;
 
-use super::{merged_labels, string_map};
+use super::merged_labels;
 use crate::engine::{Engine, EngineError};
 use crate::resource::desired::Resource;
+use crate::resource::spec::VolumeSpec;
 
 /// The labels of a project's volume `key`: compose's project and
 /// `com.docker.compose.volume=<key>`, berth's address, spec hash, lineage.
@@ -33,15 +33,15 @@ pub fn labels(
 pub async fn create(
     engine: &Engine,
     name: &str,
-    spec: &Value,
+    spec: &VolumeSpec,
     labels: &BTreeMap<String, String>,
 ) -> Result<String, EngineError> {
-    let opts = string_map(&spec["driver_opts"]);
+    let opts: HashMap<String, String> = spec.driver_opts.clone().into_iter().collect();
     let request = VolumeCreateRequest {
         name: Some(name.to_string()),
-        driver: Some(spec["driver"].as_str().unwrap_or("local").to_string()),
+        driver: Some(spec.driver.clone().unwrap_or_else(|| "local".to_string())),
         driver_opts: (!opts.is_empty()).then_some(opts),
-        labels: Some(merged_labels(&spec["labels"], labels)),
+        labels: Some(merged_labels(&spec.labels, labels)),
         ..Default::default()
     };
     let created = engine
