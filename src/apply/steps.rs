@@ -150,15 +150,25 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
             running_after.insert(r.address.clone(), out.len() - 1);
         }
     }
-    // a container starts after the containers it depends on are running (a
-    // second pass: the address order is not the depends_on order)
+    // a container starts after the containers it depends on are running, and
+    // is created after those whose namespaces it joins (a second pass: the
+    // address order is not the depends_on order)
     for step in out.iter_mut() {
-        if !step.kind.starts() {
-            continue;
-        }
         let Some(r) = desired.resources.get(&step.address) else {
             continue;
         };
+        // joining another container's namespace (or taking its volumes)
+        // needs it running at create, as compose orders it
+        if step.kind == StepKind::Build {
+            for d in &r.shares_with {
+                if let Some(&j) = running_after.get(d) {
+                    step.after.push(j);
+                }
+            }
+        }
+        if !step.kind.starts() {
+            continue;
+        }
         for d in r.depends_on.iter().filter(|d| d.kind == Kind::Container) {
             if let Some(&j) = running_after.get(d) {
                 step.after.push(j);

@@ -105,6 +105,7 @@ pub fn example() -> Plan {
                 })],
             )
             .with(|c| {
+                c.ops = vec![crate::plan::InPlace::Start];
                 c.id = Some(id("9a8b7c6d5e4f"));
                 c.before = Some(redis.clone().into());
                 c.after = Some(redis.clone().into());

@@ -53,6 +53,9 @@ pub struct JsonResourceChange {
     /// Name on the engine.
     pub name: String,
     pub action: JsonAction,
+    /// With `update`: what is done in place, in order (`rename`,
+    /// `engine-update`, `restart`, `start`); empty otherwise.
+    pub operations: Vec<crate::plan::InPlace>,
     /// The engine's full ID of the existing object, or null.
     pub id: Option<String>,
     pub reasons: Vec<JsonReason>,
@@ -198,6 +201,7 @@ impl From<&Change> for JsonResourceChange {
             kind: c.address.kind.as_str(),
             name: c.name.clone(),
             action: c.action.into(),
+            operations: c.ops.clone(),
             id: c.id.clone(),
             reasons: c.reasons.iter().map(JsonReason::from).collect(),
             before: c.before.clone(),
@@ -323,7 +327,7 @@ mod tests {
         let unchanged = |address: &str, kind: &str, name: &str, id_prefix: &str, spec: Value| {
             json!({
                 "address": address, "kind": kind, "name": name, "action": "no-op",
-                "id": id(id_prefix), "reasons": [], "before": spec, "after": spec,
+                "operations": [], "id": id(id_prefix), "reasons": [], "before": spec, "after": spec,
                 "data_loss": false, "security": [],
             })
         };
@@ -339,7 +343,7 @@ mod tests {
                 "resource_changes": [
                     {
                         "address": "network.back", "kind": "network",
-                        "name": "getting-started_back", "action": "create", "id": null,
+                        "name": "getting-started_back", "action": "create", "operations": [], "id": null,
                         "reasons": [{"kind": "new"}],
                         "before": null,
                         "after": {"driver": "bridge", "name": "getting-started_back"},
@@ -353,7 +357,7 @@ mod tests {
                         json!({"reference": "web:latest"})),
                     {
                         "address": "container.redis[1]", "kind": "container", "name": "redis",
-                        "action": "update", "id": id("9a8b7c6d5e4f"),
+                        "action": "update", "operations": ["start"], "id": id("9a8b7c6d5e4f"),
                         "reasons": [
                             {"kind": "drift", "what": "not_running", "state": "exited", "exit_code": 0},
                         ],
@@ -362,7 +366,7 @@ mod tests {
                     },
                     {
                         "address": "container.web[1]", "kind": "container", "name": "web",
-                        "action": "replace", "id": id("1b2c3d4e5f60"),
+                        "action": "replace", "operations": [], "id": id("1b2c3d4e5f60"),
                         "reasons": [
                             {"kind": "config", "path": "networks.back", "change": "added", "new": {}},
                             {"kind": "config", "path": "ports[0].published", "change": "modified",

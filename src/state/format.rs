@@ -2,7 +2,19 @@
 //!
 //! Reading looks at `format_version` first (as Terraform's `statefile.Read`
 //! does), refuses a newer format, and hands the bytes to the reader of that
-//! version; a future format 2 adds `read_v2` and migrates v1 in memory. Writing
+//! version, which migrates older formats in memory.
+//!
+//! - Format 1 (berth 0.1.0): a container's recorded spec listed every
+//!   attribute of its service, also those that berth did not apply
+//!   (`domainname`, `cpu_shares`, `group_add`, `oom_score_adj`, ...: kept as
+//!   written), and `ipc`/`pid: service:x` as written (the engine refused it).
+//! - Format 2: every recorded spec is the typed spec of its kind, and it
+//!   records only what was applied. Migrating from 1 removes from each
+//!   container's record what berth 0.1.0 never applied (and recomputes its
+//!   hash), so the next plan says exactly that: those attributes will now be
+//!   applied. A record without them is unchanged, and plans no change.
+//!
+//! Writing
 //! always produces the current format: pretty JSON, fields in a fixed order,
 //! resources sorted by address, a final newline, so that two states differ in
 //! `diff` exactly where they differ.
@@ -16,7 +28,7 @@ use super::{State, StateError, StateResource};
 use crate::resource::Address;
 
 /// The state file format this berth writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What every format has to say about itself, read before anything else.
 #[derive(Debug, Deserialize)]
@@ -59,14 +71,86 @@ pub(super) fn read_head(path: &Path, bytes: &[u8]) -> Result<Head, StateError> {
 pub(super) fn decode(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let head = read_head(path, bytes)?;
     match head.format_version {
-        Some(1) => read_v1(path, bytes),
+        Some(1) => read_v1(path, bytes).map(migrate_v1),
+        Some(2) => read_v2(path, bytes),
         // read_head refused everything else.
         other => unreachable!("format {other:?} passed read_head"),
     }
 }
 
+/// Format 1 has format 2's layout; its container records are migrated.
 fn read_v1(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     serde_json::from_slice(bytes).map_err(|e| json_error(path, &e))
+}
+
+fn read_v2(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    serde_json::from_slice(bytes).map_err(|e| json_error(path, &e))
+}
+
+/// Service attributes berth 0.1.0 recorded but never applied.
+const NOT_APPLIED_BY_V1: &[&str] = &[
+    "cgroup",
+    "cgroup_parent",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpuset",
+    "device_cgroup_rules",
+    "dns_opt",
+    "domainname",
+    "external_links",
+    "group_add",
+    "isolation",
+    "links",
+    "mac_address",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pids_limit",
+    "runtime",
+    "storage_opt",
+    "userns_mode",
+    "uts",
+    "volumes_from",
+];
+
+/// Format 1 → 2: each container record keeps only what berth 0.1.0 applied.
+fn migrate_v1(mut state: State) -> State {
+    use crate::resource::Kind;
+    for (address, r) in state.resources.iter_mut() {
+        if address.kind != Kind::Container {
+            continue;
+        }
+        let Some(spec) = r.spec.as_object_mut() else {
+            continue;
+        };
+        let mut changed = false;
+        for key in NOT_APPLIED_BY_V1 {
+            changed |= spec.remove(*key).is_some();
+        }
+        // passed as written, which the engine refused: the container never ran
+        for key in ["ipc", "pid"] {
+            if spec
+                .get(key)
+                .and_then(|v| v.as_str())
+                .is_some_and(|m| m.starts_with("service:"))
+            {
+                spec.remove(key);
+                changed = true;
+            }
+        }
+        if changed {
+            r.spec_hash = crate::resource::desired::spec_hash(&r.spec);
+        }
+    }
+    state.format_version = FORMAT_VERSION;
+    state
 }
 
 /// The current format, borrowing the state being saved with the serial it will
@@ -147,7 +231,7 @@ mod tests {
     fn the_file_layout_is_fixed_order_pretty_json_with_sorted_addresses() {
         let text = String::from_utf8(encode(&demo(), 7)).unwrap();
         let expected = r#"{
-  "format_version": 1,
+  "format_version": 2,
   "lineage": "0b7cbbc5-5d1a-4b8e-9a43-7e2f1c7f4a10",
   "serial": 7,
   "berth_version": "VERSION",
@@ -266,14 +350,118 @@ mod tests {
     #[test]
     fn formats_are_checked_before_anything_else() {
         assert_eq!(
-            error("{\"format_version\": 2, \"whatever\": \"a future berth writes\"}"),
+            error("{\"format_version\": 3, \"whatever\": \"a future berth writes\"}"),
             format!(
-                "state file `state/demo.json` was written by a newer berth (format 2; this berth reads up to {FORMAT_VERSION}); upgrade berth"
+                "state file `state/demo.json` was written by a newer berth (format 3; this berth reads up to {FORMAT_VERSION}); upgrade berth"
             )
         );
         assert_eq!(
             error("{\"format_version\": 0}"),
             "state file `state/demo.json` has format_version 0, which no berth writes; it was not changed: fix it or restore `state/demo.json.backup`"
         );
+    }
+
+    fn v1_fixture(name: &str) -> (State, serde_json::Value) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/state-v1")
+            .join(name)
+            .join("state.json");
+        let bytes = std::fs::read(&path).unwrap();
+        let raw: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        (decode(&path, &bytes).unwrap(), raw)
+    }
+
+    /// The fixture's project, under the name it was applied as.
+    fn project_of(name: &str, project: &str) -> crate::resource::Desired {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/state-v1")
+            .join(name);
+        let loaded = crate::compose::load(crate::compose::LoadOptions {
+            working_dir: dir,
+            project_name: Some(project.into()),
+            ..Default::default()
+        })
+        .unwrap();
+        crate::resource::resolve(&loaded.project, &Default::default()).unwrap()
+    }
+
+    fn plan(name: &str, state: &State) -> crate::plan::Plan {
+        crate::plan::diff(&crate::plan::DiffInput {
+            desired: &project_of(name, &state.project),
+            state,
+            observed: None,
+            remove_orphans: false,
+            targets: &[],
+        })
+    }
+
+    /// A state written by berth 0.1.0 for a project that uses only what that
+    /// berth applied: read as format 2, nothing changes, and it plans nothing.
+    #[test]
+    fn a_format_1_state_of_a_faithfully_applied_project_plans_no_change() {
+        let (state, raw) = v1_fixture("upgrade");
+        assert_eq!(state.format_version, 2);
+        for (address, r) in &state.resources {
+            let key = address.to_string();
+            assert_eq!(r.spec, raw["resources"][&key]["spec"], "{key}");
+            assert_eq!(r.spec_hash, raw["resources"][&key]["spec_hash"], "{key}");
+            assert!(r.typed(address.kind).is_ok(), "{key} reads as a typed spec");
+        }
+        let p = plan("upgrade", &state);
+        assert!(!p.has_changes(), "{:#?}", p.changes);
+    }
+
+    /// What berth 0.1.0 recorded but did not apply leaves the record, so the
+    /// plan after the upgrade names it: limits in place, the rest replaced.
+    #[test]
+    fn a_format_1_state_forgets_what_berth_0_1_did_not_apply() {
+        let (state, raw) = v1_fixture("dropped");
+        let app = &state.resources[&"container.app[1]".parse().unwrap()];
+        for key in [
+            "domainname",
+            "cpu_shares",
+            "group_add",
+            "oom_score_adj",
+            "pids_limit",
+            "ipc",
+        ] {
+            assert!(
+                raw["resources"]["container.app[1]"]["spec"]
+                    .get(key)
+                    .is_some()
+            );
+            assert!(app.spec.get(key).is_none(), "{key} is no longer recorded");
+        }
+        assert_eq!(
+            app.spec_hash,
+            crate::resource::desired::spec_hash(&app.spec)
+        );
+        let p = plan("dropped", &state);
+        let app = p
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "container.app[1]")
+            .unwrap();
+        assert_eq!(app.action, crate::plan::Action::Replace);
+        let paths: Vec<String> = app
+            .reasons
+            .iter()
+            .filter_map(|r| match r {
+                crate::plan::Reason::Config { path, .. } => Some(path.clone()),
+                _ => None,
+            })
+            .collect();
+        for key in ["domainname", "ipc", "oom_score_adj"] {
+            assert!(
+                paths.iter().any(|p| p.starts_with(key)),
+                "{key} in {paths:?}"
+            );
+        }
+        let db = p
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "container.db[1]")
+            .unwrap();
+        assert_eq!(db.action, crate::plan::Action::NoOp, "{:#?}", db.reasons);
     }
 }
