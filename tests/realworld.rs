@@ -24,71 +24,7 @@ const MIN_SETUPS: usize = 40;
 
 /// Setups that disagree because of a loader defect fixed on another branch. Each entry names
 /// the defect; once that branch is merged, its setups must agree and the entry goes.
-const PENDING: &[Pending] = &[
-    Pending {
-        setup: "sentry",
-        area: "(g) multi-line YAML flow sequence whose `]` is at the parent key's indentation \
-               (`[` is never closed)",
-        branch: "loader",
-    },
-    Pending {
-        setup: "otel-demo",
-        area: "(g) multi-line YAML flow sequence whose `]` is at the parent key's indentation \
-               (`[` is never closed); behind it, (a) a container path with a trailing slash",
-        branch: "loader",
-    },
-    Pending {
-        setup: "docker-elk",
-        area: "(h) SELinux `:Z` on named volumes",
-        branch: "loader",
-    },
-    Pending {
-        setup: "rocketchat",
-        area: "(h) SELinux `:Z` on named volumes",
-        branch: "loader",
-    },
-    Pending {
-        setup: "nextcloud",
-        area: "(h) SELinux `:z`/`:Z` on named volumes",
-        branch: "loader",
-    },
-    Pending {
-        setup: "gitlab",
-        area: "(h) SELinux `:Z` on named volumes",
-        branch: "loader",
-    },
-    Pending {
-        setup: "mailcow",
-        area: "(a) short-syntax container paths with a trailing slash; (h) SELinux `:z` on a \
-               named volume",
-        branch: "loader",
-    },
-    Pending {
-        setup: "calcom",
-        area: "(a) short-syntax container path with a trailing slash",
-        branch: "loader",
-    },
-    Pending {
-        setup: "zabbix",
-        area: "(a) short-syntax container path with a trailing slash",
-        branch: "loader",
-    },
-    Pending {
-        setup: "mealie",
-        area: "(a) short-syntax container path with a trailing slash",
-        branch: "loader",
-    },
-    Pending {
-        setup: "trigger-dev",
-        area: "(a) short-syntax container path with a trailing slash",
-        branch: "loader",
-    },
-    Pending {
-        setup: "kafka-stack",
-        area: "(a) short-syntax container path with a trailing slash",
-        branch: "loader",
-    },
-];
+const PENDING: &[Pending] = &[];
 
 /// A setup whose disagreement is a known loader defect, fixed on `branch`.
 struct Pending {

@@ -2,11 +2,11 @@
 //! becomes long syntax, durations and sizes are parsed, relative paths are made
 //! absolute, and every type error names its file, line, column and key path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Sink, suggest};
-use super::dotenv;
+use super::dotenv::{self, EnvPair};
 use super::interpolate::Vars;
 use super::model::*;
 use super::node::{Entry, Node, Value};
@@ -191,12 +191,16 @@ impl Ctx<'_> {
             .unwrap_or_else(|| self.project_dir.to_path_buf())
     }
 
-    /// Resolve a path against the directory of the file that wrote it.
+    /// Resolve a path against the directory of the file that wrote it, as Compose does:
+    /// `~` is the home directory, an absolute path stays as written (`/srv/data/`),
+    /// a relative one is joined to the directory and cleaned.
     fn resolve_path(&self, n: &Node, p: &str) -> String {
-        let expanded = expand_home(p);
-        let path = Path::new(&expanded);
+        if let Some(home) = expand_home(p) {
+            return home;
+        }
+        let path = Path::new(p);
         if path.is_absolute() {
-            return clean(path);
+            return p.to_string();
         }
         clean(&self.base_dir(n).join(path))
     }
@@ -479,6 +483,26 @@ static SERVICE_ALL: std::sync::LazyLock<SortedKeys> = std::sync::LazyLock::new(|
     SortedKeys(keys)
 });
 
+/// Text attributes an empty string leaves unset, as in Compose (Go's `omitempty`):
+/// `platform: ${DOCKER_PLATFORM:-}` is no platform. (`network_mode: ""` is not
+/// among them: Compose still leaves such a service off the default network.)
+const OMITTED_WHEN_EMPTY: &[&str] = &[
+    "cgroup_parent",
+    "domainname",
+    "hostname",
+    "ipc",
+    "isolation",
+    "mac_address",
+    "pid",
+    "platform",
+    "runtime",
+    "stop_signal",
+    "user",
+    "userns_mode",
+    "uts",
+    "working_dir",
+];
+
 /// Attributes are looked up by name in one pass; anything else is an unknown key.
 macro_rules! fields {
     ($ctx:expr, $entries:expr, $path:expr, $known:expr, |$key:ident, $value:ident, $p:ident| $body:block) => {
@@ -582,10 +606,13 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
     let Some(entries) = ctx.map(n, path) else {
         return s;
     };
-    let mut env_files: Vec<(String, Option<String>)> = Vec::new();
+    let mut env_file_node: Option<(&Node, String)> = None;
     let mut environment: Vec<(String, Option<String>)> = Vec::new();
-    let mut label_files: Vec<(String, Option<String>)> = Vec::new();
+    let mut from_label_files: BTreeMap<String, String> = BTreeMap::new();
     fields!(ctx, entries, path, &*SERVICE_ALL, |key, v, p| {
+        if v.as_str() == Some("") && OMITTED_WHEN_EMPTY.contains(&key) {
+            continue;
+        }
         match key {
             "build" => s.build = build(ctx, v, &p).map(Box::new),
             "cap_add" => s.cap_add = ctx.strings(v, &p, false),
@@ -601,7 +628,8 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "devices" => s.devices = devices(ctx, v, &p),
             "dns" => s.dns = ctx.strings(v, &p, true),
             "dns_search" => s.dns_search = ctx.strings(v, &p, true),
-            "env_file" => env_files = env_file(ctx, v, &p),
+            // read once `environment` is known: env files may refer to it
+            "env_file" => env_file_node = Some((v, p)),
             "environment" => environment = ctx.key_values(v, &p, '='),
             "expose" => s.expose = ctx.strings(v, &p, false),
             "extends" => {}
@@ -622,6 +650,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "privileged" => s.privileged = ctx.boolean(v, &p).unwrap_or(false),
             "profiles" => s.profiles = ctx.strings(v, &p, false),
             "pull_policy" => s.pull_policy = pull_policy(ctx, v, &p),
+            "cgroup" => s.cgroup = cgroup(ctx, v, &p),
             "read_only" => s.read_only = ctx.boolean(v, &p).unwrap_or(false),
             "restart" => s.restart = restart(ctx, v, &p),
             "scale" => s.scale = ctx.uint(v, &p).map(|u| u as u32),
@@ -639,7 +668,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "working_dir" => s.working_dir = nonempty(ctx.string(v, &p)),
             "mem_reservation" => s.mem_reservation = ctx.bytes(v, &p),
             "memswap_limit" => s.memswap_limit = ctx.bytes(v, &p),
-            "label_file" => label_files = env_file(ctx, v, &p),
+            "label_file" => from_label_files = label_files(ctx, v, &p),
             // Go's omitempty: Compose leaves these out when zero
             "cpu_count" => s.cpu_count = ctx.int(v, &p).filter(|i| *i != 0),
             "cpu_percent" => s.cpu_percent = ctx.int(v, &p).filter(|i| *i != 0),
@@ -648,7 +677,6 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "cpu_period" => s.cpu_period = ctx.int(v, &p).filter(|i| *i != 0),
             "cpu_rt_period" => s.cpu_rt_period = ctx.int(v, &p).filter(|i| *i != 0),
             "cpu_rt_runtime" => s.cpu_rt_runtime = ctx.int(v, &p).filter(|i| *i != 0),
-            "cgroup" => s.cgroup = nonempty(ctx.string(v, &p)),
             "cgroup_parent" => s.cgroup_parent = nonempty(ctx.string(v, &p)),
             "cpuset" => s.cpuset = nonempty(ctx.string(v, &p)),
             "device_cgroup_rules" => s.device_cgroup_rules = ctx.strings(v, &p, false),
@@ -678,15 +706,20 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
         }
     });
     // labels from label_file, under those written in `labels`
-    for (k, v) in label_files {
-        s.labels.entry(k).or_insert_with(|| v.unwrap_or_default());
+    for (k, v) in from_label_files {
+        s.labels.entry(k).or_insert(v);
     }
+    let env_files = match env_file_node {
+        Some((v, p)) => env_file(ctx, v, &p, &environment),
+        None => Vec::new(),
+    };
     // env_file first, then `environment` over it; a bare KEY takes the project's value
     for (k, v) in env_files.into_iter().chain(environment) {
         let v = v.or_else(|| ctx.vars.get(&k).map(str::to_string));
         s.environment.insert(k, v);
     }
     consistency(ctx, n, path, &mut s);
+    mount_targets_unique(ctx, n, path, &s);
     s
 }
 
@@ -696,27 +729,38 @@ fn nonempty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
-/// Sharing another service's network, IPC namespace or volumes, or linking to it,
-/// makes it a dependency that is restarted with it, as Compose records it.
+/// Linking to another service, sharing one of its namespaces (`network_mode`,
+/// `ipc`, `pid`, `uts`: `service:x`) or its volumes makes it a dependency,
+/// recorded as Compose records it: restarted with it, except for `volumes_from`.
+/// An explicit `depends_on` entry wins; among implicit ones, the first found.
 pub fn implicit_dependencies(s: &mut Service, exists: impl Fn(&str) -> bool) {
-    let mut deps: Vec<String> = Vec::new();
-    for mode in [&s.network_mode, &s.ipc, &s.pid] {
-        if let Some(other) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
-            deps.push(other.to_string());
-        }
-    }
+    let mut deps: Vec<(String, bool)> = Vec::new();
     for link in &s.links {
-        deps.push(link.split(':').next().unwrap_or_default().to_string());
+        deps.push((link.split(':').next().unwrap_or_default().to_string(), true));
+    }
+    let namespaces = [
+        s.network_mode.as_deref(),
+        s.ipc.as_deref(),
+        s.pid.as_deref(),
+        s.uts.as_deref(),
+    ];
+    for mode in namespaces.into_iter().flatten() {
+        if let Some(other) = mode.strip_prefix("service:") {
+            deps.push((other.to_string(), true));
+        }
     }
     for from in &s.volumes_from {
         if !from.starts_with("container:") {
-            deps.push(from.split(':').next().unwrap_or_default().to_string());
+            deps.push((
+                from.split(':').next().unwrap_or_default().to_string(),
+                false,
+            ));
         }
     }
-    for dep in deps.into_iter().filter(|d| exists(d)) {
+    for (dep, restart) in deps.into_iter().filter(|(d, _)| exists(d)) {
         s.depends_on.entry(dep).or_insert(Dependency {
             condition: Condition::ServiceStarted,
-            restart: true,
+            restart,
             required: true,
         });
     }
@@ -1201,7 +1245,23 @@ fn devices(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Device> {
     out
 }
 
-fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)> {
+/// One file named by `env_file` or `label_file`.
+struct EnvFileRef {
+    /// The node that names the file (for errors).
+    node: Node,
+    /// Key path of the entry.
+    path: String,
+    /// As written, and resolved against the directory of the file that wrote it.
+    written: String,
+    full: String,
+    required: bool,
+    /// `format: raw`: values taken as written.
+    raw: bool,
+}
+
+/// The files an `env_file` or `label_file` attribute names: a path, a list of
+/// paths, or long syntax entries (`path`, `required`, `format`).
+fn env_file_refs(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<EnvFileRef> {
     let items: Vec<(Node, String)> = match &n.value {
         Value::Str(_) => vec![(n.clone(), path.to_string())],
         Value::Seq(items) => items
@@ -1217,10 +1277,11 @@ fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)
     };
     let mut out = Vec::new();
     for (item, p) in items {
-        let (file_node, required) = match &item.value {
+        let (file_node, required, raw) = match &item.value {
             Value::Map(entries) => {
                 let mut file = None;
                 let mut required = true;
+                let mut raw = false;
                 fields!(
                     ctx,
                     entries,
@@ -1230,62 +1291,139 @@ fn env_file(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<(String, Option<String>)
                         match k {
                             "path" => file = Some(v.clone()),
                             "required" => required = ctx.boolean(v, &kp).unwrap_or(true),
-                            _ => {}
+                            _ => match ctx.string(v, &kp).as_deref() {
+                                Some("raw") => raw = true,
+                                Some("") | None => {}
+                                Some(other) => ctx.err_hint(
+                                    v,
+                                    &kp,
+                                    format!("unsupported env_file format `{other}`"),
+                                    "leave `format` out for the .env format, or write `format: raw` for values taken as written",
+                                ),
+                            },
                         }
                     }
                 );
                 match file {
-                    Some(f) => (f, required),
+                    Some(f) => (f, required, raw),
                     None => {
                         ctx.err_hint(&item, &p, "missing `path`", "write `path: ./file.env`");
                         continue;
                     }
                 }
             }
-            _ => (item.clone(), true),
+            _ => (item.clone(), true, false),
         };
-        let Some(rel) = ctx.string(&file_node, &p) else {
+        let Some(written) = ctx.string(&file_node, &p) else {
             continue;
         };
-        let full = ctx.resolve_path(&file_node, &rel);
-        match std::fs::read_to_string(&full) {
-            Ok(text) => {
-                match dotenv::parse(&text, ctx.vars) {
-                    Ok(pairs) => {
-                        for (k, v) in pairs {
-                            // a bare KEY in an env file takes the environment's value, or is dropped
-                            match v.or_else(|| ctx.vars.get(&k).map(str::to_string)) {
-                                Some(v) => out.push((k, Some(v))),
-                                None => continue,
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let id = ctx.sources.add(Path::new(&full), rel.clone(), text);
-                        let span = super::source::Span {
-                            file: id,
-                            line: e.line,
-                            col: e.col,
-                            offset: 0,
-                            len: 1,
-                        };
-                        ctx.sink.push(
-                        Diagnostic::at(span, &p, format!("invalid env file: {}", e.message))
-                            .with_hint("env files hold `KEY=VALUE` lines; quote values with spaces or `#`"),
-                    );
-                    }
-                }
-            }
-            Err(_) if !required => {}
-            Err(e) => ctx.err_hint(
-                &file_node,
-                &p,
-                format!("env file `{full}` cannot be read: {}", io_reason(&e)),
+        let full = ctx.resolve_path(&file_node, &written);
+        out.push(EnvFileRef {
+            node: file_node,
+            path: p,
+            written,
+            full,
+            required,
+            raw,
+        });
+    }
+    out
+}
+
+/// Read and parse one env or label file; values may refer to `vars`. `None`
+/// when an optional file is missing or the file is reported as invalid.
+fn read_env_file(ctx: &mut Ctx, f: &EnvFileRef, vars: &Vars) -> Option<Vec<EnvPair>> {
+    let text = match std::fs::read_to_string(&f.full) {
+        Ok(text) => text,
+        Err(_) if !f.required => return None,
+        Err(e) => {
+            ctx.err_hint(
+                &f.node,
+                &f.path,
+                format!("env file `{}` cannot be read: {}", f.full, io_reason(&e)),
                 "create the file, fix the path, or mark it optional with `required: false`",
-            ),
+            );
+            return None;
+        }
+    };
+    let parsed = if f.raw {
+        dotenv::parse_raw(&text)
+    } else {
+        dotenv::parse(&text, vars)
+    };
+    match parsed {
+        Ok(pairs) => Some(pairs),
+        Err(e) => {
+            let id = ctx.sources.add(Path::new(&f.full), f.written.clone(), text);
+            let span = super::source::Span {
+                file: id,
+                line: e.line,
+                col: e.col,
+                offset: 0,
+                len: 1,
+            };
+            let hint = if f.raw {
+                "a `format: raw` env file holds `KEY=VALUE` lines, keys without spaces"
+            } else {
+                "env files hold `KEY=VALUE` lines; quote values with spaces or `#`"
+            };
+            ctx.sink.push(
+                Diagnostic::at(span, &f.path, format!("invalid env file: {}", e.message))
+                    .with_hint(hint),
+            );
+            None
+        }
+    }
+}
+
+/// The variables of a service's `env_file`s, in order (later files win when
+/// collected). Their `${VAR}` and bare `KEY` take the project's value, else the
+/// service's `environment` value (as in Compose), else nothing (a bare KEY is left out).
+fn env_file(
+    ctx: &mut Ctx,
+    n: &Node,
+    path: &str,
+    environment: &[(String, Option<String>)],
+) -> Vec<(String, Option<String>)> {
+    let mut scope: Option<Vars> = None;
+    for (k, v) in environment {
+        if let Some(v) = v
+            && !ctx.vars.contains(k)
+        {
+            scope
+                .get_or_insert_with(|| ctx.vars.clone())
+                .insert(k.clone(), v.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for f in env_file_refs(ctx, n, path) {
+        let vars: &Vars = match &scope {
+            Some(scope) => scope,
+            None => ctx.vars,
+        };
+        for (k, v) in read_env_file(ctx, &f, vars).into_iter().flatten() {
+            if let Some(v) = v.or_else(|| vars.get(&k).map(str::to_string)) {
+                out.push((k, Some(v)));
+            }
         }
     }
     out
+}
+
+/// The labels of a service's `label_file`s, as Compose reads them: a later file
+/// overrides an earlier one, and a file's `${VAR}` and bare `KEY` refer to the
+/// labels of the files before it only (not to the environment).
+fn label_files(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for f in env_file_refs(ctx, n, path) {
+        let earlier = Vars::new(labels.clone());
+        for (k, v) in read_env_file(ctx, &f, &earlier).into_iter().flatten() {
+            if let Some(v) = v.or_else(|| earlier.get(&k).map(str::to_string)) {
+                labels.insert(k, v);
+            }
+        }
+    }
+    labels
 }
 
 pub fn io_reason(e: &std::io::Error) -> String {
@@ -1453,6 +1591,21 @@ fn service_networks(
     out
 }
 
+/// `cgroup`: the container's cgroup namespace, `host` or `private` (unlike `ipc`
+/// or `pid`, not another service's).
+fn cgroup(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
+    let c = ctx.string(n, path)?;
+    if !matches!(c.as_str(), "host" | "private") {
+        ctx.err_hint(
+            n,
+            path,
+            format!("unknown cgroup namespace `{c}`"),
+            "use host or private",
+        );
+    }
+    Some(c)
+}
+
 fn pull_policy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
     let p = ctx.string(n, path)?;
     const OK: &[&str] = &[
@@ -1613,12 +1766,18 @@ pub fn parse_short_port(text: &str) -> Result<Vec<Port>, String> {
 /// Ranges expand to one entry per port; more than this in one service is refused.
 const MAX_PORTS: usize = 65_535;
 
+/// A service's ports in long syntax, ranges expanded. Like Compose, an entry equal
+/// to an earlier one (see [`port_key`]) replaces it in its place, once as written
+/// and once more after ranges are expanded.
 fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
     let Some(items) = seq(ctx, n, path) else {
         return vec![];
     };
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    let written = unique_by(items.iter().enumerate(), |(i, item)| {
+        written_port_key(item).unwrap_or_else(|| format!("#{i}"))
+    });
+    let mut out: Vec<(String, Port)> = Vec::new();
+    for (i, item) in written {
         let p = index(path, i);
         match &item.value {
             Value::Map(entries) => {
@@ -1687,7 +1846,8 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                         "add `target: <container port>`",
                     );
                 }
-                out.push(port);
+                let key = written_port_key(item).unwrap_or_default();
+                out.push((key, port));
             }
             Value::Str(_) | Value::Int(_) => {
                 let text = item.scalar_text().unwrap_or_default();
@@ -1699,9 +1859,18 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                             format!("ports expand to more than {MAX_PORTS} entries"),
                             "a container has 65535 ports per protocol; publish fewer or narrower ranges",
                         );
-                        return out;
+                        break;
                     }
-                    Ok(ports) => out.extend(ports),
+                    Ok(ports) => out.extend(ports.into_iter().map(|port| {
+                        let published = port.published.as_deref().unwrap_or(GO_NIL);
+                        let key = port_key(
+                            port.host_ip.as_deref(),
+                            published,
+                            &port.target.to_string(),
+                            Some(&port.protocol),
+                        );
+                        (key, port)
+                    })),
                     Err(why) => ctx.err_hint(
                         item,
                         &p,
@@ -1713,17 +1882,128 @@ fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
             _ => ctx.expected(item, &p, "a port string or a mapping"),
         }
     }
+    unique_by(out, |(key, _)| key.clone())
+        .into_iter()
+        .map(|(_, port)| port)
+        .collect()
+}
+
+/// Go's `%s` of a missing value, which Compose's port key holds for a port published nowhere.
+const GO_NIL: &str = "%!s(<nil>)";
+
+/// The key Compose tells ports apart by, `HOST_IP:PUBLISHED:TARGET/PROTOCOL`
+/// (host IP `0.0.0.0` and protocol `tcp` when not given): mode, name and
+/// app_protocol are not part of it.
+fn port_key(
+    host_ip: Option<&str>,
+    published: &str,
+    target: &str,
+    protocol: Option<&str>,
+) -> String {
+    let host_ip = host_ip.unwrap_or("0.0.0.0");
+    let protocol = protocol.unwrap_or("tcp");
+    format!("{host_ip}:{published}:{target}/{protocol}")
+}
+
+/// The key of a port entry as written: short syntax by its text; long syntax by
+/// [`port_key`] with its values formatted as Go formats them, so that a
+/// `published: 8080` written as a number differs from `"8080"` (as in Compose).
+pub fn written_port_key(item: &Node) -> Option<String> {
+    match &item.value {
+        Value::Str(_) | Value::Int(_) => item.scalar_text(),
+        Value::Map(_) => {
+            let field = |key: &str| item.get(key).filter(|v| !v.is_null());
+            let published = match field("published").map(|v| &v.value) {
+                None => GO_NIL.to_string(),
+                Some(Value::Int(n)) => format!("%!s(int={n})"),
+                Some(_) => field("published")?.scalar_text()?,
+            };
+            let target = match field("target").map(|v| &v.value) {
+                Some(Value::Int(n)) => n.to_string(),
+                Some(Value::Str(t)) => format!("%!d(string={t})"),
+                _ => field("target")?.scalar_text()?,
+            };
+            let text = |key: &str| field(key).and_then(Node::scalar_text);
+            Some(port_key(
+                text("host_ip").as_deref(),
+                &published,
+                &target,
+                text("protocol").as_deref(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Ports as Compose holds them once a file is loaded, for merging the next file
+/// onto them: short syntax expanded to long syntax mappings (one per port of a
+/// range), repeated entries dropped. Entries that do not parse stay as written.
+pub fn canonical_port_nodes(items: Vec<Node>) -> Vec<Node> {
+    let mut out: Vec<(String, Node)> = Vec::new();
+    for item in items {
+        let text = match &item.value {
+            Value::Str(_) | Value::Int(_) => item.scalar_text(),
+            _ => None,
+        };
+        let parsed = text.map(|t| parse_short_port(&t));
+        // past the limit, entries stay as written and decoding reports the limit
+        let Some(Ok(ports)) = parsed.filter(|_| out.len() <= MAX_PORTS) else {
+            let key = written_port_key(&item).unwrap_or_else(|| format!("#{}", out.len()));
+            out.push((key, item));
+            continue;
+        };
+        for port in ports {
+            let span = item.span;
+            let mut entries = vec![Entry::new("mode", span, Node::str(&port.mode, span))];
+            if let Some(ip) = &port.host_ip {
+                entries.push(Entry::new("host_ip", span, Node::str(ip, span)));
+            }
+            let target = Node::new(Value::Int(i64::from(port.target)), span);
+            entries.push(Entry::new("target", span, target));
+            if let Some(published) = &port.published {
+                entries.push(Entry::new("published", span, Node::str(published, span)));
+            }
+            entries.push(Entry::new(
+                "protocol",
+                span,
+                Node::str(&port.protocol, span),
+            ));
+            let node = Node::new(Value::Map(entries), span);
+            let key = written_port_key(&node).unwrap_or_default();
+            out.push((key, node));
+        }
+    }
+    unique_by(out, |(key, _)| key.clone())
+        .into_iter()
+        .map(|(_, node)| node)
+        .collect()
+}
+
+/// One item per key, in order: a later item replaces an earlier one with the same
+/// key in its place (Compose's rule for repeated ports and volumes).
+fn unique_by<T>(items: impl IntoIterator<Item = T>, key: impl Fn(&T) -> String) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    // ranges expand to thousands of ports: find keys by hashing, not scanning
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for item in items {
+        match seen.entry(key(&item)) {
+            std::collections::hash_map::Entry::Occupied(at) => out[*at.get()] = item,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(out.len());
+                out.push(item);
+            }
+        }
+    }
     out
 }
 
 // ---- volumes ----
 
-/// The target path of a short volume spec, for merge unicity.
+/// The target path of a short volume spec, cleaned, for merge unicity.
 pub fn short_volume_target(spec: &str) -> String {
     let parts: Vec<&str> = spec.split(':').collect();
     match parts.as_slice() {
-        [t] => t.to_string(),
-        [_, t, ..] => t.to_string(),
+        [t] | [_, t, ..] => container_path(t),
         [] => String::new(),
     }
 }
@@ -1732,24 +2012,87 @@ fn is_path(source: &str) -> bool {
     source.starts_with('.') || source.starts_with('/') || source.starts_with('~')
 }
 
+/// A service's volumes, one per target as Compose keeps them: a later entry for
+/// the same target replaces an earlier one in its place. Short syntax targets are
+/// compared cleaned (`/data/` is `/data`), long syntax ones as written.
 fn volumes(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Mount> {
     let Some(items) = seq(ctx, n, path) else {
         return vec![];
     };
-    let mut out = Vec::new();
+    let mut keyed: Vec<(String, Mount)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let p = index(path, i);
-        let mount = match &item.value {
-            Value::Str(text) => short_volume(ctx, item, text, &p),
-            Value::Map(_) => long_volume(ctx, item, &p),
+        let (mount, key) = match &item.value {
+            Value::Str(text) => {
+                let m = short_volume(ctx, item, text, &p);
+                let key = m.as_ref().map(|m| m.target.clone());
+                (m, key)
+            }
+            Value::Map(_) => (
+                long_volume(ctx, item, &p),
+                item.get("target").and_then(Node::scalar_text),
+            ),
             _ => {
                 ctx.expected(item, &p, "a volume string or a mapping");
-                None
+                (None, None)
             }
         };
-        out.extend(mount);
+        if let (Some(mount), Some(key)) = (mount, key) {
+            keyed.push((key, mount));
+        }
     }
-    out
+    unique_by(keyed, |(key, _)| key.clone())
+        .into_iter()
+        .map(|(_, mount)| mount)
+        .collect()
+}
+
+/// Two mounts (volumes or tmpfs) on one path in the container are an error, as in Compose.
+fn mount_targets_unique(ctx: &mut Ctx, n: &Node, path: &str, s: &Service) {
+    let tmpfs = s
+        .tmpfs
+        .iter()
+        .map(|t| ("tmpfs", t.split(':').next().unwrap_or_default()));
+    let volumes = s.volumes.iter().map(|m| ("volumes", m.target.as_str()));
+    let mounted: Vec<(&str, &str)> = tmpfs.chain(volumes).collect();
+    for (i, (key, target)) in mounted.iter().enumerate() {
+        let Some(first) = mounted[..i].iter().position(|(_, t)| t == target) else {
+            continue;
+        };
+        let place = |j: usize| {
+            let (key, _) = mounted[j];
+            let before = mounted[..j].iter().filter(|(k, _)| *k == key).count();
+            index(&join(path, key), before)
+        };
+        // point at the last item written for this target
+        let list = n.get(key);
+        let items = list.and_then(Node::as_seq).unwrap_or_default();
+        let at = items
+            .iter()
+            .rev()
+            .find(|item| mount_target_written(key, item).as_deref() == Some(*target))
+            .or(list)
+            .unwrap_or(n);
+        ctx.err_hint(
+            at,
+            &place(i),
+            format!("target `{target}` is already mounted by {}", place(first)),
+            "mount one volume, bind or tmpfs per path in the container",
+        );
+        return;
+    }
+}
+
+/// The target an item of `tmpfs` or `volumes` mounts, as [`mount_targets_unique`] compares it.
+fn mount_target_written(key: &str, item: &Node) -> Option<String> {
+    match (key, item.scalar_text()) {
+        ("tmpfs", Some(t)) => t.split(':').next().map(str::to_string),
+        (_, Some(spec)) => Some(short_volume_target(&spec)),
+        (_, None) => item
+            .get("target")
+            .and_then(Node::scalar_text)
+            .map(|t| container_path(&t)),
+    }
 }
 
 fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount> {
@@ -1778,7 +2121,7 @@ fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount
     let mut m = Mount {
         kind: MountType::Volume,
         source: None,
-        target: target.to_string(),
+        target: container_path(target),
         read_only: false,
         consistency: None,
         bind: None,
@@ -1822,6 +2165,14 @@ fn short_volume(ctx: &mut Ctx, item: &Node, text: &str, p: &str) -> Option<Mount
                 nocopy,
                 subpath: None,
             });
+            // Compose keeps `:z`, `:Z` and propagation on a named volume too, as bind options
+            if selinux.is_some() || propagation.is_some() {
+                m.bind = Some(BindOptions {
+                    propagation,
+                    create_host_path: false,
+                    selinux,
+                });
+            }
         }
         None => {
             m.volume = Some(VolumeOptions::default());
@@ -1968,7 +2319,7 @@ fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> {
     Some(Mount {
         kind,
         source,
-        target,
+        target: container_path(&target),
         read_only,
         consistency,
         bind,
@@ -2167,14 +2518,21 @@ fn file_object(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) ->
 
 // ---- paths ----
 
-fn expand_home(p: &str) -> String {
-    if let Some(rest) = p.strip_prefix('~')
-        && (rest.is_empty() || rest.starts_with('/'))
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        return format!("{}{rest}", home.to_string_lossy());
+/// `~` and what follows it, joined to the home directory and cleaned (Go's
+/// `filepath.Join(home, p[1:])`); `None` when `p` does not start with `~` or
+/// there is no home directory.
+fn expand_home(p: &str) -> Option<String> {
+    let rest = p.strip_prefix('~')?;
+    let home = std::env::var_os("HOME")?;
+    Some(clean(&Path::new(&home).join(rest.trim_start_matches('/'))))
+}
+
+/// A path in the container, cleaned as Compose cleans volume targets (`/srv/data/` → `/srv/data`).
+fn container_path(target: &str) -> String {
+    if target.is_empty() {
+        return String::new();
     }
-    p.to_string()
+    clean(Path::new(target))
 }
 
 /// Lexically clean a path (`a/./b/../c` → `a/c`), as Go's `filepath.Clean` does.
@@ -2208,6 +2566,44 @@ pub fn clean(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_keys_compare_what_compose_compares() {
+        let key = |yaml: &str| {
+            let n = crate::compose::yaml::parse(yaml, 0).unwrap().remove(0);
+            written_port_key(&n).unwrap()
+        };
+        assert_eq!(key("'8080:80'"), "8080:80");
+        let long = key("{target: 80, published: '8080', mode: host, name: web}");
+        assert_eq!(long, "0.0.0.0:8080:80/tcp");
+        assert_eq!(
+            key("{target: 80, published: '8080', host_ip: 0.0.0.0}"),
+            long
+        );
+        // Go formats a number where Compose expects text differently: never equal
+        assert_ne!(key("{target: 80, published: 8080}"), long);
+        assert_eq!(key("{target: 80}"), "0.0.0.0:%!s(<nil>):80/tcp");
+    }
+
+    #[test]
+    fn implicit_dependencies_restart_with_their_service_except_volumes_from() {
+        let mut s = Service {
+            ipc: Some("service:shared".into()),
+            pid: Some("service:pid".into()),
+            volumes_from: vec!["shared".into(), "vols:ro".into()],
+            uts: Some("service:gone".into()),
+            ..Default::default()
+        };
+        implicit_dependencies(&mut s, |name| name != "gone");
+        let restart: Vec<(&str, bool)> = s
+            .depends_on
+            .iter()
+            .map(|(name, d)| (name.as_str(), d.restart))
+            .collect();
+        // `shared` is both an ipc namespace and volumes_from: the namespace is looked at first
+        assert_eq!(restart, [("pid", true), ("shared", true), ("vols", false)]);
+        assert!(s.depends_on.values().all(|d| d.required));
+    }
 
     #[test]
     fn list_paths_name_the_index() {

@@ -1,6 +1,7 @@
 //! `.env` and `env_file` files in the format Compose reads: `KEY=VALUE`,
 //! `export KEY=VALUE`, comments, single quotes (literal), double quotes
-//! (escapes and interpolation), unquoted values (interpolated, inline `#` comments).
+//! (escapes and interpolation), unquoted values (interpolated, inline `#` comments);
+//! and `env_file`'s `format: raw`, read as `docker run --env-file` reads it.
 
 use super::interpolate::{self, Vars};
 
@@ -91,6 +92,39 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
     Ok(out)
 }
 
+/// Parse an env file in `format: raw`, as `docker run --env-file` does: each
+/// line is `KEY=VALUE` with the value exactly as written (no quotes, escapes,
+/// comments after it or interpolation; trailing spaces kept). Lines starting
+/// with `#` are comments; a bare `KEY` is `None` (taken from the environment).
+pub fn parse_raw(text: &str) -> Result<Vec<EnvPair>, EnvFileError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Vec::new();
+    for (i, raw) in text.split('\n').enumerate() {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let line = raw.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let err = |message: String| EnvFileError {
+            line: i as u32 + 1,
+            col: (raw.len() - line.len()) as u32 + 1,
+            message,
+        };
+        let (key, value) = match line.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_string())),
+            None => (line, None),
+        };
+        if key.is_empty() {
+            return Err(err(format!("no variable name on line `{line}`")));
+        }
+        if key.contains([' ', '\t']) {
+            return Err(err(format!("variable `{key}` contains whitespace")));
+        }
+        out.push((key.to_string(), value));
+    }
+    Ok(out)
+}
+
 fn closing_quote(s: &str, q: char) -> Option<usize> {
     let mut escaped = false;
     for (i, c) in s.char_indices() {
@@ -161,6 +195,33 @@ mod tests {
                 kv("H", "colon"),
             ]
         );
+    }
+
+    #[test]
+    fn raw_values_are_taken_exactly_as_written() {
+        let got =
+            parse_raw("# comment\n  A=\"quoted\" \nB='x' # not a comment\nC=$HOME\\n\nD=\nE\n")
+                .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                kv("A", "\"quoted\" "),
+                kv("B", "'x' # not a comment"),
+                kv("C", "$HOME\\n"),
+                kv("D", ""),
+                ("E".to_string(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_keys_cannot_hold_spaces_or_be_empty() {
+        let e = parse_raw("A=1\nexport B=2\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (2, "variable `export B` contains whitespace")
+        );
+        assert_eq!(parse_raw("=1\n").unwrap_err().line, 1);
     }
 
     #[test]

@@ -95,22 +95,41 @@ pub fn load(mut opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         cycles: BTreeSet::new(),
         resolved: HashMap::new(),
     };
-    let files = match l.config_files() {
+    // like Compose: the shell environment, over the env files of the directory
+    // berth starts from (they may say COMPOSE_FILE), over those of the project directory
+    let shell = l.opts.environ.clone();
+    let start_dir = l.start_dir();
+    let environment = match l.with_env_files(&start_dir, shell) {
+        Ok(e) => e,
+        Err(d) => return Err(early(l.sources, d)),
+    };
+    let files = match l.config_files(&environment) {
         Ok(f) => f,
         Err(d) => return Err(early(l.sources, d)),
     };
     let project_dir = l.project_dir(&files);
-    let vars = match l.variables(&project_dir) {
-        Ok(v) => v,
-        Err(d) => return Err(early(l.sources, d)),
+    let environment = if project_dir == start_dir || !l.opts.env_files.is_empty() {
+        environment
+    } else {
+        match l.with_env_files(&project_dir, environment) {
+            Ok(e) => e,
+            Err(d) => return Err(early(l.sources, d)),
+        }
     };
+    let mut vars = l.variables(environment);
 
-    let mut root: Option<Node> = None;
     let mut timer = crate::timing::Timer::new();
-    for file in &files {
-        let Some(docs) = l.read_file(file, &project_dir, &vars) else {
-            continue;
-        };
+    let parsed: Vec<(&PathBuf, Vec<Node>)> = files
+        .iter()
+        .filter_map(|file| Some((file, l.parse_file(file, &project_dir)?)))
+        .collect();
+    // like Compose, interpolation sees the project's name as COMPOSE_PROJECT_NAME
+    let environment = vars.clone();
+    let name = l.name_for_interpolation(&parsed, &environment, &project_dir);
+    vars.insert("COMPOSE_PROJECT_NAME".into(), name);
+    let mut root: Option<Node> = None;
+    for (file, docs) in parsed {
+        let docs = l.resolve_docs(file, docs, &project_dir, &vars, &mut Vec::new());
         for doc in docs {
             root = Some(match root {
                 None => doc,
@@ -137,7 +156,7 @@ pub fn load(mut opts: LoadOptions) -> Result<Loaded, Diagnostics> {
         );
     }
     timer.lap("read, parse, interpolate, merge");
-    let name = match l.project_name(&root, &vars, &project_dir) {
+    let name = match l.project_name(&root, &environment, &project_dir) {
         Ok(n) => n,
         Err(d) => {
             l.sink.push(d);
@@ -212,36 +231,26 @@ impl Loader {
         }
     }
 
-    fn env(&self, key: &str) -> Option<&str> {
-        self.opts
-            .environ
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+    /// Where Compose looks for `.env` before it knows the compose files: the
+    /// project directory if given, else the first `-f` file's directory, else
+    /// the working directory.
+    fn start_dir(&self) -> PathBuf {
+        if let Some(d) = &self.opts.project_directory {
+            return absolute(&self.opts.working_dir, d);
+        }
+        self.project_dir(&self.opts.files)
     }
 
-    /// `-f` flags, else `COMPOSE_FILE`, else the first default name found upward.
-    fn config_files(&mut self) -> Result<Vec<PathBuf>, Diagnostic> {
+    /// `-f` flags, else `COMPOSE_FILE` (from the shell or an env file), else the
+    /// first default name found upward from the project directory (or the working one).
+    fn config_files(
+        &mut self,
+        environment: &BTreeMap<String, String>,
+    ) -> Result<Vec<PathBuf>, Diagnostic> {
         if !self.opts.files.is_empty() {
             return Ok(self.opts.files.clone());
         }
-        // COMPOSE_FILE from the shell, else from `.env` in the working directory
-        let dotenv: BTreeMap<String, String> =
-            std::fs::read_to_string(self.opts.working_dir.join(".env"))
-                .ok()
-                .and_then(|t| dotenv::parse(&t, &Vars::new(self.opts.environ.clone())).ok())
-                .map(|pairs| {
-                    pairs
-                        .into_iter()
-                        .filter_map(|(k, v)| Some((k, v?)))
-                        .collect()
-                })
-                .unwrap_or_default();
-        let lookup = |key: &str| {
-            self.env(key)
-                .map(str::to_string)
-                .or_else(|| dotenv.get(key).filter(|v| !v.is_empty()).cloned())
-        };
+        let lookup = |key: &str| environment.get(key).filter(|v| !v.is_empty()).cloned();
         if let Some(list) = lookup("COMPOSE_FILE") {
             let sep = lookup("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|| ":".to_string());
             return Ok(list
@@ -250,7 +259,9 @@ impl Loader {
                 .map(|s| absolute(&self.opts.working_dir, Path::new(s)))
                 .collect());
         }
-        let mut dir = Some(self.opts.working_dir.clone());
+        // from the project directory when one is given, as Compose does
+        let start = self.start_dir();
+        let mut dir = Some(start.clone());
         while let Some(d) = dir {
             for name in DEFAULT_FILES {
                 let candidate = d.join(name);
@@ -275,7 +286,7 @@ impl Loader {
             format!(
                 "no configuration file provided: none of {} found in `{}` or its parents",
                 DEFAULT_FILES.join(", "),
-                self.opts.working_dir.display()
+                start.display()
             ),
         )
         .with_hint("run berth in the directory of your compose file, or name it with `-f FILE`"))
@@ -294,9 +305,13 @@ impl Loader {
         }
     }
 
-    /// The shell environment over the env files (`--env-file`, else `.env` in the project directory).
-    fn variables(&mut self, project_dir: &Path) -> Result<Vars, Diagnostic> {
-        let shell = Vars::new(self.opts.environ.clone());
+    /// `environment` over the env files for `dir` (`--env-file`, else `dir/.env`):
+    /// what `environment` already has wins.
+    fn with_env_files(
+        &mut self,
+        dir: &Path,
+        environment: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, Diagnostic> {
         let explicit = !self.opts.env_files.is_empty();
         let files: Vec<PathBuf> = if explicit {
             self.opts
@@ -305,7 +320,7 @@ impl Loader {
                 .map(|f| absolute(&self.opts.working_dir, f))
                 .collect()
         } else {
-            vec![project_dir.join(".env")]
+            vec![dir.join(".env")]
         };
         let mut merged: BTreeMap<String, String> = BTreeMap::new();
         for file in files {
@@ -325,8 +340,10 @@ impl Loader {
                     .with_hint("check the path given to --env-file"));
                 }
             };
-            self.inputs.push(file.clone());
-            let mut scope = shell.clone();
+            if !self.inputs.contains(&file) {
+                self.inputs.push(file.clone());
+            }
+            let mut scope = Vars::new(environment.clone());
             for (k, v) in &merged {
                 if !scope.contains(k) {
                     scope.insert(k.clone(), v.clone());
@@ -335,7 +352,7 @@ impl Loader {
             match dotenv::parse(&text, &scope) {
                 Ok(pairs) => {
                     for (k, v) in pairs {
-                        if let Some(v) = v.or_else(|| shell.get(&k).map(str::to_string)) {
+                        if let Some(v) = v.or_else(|| environment.get(&k).cloned()) {
                             merged.insert(k, v);
                         }
                     }
@@ -358,12 +375,20 @@ impl Loader {
                 }
             }
         }
-        merged.extend(self.opts.environ.clone());
-        // like Compose, `${COMPOSE_PROJECT_NAME}` sees the name given with -p
-        if let Some(name) = &self.opts.project_name {
-            merged.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+        let mut environment = environment;
+        for (k, v) in merged {
+            environment.entry(k).or_insert(v);
         }
-        Ok(Vars::new(merged))
+        Ok(environment)
+    }
+
+    /// The variables interpolation sees: the environment and env files, and, like
+    /// Compose, the name given with -p as `COMPOSE_PROJECT_NAME`.
+    fn variables(&self, mut environment: BTreeMap<String, String>) -> Vars {
+        if let Some(name) = &self.opts.project_name {
+            environment.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+        }
+        Vars::new(environment)
     }
 
     fn read_text(&mut self, file: &Path) -> Result<(FileId, String), Diagnostic> {
@@ -397,11 +422,40 @@ impl Loader {
         Ok((id, text))
     }
 
-    /// Read, parse and interpolate one file, then resolve its `include` and `extends`.
-    fn read_file(&mut self, file: &Path, base_dir: &Path, vars: &Vars) -> Option<Vec<Node>> {
-        self.read_file_with(file, base_dir, vars, &mut Vec::new())
+    /// The project's name as Compose has it when it interpolates the files: -p,
+    /// else `COMPOSE_PROJECT_NAME`, else the last `name:` of the files
+    /// (interpolated, normalised), else the project directory's name.
+    fn name_for_interpolation(
+        &self,
+        parsed: &[(&PathBuf, Vec<Node>)],
+        vars: &Vars,
+        project_dir: &Path,
+    ) -> String {
+        if let Some(name) = &self.opts.project_name {
+            return name.clone();
+        }
+        if let Some(name) = vars.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
+            return name.to_string();
+        }
+        let written = parsed
+            .iter()
+            .rev()
+            .flat_map(|(_, docs)| docs.iter().rev())
+            .filter_map(|doc| doc.get("name")?.scalar_text())
+            .find(|n| !n.is_empty())
+            .map(|n| interpolate::expand(&n, vars).map(|e| e.text).unwrap_or(n));
+        match written.map(|n| normalize_project_name(&n)) {
+            Some(name) if !name.is_empty() => name,
+            _ => normalize_project_name(
+                &project_dir
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        }
     }
 
+    /// Read and parse one file, then interpolate it and resolve its `include` and `extends`.
     fn read_file_with(
         &mut self,
         file: &Path,
@@ -409,6 +463,12 @@ impl Loader {
         vars: &Vars,
         include_stack: &mut Vec<PathBuf>,
     ) -> Option<Vec<Node>> {
+        let docs = self.parse_file(file, base_dir)?;
+        Some(self.resolve_docs(file, docs, base_dir, vars, include_stack))
+    }
+
+    /// Read and parse one file: its documents, or `None` when reported as unreadable or invalid.
+    fn parse_file(&mut self, file: &Path, base_dir: &Path) -> Option<Vec<Node>> {
         let (id, text) = match self.read_text(file) {
             Ok(x) => x,
             Err(d) => {
@@ -417,13 +477,24 @@ impl Loader {
             }
         };
         self.base_dirs.insert(id, base_dir.to_path_buf());
-        let docs = match yaml::parse(&text, id) {
-            Ok(d) => d,
+        match yaml::parse(&text, id) {
+            Ok(d) => Some(d),
             Err(errors) => {
                 self.sink.items.extend(errors);
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// Interpolate a file's documents and resolve their `include` and `extends`.
+    fn resolve_docs(
+        &mut self,
+        file: &Path,
+        docs: Vec<Node>,
+        base_dir: &Path,
+        vars: &Vars,
+        include_stack: &mut Vec<PathBuf>,
+    ) -> Vec<Node> {
         let mut out = Vec::new();
         for mut doc in docs {
             if doc.is_null() {
@@ -458,7 +529,7 @@ impl Loader {
             self.extends(&mut doc, &file_abs, &file_dir, vars);
             out.push(doc);
         }
-        Some(out)
+        out
     }
 
     fn interpolate(&mut self, n: &mut Node, vars: &Vars, path: &str) {
@@ -992,16 +1063,14 @@ pub fn normalize_project_name(dir: &str) -> String {
 
 /// Drop services none of whose profiles is active (`--profile`, `COMPOSE_PROFILES`, `*` for all).
 fn apply_profiles(project: &mut Project, opts: &LoadOptions, vars: &Vars) {
-    let mut active: Vec<String> = opts.profiles.clone();
-    if active.is_empty()
-        && let Some(p) = vars.get("COMPOSE_PROFILES")
-    {
-        active = p
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-    }
+    // like Compose, without --profile the list is COMPOSE_PROFILES split on commas,
+    // empty names included: a service in the profile `''` is active then
+    let active: Vec<String> = if opts.profiles.is_empty() {
+        let listed = vars.get("COMPOSE_PROFILES").unwrap_or_default();
+        listed.split(',').map(|s| s.trim().to_string()).collect()
+    } else {
+        opts.profiles.clone()
+    };
     let all = active.iter().any(|p| p == "*");
     let disabled: Vec<String> = project
         .services
@@ -1165,6 +1234,26 @@ mod tests {
         let e = errors(load(opts(dir.path())));
         assert!(e[0].message.starts_with("no configuration file provided"));
         assert!(e[0].hint.as_deref().unwrap().contains("-f FILE"));
+    }
+
+    #[test]
+    fn the_shell_wins_over_the_working_directorys_dotenv_which_wins_over_the_projects() {
+        let dir = dir_with(&[
+            (".env", "COMPOSE_FILE=app/compose.yaml\nA=top\nB=top\n"),
+            ("app/.env", "A=app\nB=app\nC=app\n"),
+            (
+                "app/compose.yaml",
+                "services: {web: {image: a, environment: [A=$A, B=$B, C=$C]}}\n",
+            ),
+        ]);
+        let mut o = opts(dir.path());
+        o.environ.insert("A".into(), "shell".into());
+        let web = &load(o).unwrap().project.services["web"];
+        let env = |k: &str| web.environment[k].as_deref();
+        assert_eq!(
+            (env("A"), env("B"), env("C")),
+            (Some("shell"), Some("top"), Some("app"))
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ enum Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UniqueKey {
     VolumeTarget,
+    Port,
     Whole,
     SecretTarget,
     ConfigTarget,
@@ -48,7 +49,7 @@ const RULES: &[(&str, Rule)] = &[
     ("services.*.networks", Rule::ListAsMap),
     ("services.*.depends_on", Rule::ListAsMap),
     ("services.*.volumes", Rule::Unique(UniqueKey::VolumeTarget)),
-    ("services.*.ports", Rule::Unique(UniqueKey::Whole)),
+    ("services.*.ports", Rule::Unique(UniqueKey::Port)),
     ("services.*.expose", Rule::Unique(UniqueKey::Whole)),
     ("services.*.secrets", Rule::Unique(UniqueKey::SecretTarget)),
     ("services.*.configs", Rule::Unique(UniqueKey::ConfigTarget)),
@@ -56,6 +57,7 @@ const RULES: &[(&str, Rule)] = &[
     ("services.*.dns_search", Rule::Sequence),
     ("services.*.dns_opt", Rule::Sequence),
     ("services.*.env_file", Rule::Sequence),
+    ("services.*.label_file", Rule::Sequence),
     ("services.*.tmpfs", Rule::Sequence),
     ("services.*.build", Rule::Build),
     ("services.*.logging", Rule::Logging),
@@ -87,6 +89,10 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
         Some(Rule::Replace) => over,
         Some(Rule::ByKey(sep)) => merge_maps(to_map(base, sep), to_map(over, sep), path),
         Some(Rule::ListAsMap) => merge_maps(list_to_map(base), list_to_map(over), path),
+        // the earlier files' ports are already in long syntax in Compose when the next is merged
+        Some(Rule::Unique(UniqueKey::Port)) => {
+            unique(append(canonical_ports(base), over), UniqueKey::Port)
+        }
         Some(Rule::Unique(key)) => unique(append(base, over), key),
         Some(Rule::Sequence) => append(to_seq(base), to_seq(over)),
         Some(Rule::Build) => merge_maps(build_map(base), build_map(over), path),
@@ -114,7 +120,8 @@ fn merge_maps(base: Node, over: Node, path: &[&str]) -> Node {
     for e in more {
         let name = e.key.name.clone();
         match entries.iter().position(|x| x.key.name == name) {
-            Some(i) if !name.starts_with("x-") => {
+            // `x-` extensions too: Compose merges them like any mapping
+            Some(i) => {
                 let old = entries.remove(i);
                 let mut child_path = path.to_vec();
                 child_path.push(&name);
@@ -128,7 +135,6 @@ fn merge_maps(base: Node, over: Node, path: &[&str]) -> Node {
                     );
                 }
             }
-            Some(i) => entries[i] = e,
             None => {
                 if e.value.tag != Some(MergeTag::Reset) {
                     let mut e = e;
@@ -139,6 +145,16 @@ fn merge_maps(base: Node, over: Node, path: &[&str]) -> Node {
         }
     }
     Node::new(Value::Map(entries), span)
+}
+
+fn canonical_ports(n: Node) -> Node {
+    match n.value {
+        Value::Seq(items) => Node::new(
+            Value::Seq(super::decode::canonical_port_nodes(items)),
+            n.span,
+        ),
+        _ => n,
+    }
 }
 
 fn append(base: Node, over: Node) -> Node {
@@ -211,6 +227,9 @@ fn unique_key(item: &Node, key: UniqueKey) -> String {
             Some(t) => t,
             None => format!("{:?}", strip_spans(item)),
         },
+        UniqueKey::Port => super::decode::written_port_key(item)
+            .unwrap_or_else(|| format!("{:?}", strip_spans(item))),
+        // Compose compares short syntax targets cleaned, long syntax ones as written
         UniqueKey::VolumeTarget => match item.scalar_text() {
             Some(t) => super::decode::short_volume_target(&t),
             None => field("target").unwrap_or_default(),
@@ -342,7 +361,12 @@ mod tests {
             "services: {a: {ports: ['81:81'], volumes: ['./b:/data:ro']}}",
         );
         let a = m.get("services").unwrap().get("a").unwrap();
-        assert_eq!(texts(a.get("ports").unwrap()), vec!["80:80", "81:81"]);
+        let ports = a.get("ports").unwrap().as_seq().unwrap();
+        // the earlier file's ports are in long syntax, as Compose holds them by then
+        let first = &ports[0];
+        assert_eq!(first.get("published").unwrap().as_str(), Some("80"));
+        assert_eq!(first.get("target").unwrap().value, Value::Int(80));
+        assert_eq!(ports[1].as_str(), Some("81:81"));
         assert_eq!(
             texts(a.get("volumes").unwrap()),
             vec!["./b:/data:ro", "v:/other"]
@@ -360,6 +384,15 @@ mod tests {
         let env = a.get("environment").unwrap();
         assert!(env.get("A").is_none());
         assert!(env.get("B").is_some());
+    }
+
+    #[test]
+    fn extensions_merge_like_any_mapping() {
+        let m = merged("x-a: {p: 1, l: [1]}\n", "x-a: {q: 2, l: [2]}\n");
+        let x = m.get("x-a").unwrap();
+        assert_eq!(x.get("p").unwrap().value, Value::Int(1));
+        assert_eq!(x.get("q").unwrap().value, Value::Int(2));
+        assert_eq!(x.get("l").unwrap().as_seq().unwrap().len(), 2);
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct Project {
     pub disabled_services: Vec<String>,
 }
 
+fn is_none_or_empty(s: &Option<String>) -> bool {
+    s.as_deref().is_none_or(str::is_empty)
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -97,7 +101,8 @@ pub struct Service {
     pub logging: Option<Box<Logging>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<Bytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `""` is kept (such a service joins no network, as in Compose) but not printed.
+    #[serde(skip_serializing_if = "is_none_or_empty")]
     pub network_mode: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, Option<Box<ServiceNetwork>>>,

@@ -4,11 +4,20 @@
 //! The parser is yaml-rust2's event parser; this module only builds the tree.
 //! Plain scalars resolve as YAML 1.2's core schema does (what go-yaml v3, and so
 //! Docker Compose, does): `yes` stays a string, `true` is a boolean.
+//!
+//! yaml-rust2 follows the YAML specification where it says that the lines of a
+//! flow collection (`[...]`, `{...}`) in a block must be indented deeper than
+//! the block; go-yaml (libyaml) ignores indentation inside flow collections, so
+//! compose files such as Sentry's close a `[` at the indentation of its key.
+//! When yaml-rust2 rejects a line inside a flow collection for its indentation,
+//! [`parse`] indents that line for the parser and parses again; positions are
+//! mapped back to the text as written (see [`Reindented`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use super::diagnostic::Diagnostic;
 use super::node::{Entry, Key, MergeTag, Node, Value};
@@ -19,9 +28,64 @@ pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
     if let Some(d) = tab_indent(text, file) {
         return Err(vec![d]);
     }
+    let mut reindented = Reindented::default();
+    loop {
+        match parse_once(text, file, &reindented) {
+            Attempt::Parsed(result) => return result,
+            Attempt::Reindent { line, by } => {
+                reindented.lines.insert(line, by);
+            }
+        }
+    }
+}
+
+/// Lines inside flow collections given more indentation for the parser
+/// (1-based line → spaces added at its start), so that it reads them as go-yaml does.
+#[derive(Default)]
+struct Reindented {
+    lines: HashMap<usize, usize>,
+}
+
+/// More lines than this to reindent and the file is reported as invalid
+/// (each costs one more parse of the file).
+const MAX_REINDENTED_LINES: usize = 1000;
+
+impl Reindented {
+    /// The text the parser reads.
+    fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.lines.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut fed = String::with_capacity(text.len() + self.lines.values().sum::<usize>());
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if let Some(&by) = self.lines.get(&(i + 1)) {
+                fed.extend(std::iter::repeat_n(' ', by));
+            }
+            fed.push_str(line);
+        }
+        Cow::Owned(fed)
+    }
+
+    /// A column the parser saw on `line`, in the text as written.
+    fn column(&self, line: usize, col: usize) -> usize {
+        col.saturating_sub(self.lines.get(&line).copied().unwrap_or(0))
+    }
+}
+
+enum Attempt {
+    Parsed(Result<Vec<Node>, Vec<Diagnostic>>),
+    /// Parse again with `line` indented `by` more spaces.
+    Reindent {
+        line: usize,
+        by: usize,
+    },
+}
+
+fn parse_once(text: &str, file: FileId, reindented: &Reindented) -> Attempt {
     let mut builder = Builder {
         file,
         text,
+        reindented,
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
@@ -29,9 +93,10 @@ pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
         errors: Vec::new(),
         line_starts: line_starts(text),
     };
+    let fed = reindented.text(text);
     // the parser's own `load` recurses once per nesting level; its event
     // iterator does not, so a deeply nested file cannot overflow the stack
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new_from_str(&fed);
     loop {
         match parser.next_token() {
             Ok((Event::StreamEnd, _)) => break,
@@ -39,25 +104,28 @@ pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
                 builder.on_event(event, mark);
                 if builder.stack.len() > MAX_DEPTH {
                     let span = builder.span_at(&mark, 1);
-                    return Err(vec![Diagnostic::at(
+                    return Attempt::Parsed(Err(vec![Diagnostic::at(
                         span,
                         "",
                         format!("invalid YAML: nested more than {MAX_DEPTH} levels deep"),
                     )
-                    .with_hint("a compose file needs a handful of levels; look for a runaway indentation or `[`")]);
+                    .with_hint("a compose file needs a handful of levels; look for a runaway indentation or `[`")]));
                 }
             }
             Err(e) => {
+                if let Some((line, by)) = builder.flow_line_to_reindent(&e, &fed) {
+                    return Attempt::Reindent { line, by };
+                }
                 let span = builder.span_at(e.marker(), 1);
-                return Err(vec![builder.explain(span, e.info())]);
+                return Attempt::Parsed(Err(vec![builder.explain(span, e.info())]));
             }
         }
     }
-    if builder.errors.is_empty() {
+    Attempt::Parsed(if builder.errors.is_empty() {
         Ok(builder.docs)
     } else {
         Err(builder.errors)
-    }
+    })
 }
 
 /// A tab in indentation is the most common YAML mistake; say so plainly.
@@ -118,7 +186,9 @@ enum Frame {
 
 struct Builder<'a> {
     file: FileId,
+    /// The text as written (the parser may read it reindented).
     text: &'a str,
+    reindented: &'a Reindented,
     stack: Vec<Frame>,
     /// Anchored values, with the number of nodes each holds.
     anchors: HashMap<usize, (Node, usize)>,
@@ -130,6 +200,47 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// When the parser rejects the indentation of a line inside a flow collection
+    /// (which go-yaml accepts), that line and how many spaces to add to it:
+    /// enough to start right after the outermost open `[` or `{`.
+    fn flow_line_to_reindent(&self, e: &ScanError, fed: &str) -> Option<(usize, usize)> {
+        if !e.info().starts_with("invalid indentation")
+            || self.reindented.lines.len() >= MAX_REINDENTED_LINES
+        {
+            return None;
+        }
+        let char_at = |s: Span| self.text[s.offset as usize..].chars().next();
+        let open = self.stack.iter().find_map(|frame| {
+            let start = match frame {
+                Frame::Seq { start, .. } | Frame::Map { start, .. } => *start,
+            };
+            matches!(char_at(start), Some('[' | '{')).then_some(start)
+        })?;
+        let wanted = open.col as usize; // 0-based column right after the bracket
+        let indent_of = |text: &str| text.chars().take_while(|c| *c == ' ').count();
+        let (line, col) = (e.marker().line(), e.marker().col());
+        let line = if e.info() == "invalid indentation in quoted scalar" {
+            // the mark is the string's start: the line to fix is one of its next
+            // ones (their leading spaces are not part of the string)
+            let (i, _) = fed
+                .lines()
+                .enumerate()
+                .skip(line)
+                .find(|(_, text)| !text.trim().is_empty() && indent_of(text) < wanted)?;
+            i + 1
+        } else {
+            // only the first thing on a line has an indentation to fix
+            let text = fed.lines().nth(line.checked_sub(1)?)?;
+            if col != indent_of(text) {
+                return None;
+            }
+            line
+        };
+        let indent = indent_of(fed.lines().nth(line - 1)?);
+        let already = self.reindented.lines.get(&line).copied().unwrap_or(0);
+        (line > open.line as usize && wanted > indent).then(|| (line, wanted - indent + already))
+    }
+
     /// Turn the parser's message into one that names the likely cause.
     fn explain(&self, span: Span, info: &str) -> Diagnostic {
         let char_at = |s: Span| self.text[s.offset as usize..].chars().next();
@@ -195,7 +306,7 @@ impl Builder<'_> {
     fn span_at(&self, m: &Marker, len: usize) -> Span {
         let line = m.line().max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let col_chars = m.col();
+        let col_chars = self.reindented.column(line, m.col());
         // called for every scalar and collection: when the line up to the
         // column is plain ASCII, characters are bytes
         let ascii = self
@@ -675,6 +786,51 @@ mod tests {
         let errs = parse("a: [1, 2\nb: 3\n", 0).unwrap_err();
         assert!(errs[0].message.starts_with("invalid YAML"));
         assert!(errs[0].span.is_some());
+    }
+
+    #[test]
+    fn flow_collections_may_close_at_or_left_of_their_key_as_go_yaml_reads_them() {
+        let n = one("s:\n  t: [\n      \"a\",\n  ]\n  u: {\nk: v,\n}\n  w: 1\n");
+        let s = n.get("s").unwrap();
+        let t: Vec<_> = s.get("t").unwrap().as_seq().unwrap().iter().collect();
+        assert_eq!(t[0].as_str(), Some("a"));
+        let u = s.get("u").unwrap();
+        assert_eq!(u.get("k").unwrap().as_str(), Some("v"));
+        assert_eq!(s.get("w").unwrap().value, Value::Int(1));
+    }
+
+    #[test]
+    fn a_quoted_string_in_a_flow_collection_may_go_on_left_of_its_key() {
+        let n = one("s:\n  t: [\"one\n two\", \"x\n\ny\"]\n  u: {a: \"b\nc\"}\n");
+        let s = n.get("s").unwrap();
+        let t = s.get("t").unwrap().as_seq().unwrap();
+        assert_eq!(t[0].as_str(), Some("one two"));
+        assert_eq!(t[1].as_str(), Some("x\ny"));
+        assert_eq!(s.get("u").unwrap().get("a").unwrap().as_str(), Some("b c"));
+    }
+
+    #[test]
+    fn lines_reindented_for_the_parser_keep_their_written_positions() {
+        let text = "s:\n  t: [\n x,\n  ]\n  u: 1\n";
+        let n = one(text);
+        let s = n.get("s").unwrap();
+        let x = &s.get("t").unwrap().as_seq().unwrap()[0];
+        assert_eq!((x.span.line, x.span.col), (3, 2));
+        assert_eq!(&text[x.span.offset as usize..][..1], "x");
+        let u = s
+            .as_map()
+            .unwrap()
+            .iter()
+            .find(|e| e.key.name == "u")
+            .unwrap();
+        assert_eq!((u.key.span.line, u.key.span.col), (5, 3));
+    }
+
+    #[test]
+    fn an_unclosed_flow_collection_is_still_named() {
+        let errs = parse("s:\n  t: [\n    a,\nu: 1\n", 0).unwrap_err();
+        assert_eq!(errs[0].message, "invalid YAML: `[` is never closed");
+        assert_eq!(errs[0].span.unwrap().line, 2);
     }
 
     #[test]

@@ -644,7 +644,8 @@ impl Differ<'_> {
                 );
             }
         }
-        if applied.service.network_mode.is_none() {
+        // no network_mode and no networks: the engine's default, nothing to compare
+        if applied.service.network_mode.is_none() && !applied.service.networks.is_empty() {
             let expected: BTreeSet<String> = applied
                 .service
                 .networks

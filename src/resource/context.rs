@@ -1,140 +1,195 @@
-//! Build contexts: a content hash over the files `docker build` would send
-//! (paths, modes and bytes, honouring `.dockerignore`), so a code change is a
-//! planned image rebuild.
+//! Build contexts: the entries `docker build` sends (its `.dockerignore`
+//! rules, see [`super::dockerignore`]) and a content hash over them (paths,
+//! modes and bytes), so a code change is a planned image rebuild. The build
+//! context tar is written from the same list.
 
 use std::fs;
-use std::io::Read;
+use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobMatcher};
 use sha2::{Digest, Sha256};
 
-/// One `.dockerignore` rule: a glob, negated with a leading `!`.
-struct Rule {
-    matcher: GlobMatcher,
-    negate: bool,
+use super::dockerignore::{MatchInfo, PatternMatcher, clean, read_patterns};
+
+/// What a context entry is (other kinds, such as sockets and pipes, are not
+/// sent: the docker CLI cannot send a socket either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Dir,
+    File,
+    Symlink,
 }
 
-/// `.dockerignore` rules in order; the last matching rule decides.
-pub struct DockerIgnore {
-    rules: Vec<Rule>,
+/// One entry of a build context as the docker CLI sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// slash-separated, relative to the context
+    pub name: String,
+    /// where it is on disk
+    pub path: PathBuf,
+    pub kind: EntryKind,
 }
 
-impl DockerIgnore {
-    pub fn parse(text: &str) -> DockerIgnore {
-        let mut rules = Vec::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (negate, pattern) = match line.strip_prefix('!') {
-                Some(p) => (true, p.trim()),
-                None => (false, line),
-            };
-            // Docker cleans patterns and matches them against slash-separated relative paths
-            let pattern = pattern.trim_start_matches("./").trim_start_matches('/');
-            let pattern = pattern.trim_end_matches('/');
-            if pattern.is_empty() {
-                continue;
-            }
-            if let Ok(glob) = Glob::new(pattern) {
-                rules.push(Rule {
-                    matcher: glob.compile_matcher(),
-                    negate,
-                });
-            }
-        }
-        DockerIgnore { rules }
-    }
-
-    /// Whether `rel` (slash-separated, relative to the context) is left out.
-    /// A directory that is left out also leaves out what is below it.
-    pub fn excludes(&self, rel: &str) -> bool {
-        let mut excluded = false;
-        for rule in &self.rules {
-            // a pattern matches the path itself or any parent directory of it
-            let mut matched = rule.matcher.is_match(rel);
-            if !matched {
-                let mut parent = rel;
-                while let Some((p, _)) = parent.rsplit_once('/') {
-                    if rule.matcher.is_match(p) {
-                        matched = true;
-                        break;
-                    }
-                    parent = p;
-                }
-            }
-            if matched {
-                excluded = !rule.negate;
-            }
-        }
-        excluded
-    }
-}
-
-/// The files of a build context that `docker build` would send, sorted,
-/// leaving out `skip` (berth's own state directory: its writes must not look
-/// like code changes).
-pub fn context_files(dir: &Path, skip: &[PathBuf]) -> std::io::Result<Vec<(String, PathBuf)>> {
-    let ignore = match fs::read_to_string(dir.join(".dockerignore")) {
-        Ok(t) => DockerIgnore::parse(&t),
-        Err(_) => DockerIgnore::parse(""),
+/// The Dockerfile's path relative to the context (slash-separated, cleaned)
+/// when the build reads a file inside the context: `dockerfile` as compose
+/// gives it (default `Dockerfile`). `None` when it lies outside the context
+/// (then, as with an inline Dockerfile, it travels as a generated file).
+pub fn dockerfile_in_context(context: &Path, dockerfile: Option<&str>) -> Option<String> {
+    let given = dockerfile.unwrap_or("Dockerfile");
+    let rel = if Path::new(given).is_absolute() {
+        let context = clean(&context.to_string_lossy());
+        let given = clean(given);
+        given
+            .strip_prefix(&format!("{}/", context.trim_end_matches('/')))?
+            .to_string()
+    } else {
+        clean(given)
     };
-    let mut out = Vec::new();
-    let mut stack = vec![(String::new(), dir.to_path_buf())];
-    while let Some((rel, path)) = stack.pop() {
-        for entry in fs::read_dir(&path)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let child_rel = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            let file_type = entry.file_type()?;
-            if skip.iter().any(|s| *s == entry.path()) {
-                continue;
-            }
-            // the Dockerfile and .dockerignore are always sent
-            let always = child_rel == "Dockerfile" || child_rel == ".dockerignore";
-            if !always && ignore.excludes(&child_rel) && !file_type.is_dir() {
-                continue;
-            }
-            if file_type.is_dir() {
-                if ignore.excludes(&child_rel) && !ignore.rules.iter().any(|r| r.negate) {
-                    continue;
-                }
-                stack.push((child_rel, entry.path()));
-            } else {
-                out.push((child_rel, entry.path()));
-            }
-        }
+    (rel != "." && rel != ".." && !rel.starts_with("../")).then_some(rel)
+}
+
+/// The `.dockerignore` patterns of the context `dir` (none without the file).
+pub fn dockerignore_patterns(dir: &Path) -> io::Result<Vec<String>> {
+    match fs::read(dir.join(".dockerignore")) {
+        Ok(bytes) => Ok(read_patterns(&String::from_utf8_lossy(&bytes))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot read `{}`: {e}", dir.join(".dockerignore").display()),
+        )),
     }
-    out.sort();
+}
+
+/// The entries of the build context `dir` that `docker build` sends, in the
+/// order it sends them (a directory, then what is in it, by name), leaving
+/// out `skip` (berth's own state directory: its writes must not look like
+/// code changes).
+///
+/// `dockerfile` is the Dockerfile inside the context the build reads (see
+/// [`dockerfile_in_context`]): as the docker CLI does, it and `.dockerignore`
+/// are sent even when `.dockerignore` leaves them out, and the engine's
+/// builder then drops them before any `COPY` sees the context.
+///
+/// The walk is the docker CLI's: a path is left out when the last pattern
+/// matching it or a directory above it is not an exception; a directory that
+/// is left out is still walked when an exception starts with its path (its
+/// entries may come back), else skipped whole.
+pub fn context_files(
+    dir: &Path,
+    dockerfile: Option<&str>,
+    skip: &[PathBuf],
+) -> io::Result<Vec<Entry>> {
+    let mut patterns = dockerignore_patterns(dir)?;
+    let invalid = |e: super::dockerignore::PatternError| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{e}, in `{}`", dir.join(".dockerignore").display()),
+        )
+    };
+    // the docker CLI's TrimBuildFilesFromExcludes
+    let original = PatternMatcher::new(&patterns).map_err(invalid)?;
+    if original.matches(".dockerignore") {
+        patterns.push("!.dockerignore".into());
+    }
+    if let Some(dockerfile) = dockerfile
+        && PatternMatcher::new(&patterns)
+            .map_err(invalid)?
+            .matches(dockerfile)
+    {
+        patterns.push(format!("!{dockerfile}"));
+    }
+    let matcher = PatternMatcher::new(&patterns).map_err(invalid)?;
+    let mut out = Vec::new();
+    walk(dir, "", None, &matcher, skip, &mut out)?;
     Ok(out)
 }
 
-/// sha256 over every sent file's relative path, mode and bytes.
-pub fn context_hash(dir: &Path, skip: &[PathBuf]) -> std::io::Result<String> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    parent: Option<&MatchInfo>,
+    matcher: &PatternMatcher,
+    skip: &[PathBuf],
+    out: &mut Vec<Entry>,
+) -> io::Result<()> {
+    let mut children = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
+    // Go's WalkDir visits names in byte order
+    children.sort_by_key(|e| e.file_name());
+    let none = MatchInfo::default();
+    for child in children {
+        let path = child.path();
+        if skip.contains(&path) {
+            continue;
+        }
+        let name = child.file_name().to_string_lossy().into_owned();
+        let name = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let file_type = child.file_type()?;
+        let kind = if file_type.is_dir() {
+            EntryKind::Dir
+        } else if file_type.is_symlink() {
+            EntryKind::Symlink
+        } else if file_type.is_file() {
+            EntryKind::File
+        } else {
+            continue;
+        };
+        let (excluded, info) = matcher.matches_using_parent_results(&name, parent.unwrap_or(&none));
+        if excluded {
+            let prefix = format!("{name}/");
+            let may_come_back = kind == EntryKind::Dir
+                && matcher.has_exceptions()
+                && matcher
+                    .patterns()
+                    .iter()
+                    .any(|p| p.is_exception() && format!("{}/", p.as_str()).starts_with(&prefix));
+            if may_come_back {
+                walk(&path, &name, Some(&info), matcher, skip, out)?;
+            }
+            continue;
+        }
+        out.push(Entry {
+            name: name.clone(),
+            path: path.clone(),
+            kind,
+        });
+        if kind == EntryKind::Dir {
+            walk(&path, &name, Some(&info), matcher, skip, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// sha256 over every sent entry's relative path, kind, mode and content
+/// (bytes, or a symlink's target).
+pub fn context_hash(dir: &Path, dockerfile: Option<&str>, skip: &[PathBuf]) -> io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
-    for (rel, path) in context_files(dir, skip)? {
-        let meta = fs::symlink_metadata(&path)?;
-        hasher.update(rel.as_bytes());
+    for entry in context_files(dir, dockerfile, skip)? {
+        let meta = fs::symlink_metadata(&entry.path)?;
+        hasher.update(entry.name.as_bytes());
         hasher.update([0]);
         hasher.update(meta.permissions().mode().to_le_bytes());
-        if meta.file_type().is_symlink() {
-            hasher.update(fs::read_link(&path)?.to_string_lossy().as_bytes());
-        } else {
-            let mut f = fs::File::open(&path)?;
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
+        match entry.kind {
+            EntryKind::Dir => hasher.update(b"d"),
+            EntryKind::Symlink => {
+                hasher.update(b"l");
+                hasher.update(fs::read_link(&entry.path)?.to_string_lossy().as_bytes());
+            }
+            EntryKind::File => {
+                hasher.update(b"f");
+                let mut f = fs::File::open(&entry.path)?;
+                loop {
+                    let n = f.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
                 }
-                hasher.update(&buf[..n]);
             }
         }
         hasher.update([0xff]);
@@ -204,14 +259,103 @@ mod tests {
         assert_eq!(json_sha256(&v), hex(&Sha256::digest(text.as_bytes())));
     }
 
+    fn names(dir: &Path, dockerfile: Option<&str>) -> Vec<String> {
+        context_files(dir, dockerfile, &[])
+            .unwrap()
+            .into_iter()
+            .map(|e| match e.kind {
+                EntryKind::Dir => format!("{}/", e.name),
+                _ => e.name,
+            })
+            .collect()
+    }
+
     #[test]
-    fn dockerignore_rules_apply_in_order() {
-        let ig = DockerIgnore::parse("# comment\n*.log\ntarget\n!keep.log\ndocs/**/*.md\n");
-        assert!(ig.excludes("a.log"));
-        assert!(!ig.excludes("keep.log"));
-        assert!(ig.excludes("target/debug/x"));
-        assert!(ig.excludes("docs/a/b.md"));
-        assert!(!ig.excludes("src/main.rs"));
+    fn the_context_is_walked_as_the_docker_cli_walks_it() {
+        let d = tree(&[
+            (".dockerignore", "*.log\n"),
+            ("Dockerfile", "FROM scratch\n"),
+            ("a.log", ""),
+            ("b/a.log", ""),
+            ("b-c", ""),
+        ]);
+        fs::create_dir(d.path().join("empty")).unwrap();
+        // directories are sent too (an empty one reaches the image), each
+        // before what is in it, names in byte order; `*.log` is anchored
+        assert_eq!(
+            names(d.path(), Some("Dockerfile")),
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "b/",
+                "b/a.log",
+                "b-c",
+                "empty/"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ignored_dockerfile_and_dockerignore_are_still_sent() {
+        let d = tree(&[
+            (".dockerignore", ".dockerignore\ndocker\n"),
+            ("docker/Dockerfile", "FROM scratch\n"),
+            ("docker/other", ""),
+            ("app", ""),
+        ]);
+        assert_eq!(
+            names(d.path(), Some("docker/Dockerfile")),
+            [".dockerignore", "app", "docker/Dockerfile"]
+        );
+        // an inline Dockerfile: nothing of `docker/` is kept
+        assert_eq!(names(d.path(), None), [".dockerignore", "app"]);
+    }
+
+    #[test]
+    fn a_left_out_directory_is_walked_only_when_an_exception_starts_with_it() {
+        let d = tree(&[
+            ("sub/keep", ""),
+            ("sub/drop", ""),
+            ("other/keep", ""),
+            (".dockerignore", "sub\nother\n!sub/keep\n!**/keep\n"),
+        ]);
+        // `!**/keep` would take `other/keep` back, but the CLI never enters `other`
+        assert_eq!(names(d.path(), None), [".dockerignore", "sub/keep"]);
+    }
+
+    #[test]
+    fn a_malformed_pattern_is_an_error_naming_the_file() {
+        let d = tree(&[(".dockerignore", "ok\n[z\n")]);
+        let err = context_files(d.path(), None, &[]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let text = err.to_string();
+        assert!(
+            text.contains("`[z`") && text.contains(".dockerignore"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_dockerfile_is_in_the_context_unless_it_lies_outside() {
+        let ctx = Path::new("/p/app");
+        assert_eq!(
+            dockerfile_in_context(ctx, None).as_deref(),
+            Some("Dockerfile")
+        );
+        assert_eq!(
+            dockerfile_in_context(ctx, Some("./docker//Dockerfile.dev")).as_deref(),
+            Some("docker/Dockerfile.dev")
+        );
+        assert_eq!(
+            dockerfile_in_context(ctx, Some("/p/app/sub/Dockerfile")).as_deref(),
+            Some("sub/Dockerfile")
+        );
+        assert_eq!(dockerfile_in_context(ctx, Some("../Dockerfile")), None);
+        assert_eq!(dockerfile_in_context(ctx, Some("/p/Dockerfile")), None);
+        assert_eq!(
+            dockerfile_in_context(ctx, Some("/p/application/Dockerfile")),
+            None
+        );
     }
 
     #[test]
@@ -222,19 +366,48 @@ mod tests {
             (".dockerignore", "*.log\n"),
             ("x.log", "a"),
         ]);
-        let before = context_hash(d.path(), &[]).unwrap();
+        let before = context_hash(d.path(), Some("Dockerfile"), &[]).unwrap();
         fs::write(d.path().join("x.log"), "b").unwrap();
-        assert_eq!(context_hash(d.path(), &[]).unwrap(), before);
+        assert_eq!(
+            context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
+            before
+        );
         fs::write(d.path().join("app"), "v2").unwrap();
-        assert_ne!(context_hash(d.path(), &[]).unwrap(), before);
+        assert_ne!(
+            context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
+            before
+        );
+    }
+
+    #[test]
+    fn files_docker_sends_change_the_hash_even_where_a_gitignore_glob_would_not() {
+        let d = tree(&[
+            ("Dockerfile", "FROM scratch\n"),
+            (".dockerignore", "*.log\n"),
+            ("sub/a.log", "a"),
+        ]);
+        let before = context_hash(d.path(), Some("Dockerfile"), &[]).unwrap();
+        // `*.log` is anchored at the root: docker build sends `sub/a.log`
+        fs::write(d.path().join("sub/a.log"), "b").unwrap();
+        let edited = context_hash(d.path(), Some("Dockerfile"), &[]).unwrap();
+        assert_ne!(edited, before);
+        // an empty directory reaches the image too
+        fs::create_dir(d.path().join("empty")).unwrap();
+        assert_ne!(
+            context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
+            edited
+        );
     }
 
     #[test]
     fn a_mode_change_changes_the_hash() {
         let d = tree(&[("Dockerfile", "FROM scratch\n"), ("run.sh", "echo")]);
-        let before = context_hash(d.path(), &[]).unwrap();
+        let before = context_hash(d.path(), Some("Dockerfile"), &[]).unwrap();
         fs::set_permissions(d.path().join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
-        assert_ne!(context_hash(d.path(), &[]).unwrap(), before);
+        assert_ne!(
+            context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
+            before
+        );
     }
 }
 
@@ -248,8 +421,11 @@ mod skip_tests {
         fs::write(d.path().join("Dockerfile"), "FROM scratch\n").unwrap();
         fs::create_dir(d.path().join("state")).unwrap();
         let skip = [d.path().join("state")];
-        let before = context_hash(d.path(), &skip).unwrap();
+        let before = context_hash(d.path(), Some("Dockerfile"), &skip).unwrap();
         fs::write(d.path().join("state/demo.json"), "{}").unwrap();
-        assert_eq!(context_hash(d.path(), &skip).unwrap(), before);
+        assert_eq!(
+            context_hash(d.path(), Some("Dockerfile"), &skip).unwrap(),
+            before
+        );
     }
 }

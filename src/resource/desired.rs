@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::address::Address;
-use super::context::{context_hash, hex, json_sha256};
+use super::context::{context_hash, dockerfile_in_context, hex, json_sha256};
 use super::spec::{BuildSpec, ContainerSpec, ImageSpec, Spec};
 use crate::compose::model::{MountType, Project, Service};
 
@@ -198,8 +198,9 @@ struct Selected {
     names: BTreeSet<String>,
     /// Containers per selected service, `--scale` applied.
     replicas: BTreeMap<String, u32>,
-    /// Build context → its content hash, or why it could not be read.
-    contexts: HashMap<String, Result<String, String>>,
+    /// Build context and the Dockerfile in it → the context's content hash,
+    /// or why it could not be read.
+    contexts: HashMap<ContextKey, Result<String, String>>,
 }
 
 /// Check the options, select the services, and resolve the networks and
@@ -348,20 +349,41 @@ fn one_service(
     Ok((image, containers))
 }
 
+/// A build context as `docker build` sends it: its directory, and the
+/// Dockerfile inside it that the build reads (always sent, see
+/// [`super::context::context_files`]).
+type ContextKey = (String, Option<String>);
+
+fn context_key(b: &crate::compose::model::Build) -> ContextKey {
+    let dockerfile = match b.dockerfile_inline {
+        Some(_) => None,
+        None => dockerfile_in_context(Path::new(&b.context), b.dockerfile.as_deref()),
+    };
+    (b.context.clone(), dockerfile)
+}
+
+fn hash_context(
+    (context, dockerfile): &ContextKey,
+    skip: &[std::path::PathBuf],
+) -> Result<String, String> {
+    context_hash(Path::new(context), dockerfile.as_deref(), skip).map_err(|e| e.to_string())
+}
+
 /// The content hash of every build context the services use, each hashed
 /// once (or why it could not be read).
 fn context_hashes(
     p: &Project,
     services: &BTreeSet<String>,
     skip: &[std::path::PathBuf],
-) -> HashMap<String, Result<String, String>> {
+) -> HashMap<ContextKey, Result<String, String>> {
     let mut out = HashMap::new();
     for name in services {
-        if let Some(b) = &p.services[name].build
-            && !out.contains_key(&b.context)
-        {
-            let hash = context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string());
-            out.insert(b.context.clone(), hash);
+        if let Some(b) = &p.services[name].build {
+            let key = context_key(b);
+            if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(key) {
+                let hash = hash_context(slot.key(), skip);
+                slot.insert(hash);
+            }
         }
     }
     out
@@ -393,17 +415,18 @@ fn selected_services(p: &Project, targets: &[String]) -> BTreeSet<String> {
 fn image_resource(
     p: &Project,
     s: &Service,
-    contexts: &HashMap<String, Result<String, String>>,
+    contexts: &HashMap<ContextKey, Result<String, String>>,
     skip: &[std::path::PathBuf],
 ) -> Result<Resource, ResolveError> {
     let reference = image_reference(&p.name, s);
     let build = match &s.build {
         None => None,
         Some(b) => {
-            let hash = match contexts.get(&b.context) {
+            let key = context_key(b);
+            let hash = match contexts.get(&key) {
                 Some(hashed) => hashed.clone(),
                 // not hashed up front: only when called for a service resolve() did not select
-                None => context_hash(Path::new(&b.context), skip).map_err(|e| e.to_string()),
+                None => hash_context(&key, skip),
             }
             .map_err(|detail| ResolveError::Unreadable {
                 what: "build context",
@@ -501,6 +524,10 @@ fn container_resource(
     };
     if let Some(deploy) = service.deploy.as_mut() {
         deploy.replicas = None;
+    }
+    // `network_mode: ""` is unset for the engine, as for Compose (the JSON leaves it out)
+    if service.network_mode.as_deref() == Some("") {
+        service.network_mode = None;
     }
     let name = container_name(&p.name, s, n);
     let mut depends_on = vec![image.address.clone()];

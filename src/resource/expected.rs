@@ -689,39 +689,39 @@ fn ports(s: &Service) -> (HashMap<String, Option<Vec<PortBinding>>>, Vec<String>
     (bindings, exposed)
 }
 
-/// Binds (for bind mounts whose host path is created when missing, as
-/// `docker run -v` does) and mounts (everything else), plus the read-only
-/// config and secret files.
+/// Binds and mounts as compose splits them (`buildContainerVolumes`): a bind
+/// mount or a named volume without options that need the Mount API goes as
+/// a bind string (`SOURCE:TARGET:rw[,z][,rprivate][,nocopy]`; the engine
+/// creates a missing host directory for it), the rest as mounts; plus the
+/// read-only config and secret files.
 fn mounts(s: &Service, names: &dyn Names, files: &[(String, String)]) -> (Vec<String>, Vec<Mount>) {
     let mut binds = Vec::new();
     let mut mounts = Vec::new();
     for m in &s.volumes {
         let target = m.target.clone();
         let source = m.source.clone();
+        let bind_string = |source: &str| {
+            let mut options = vec![if m.read_only { "ro" } else { "rw" }.to_string()];
+            if let Some(b) = &m.bind {
+                options.extend(b.selinux.clone());
+                options.extend(b.propagation.clone());
+            }
+            if m.volume.as_ref().is_some_and(|v| v.nocopy) {
+                options.push("nocopy".to_string());
+            }
+            format!("{source}:{target}:{}", options.join(","))
+        };
         let mount = match m.kind {
             ComposeMount::Bind => {
-                let bind = m.bind.clone().unwrap_or_default();
-                if bind.create_host_path
-                    && let Some(src) = &source
-                {
-                    let mut options = Vec::new();
-                    if m.read_only {
-                        options.push("ro".to_string());
-                    }
-                    if let Some(p) = &bind.propagation {
-                        options.push(p.clone());
-                    }
-                    if let Some(z) = &bind.selinux {
-                        options.push(z.clone());
-                    }
-                    let suffix = if options.is_empty() {
-                        String::new()
-                    } else {
-                        format!(":{}", options.join(","))
-                    };
-                    binds.push(format!("{src}:{target}{suffix}"));
+                let needs_mount_api = m
+                    .bind
+                    .as_ref()
+                    .is_some_and(|b| !b.create_host_path || b.propagation.is_some());
+                if !needs_mount_api && let Some(src) = &source {
+                    binds.push(bind_string(src));
                     continue;
                 }
+                let bind = m.bind.clone().unwrap_or_default();
                 Mount {
                     typ: Some(MountType::BIND),
                     source,
@@ -741,17 +741,28 @@ fn mounts(s: &Service, names: &dyn Names, files: &[(String, String)]) -> (Vec<St
                 }),
                 ..Default::default()
             },
-            _ => Mount {
-                typ: Some(MountType::VOLUME),
+            _ => {
+                let needs_mount_api = m
+                    .volume
+                    .as_ref()
+                    .is_some_and(|v| v.nocopy || v.subpath.is_some());
                 // a named volume's engine name; none for an anonymous one
-                source: source.map(|key| names.volume(&key)),
-                volume_options: m.volume.as_ref().map(|v| MountVolumeOptions {
-                    no_copy: Some(v.nocopy),
-                    subpath: v.subpath.clone(),
+                let source = source.map(|key| names.volume(&key));
+                if !needs_mount_api && let Some(src) = &source {
+                    binds.push(bind_string(src));
+                    continue;
+                }
+                Mount {
+                    typ: Some(MountType::VOLUME),
+                    source,
+                    volume_options: m.volume.as_ref().map(|v| MountVolumeOptions {
+                        no_copy: Some(v.nocopy),
+                        subpath: v.subpath.clone(),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                ..Default::default()
-            },
+                }
+            }
         };
         mounts.push(Mount {
             target: Some(target),

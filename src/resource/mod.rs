@@ -8,7 +8,9 @@
 
 pub mod address;
 pub mod context;
+pub mod context_v1;
 pub mod desired;
+pub mod dockerignore;
 pub mod expected;
 pub mod labels;
 pub mod spec;

@@ -71,7 +71,7 @@ pub(super) fn read_head(path: &Path, bytes: &[u8]) -> Result<Head, StateError> {
 pub(super) fn decode(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let head = read_head(path, bytes)?;
     match head.format_version {
-        Some(1) => read_v1(path, bytes).map(migrate_v1),
+        Some(1) => read_v1(path, bytes).map(|s| migrate_v1(s, path.parent())),
         Some(2) => read_v2(path, bytes),
         // read_head refused everything else.
         other => unreachable!("format {other:?} passed read_head"),
@@ -120,9 +120,49 @@ const NOT_APPLIED_BY_V1: &[&str] = &[
     "volumes_from",
 ];
 
-/// Format 1 → 2: each container record keeps only what berth 0.1.0 applied.
-fn migrate_v1(mut state: State) -> State {
+/// Format 1 → 2: each container record keeps only what berth 0.1.0 applied,
+/// and a built image whose context has not changed since it was applied
+/// records the context's hash by today's rule (berth 0.1.0 hashed contexts
+/// with its own `.dockerignore` reading; see [`crate::resource::context_v1`]).
+/// `state_dir` is left out of context hashes, as resolve leaves it out.
+fn migrate_v1(mut state: State, state_dir: Option<&Path>) -> State {
     use crate::resource::Kind;
+    let skip: Vec<std::path::PathBuf> = state_dir
+        .map(|d| crate::compose::decode::clean(d).into())
+        .into_iter()
+        .collect();
+    let mut rehashed: BTreeMap<String, String> = BTreeMap::new();
+    for (address, r) in state.resources.iter_mut() {
+        if address.kind != Kind::Image {
+            continue;
+        }
+        let Some(build) = r.spec.get_mut("build").and_then(|b| b.as_object_mut()) else {
+            continue;
+        };
+        let (Some(context), Some(recorded)) = (
+            build.get("context").and_then(|c| c.as_str()).map(Path::new),
+            build.get("context_hash").and_then(|c| c.as_str()),
+        ) else {
+            continue;
+        };
+        let unchanged = crate::resource::context_v1::context_hash(context, &skip)
+            .is_ok_and(|then| then == recorded);
+        if !unchanged {
+            continue; // changed since (or unreadable): the plan rebuilds it, as it should
+        }
+        // as resolve keys it: the Dockerfile when it lies in the context
+        let dockerfile = match build.get("dockerfile").and_then(|d| d.as_str()) {
+            Some(f) => crate::resource::context::dockerfile_in_context(context, Some(f)),
+            None => None,
+        };
+        let Ok(now) = crate::resource::context::context_hash(context, dockerfile.as_deref(), &skip)
+        else {
+            continue;
+        };
+        build.insert("context_hash".into(), now.into());
+        r.spec_hash = crate::resource::desired::spec_hash(&r.spec);
+        rehashed.insert(address.to_string(), r.spec_hash.clone());
+    }
     for (address, r) in state.resources.iter_mut() {
         if address.kind != Kind::Container {
             continue;
@@ -131,6 +171,14 @@ fn migrate_v1(mut state: State) -> State {
             continue;
         };
         let mut changed = false;
+        if let Some(uses) = spec.get_mut("uses").and_then(|u| u.as_object_mut()) {
+            for (used, hash) in uses.iter_mut() {
+                if let Some(now) = rehashed.get(used) {
+                    *hash = now.clone().into();
+                    changed = true;
+                }
+            }
+        }
         for key in NOT_APPLIED_BY_V1 {
             changed |= spec.remove(*key).is_some();
         }
@@ -463,5 +511,108 @@ mod tests {
             .find(|c| c.address.to_string() == "container.db[1]")
             .unwrap();
         assert_eq!(db.action, crate::plan::Action::NoOp, "{:#?}", db.reasons);
+    }
+
+    /// A format-1 state as berth 0.1.0 wrote it for `desired`: the same
+    /// records, with built contexts hashed by berth 0.1.0's rule.
+    fn as_written_by_v1(desired: &crate::resource::Desired, state_dir: &Path) -> Vec<u8> {
+        let mut state = State::new(&desired.project);
+        let mut old_hashes = BTreeMap::new();
+        for r in desired.resources.values() {
+            let mut rec = crate::state::StateResource::recorded(r, format!("id-{}", r.address));
+            if let Some(build) = rec.spec.get_mut("build") {
+                let context = build["context"].as_str().unwrap().to_string();
+                let skip = vec![state_dir.to_path_buf()];
+                build["context_hash"] =
+                    crate::resource::context_v1::context_hash(Path::new(&context), &skip)
+                        .unwrap()
+                        .into();
+                rec.spec_hash = crate::resource::desired::spec_hash(&rec.spec);
+                old_hashes.insert(r.address.to_string(), rec.spec_hash.clone());
+            }
+            if let Some(uses) = rec.spec.get_mut("uses").and_then(|u| u.as_object_mut()) {
+                for (a, h) in uses.iter_mut() {
+                    if let Some(old) = old_hashes.get(a) {
+                        *h = old.clone().into();
+                    }
+                }
+                rec.spec_hash = crate::resource::desired::spec_hash(&rec.spec);
+            }
+            state.insert(r.address.clone(), rec);
+        }
+        let mut bytes = encode(&state, 3);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        bytes = text
+            .replacen("\"format_version\": 2", "\"format_version\": 1", 1)
+            .into_bytes();
+        bytes
+    }
+
+    /// Built images: the upgrade alone plans no rebuild (berth 0.1.0 hashed
+    /// contexts by another `.dockerignore` rule), but a change made since does.
+    #[test]
+    fn a_format_1_state_keeps_built_images_whose_context_did_not_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("app/sub")).unwrap();
+        std::fs::write(root.join("app/Dockerfile"), "FROM scratch\nCOPY . /\n").unwrap();
+        std::fs::write(root.join("app/.dockerignore"), "*.log\n").unwrap();
+        std::fs::write(root.join("app/main.txt"), "v1").unwrap();
+        std::fs::write(root.join("app/sub/a.log"), "kept by Docker's rule").unwrap();
+        std::fs::write(
+            root.join("compose.yaml"),
+            "services:\n  app:\n    build: ./app\n",
+        )
+        .unwrap();
+        let state_dir = root.join("state");
+        let resolve = || {
+            let loaded = crate::compose::load(crate::compose::LoadOptions {
+                working_dir: root.to_path_buf(),
+                project_name: Some("built".into()),
+                ..Default::default()
+            })
+            .unwrap();
+            let opts = crate::resource::ResolveOptions {
+                context_skip: vec![state_dir.clone()],
+                ..Default::default()
+            };
+            crate::resource::resolve(&loaded.project, &opts).unwrap()
+        };
+        let desired = resolve();
+        let now =
+            desired.resources[&"image.app".parse().unwrap()].spec["build"]["context_hash"].clone();
+        let then = crate::resource::context_v1::context_hash(
+            &root.join("app"),
+            std::slice::from_ref(&state_dir),
+        )
+        .unwrap();
+        assert_ne!(now, then, "the two rules send different files (sub/a.log)");
+        let bytes = as_written_by_v1(&desired, &state_dir);
+        let path = state_dir.join("built.json");
+        let plan_against = |state: &State| {
+            crate::plan::diff(&crate::plan::DiffInput {
+                desired: &resolve(),
+                state,
+                observed: None,
+                remove_orphans: false,
+                targets: &[],
+            })
+        };
+
+        let migrated = decode(&path, &bytes).unwrap();
+        let p = plan_against(&migrated);
+        assert!(!p.has_changes(), "{:#?}", p.changes);
+
+        // edited after the apply, before the upgrade: still a rebuild
+        std::fs::write(root.join("app/main.txt"), "v2").unwrap();
+        let migrated = decode(&path, &bytes).unwrap();
+        let p = plan_against(&migrated);
+        let actions: Vec<String> = p
+            .changes
+            .iter()
+            .filter(|c| c.action != crate::plan::Action::NoOp)
+            .map(|c| format!("{} {}", c.address, c.action.as_str()))
+            .collect();
+        assert_eq!(actions, ["image.app replace", "container.app[1] replace"]);
     }
 }

@@ -1,160 +1,195 @@
-//! The build context as the tar stream the classic builder reads: the files
-//! `docker build` would send (honouring `.dockerignore`, see
-//! [`context_files`]) plus files berth generates (an inline Dockerfile).
+//! The build context as the tar stream the classic builder reads: the
+//! entries `docker build` sends ([`context_files`]: `.dockerignore` applied
+//! as Docker applies it; directories too, so an empty one reaches the image)
+//! in the order it sends them, with their modes, symlinks as symlinks, owned
+//! by root as the docker CLI sends them.
 //!
-//! Written by hand in ustar format with GNU long names: the workspace has no
-//! `tar` crate and bollard does not re-export one. Directories are implied by
-//! the paths of their files, so an empty directory is not sent.
+//! The Dockerfile travels as the docker CLI sends it: one inside the context
+//! as itself (the builder drops it, and `.dockerignore`, when `.dockerignore`
+//! names them); an inline one, or one outside the context, as a generated
+//! file that `.dockerignore` names, so no `COPY` sees it (the CLI's
+//! `AddDockerfileToBuildContext`).
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use crate::resource::context::context_files;
+use tar::{Builder, EntryType, Header};
 
-const BLOCK: usize = 512;
+use crate::resource::context::{EntryKind, context_files};
 
-/// The context `dir` as a tar archive, with `extra` (path, bytes) appended.
-pub fn context_tar(dir: &Path, extra: &[(String, Vec<u8>)]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for (rel, path) in context_files(dir, &[])? {
-        let meta = fs::symlink_metadata(&path)?;
-        let mode = meta.permissions().mode() & 0o7777;
-        let mtime = meta.mtime().max(0) as u64;
-        if meta.file_type().is_symlink() {
-            let target = fs::read_link(&path)?.to_string_lossy().into_owned();
-            entry(&mut out, &rel, mode, mtime, Kind::Symlink(&target), &[]);
-        } else {
-            let data = fs::read(&path)?;
-            entry(&mut out, &rel, mode, mtime, Kind::File, &data);
+/// The Dockerfile of a build, as it travels in the context.
+#[derive(Debug, Clone, Copy)]
+pub enum Dockerfile<'a> {
+    /// a file inside the context, by its slash-separated relative path
+    InContext(&'a str),
+    /// text sent as the file `name` (inline, or read from outside the context)
+    Generated { name: &'a str, text: &'a [u8] },
+}
+
+/// The context `dir` as a tar archive carrying `dockerfile`.
+pub fn context_tar(dir: &Path, dockerfile: Dockerfile) -> io::Result<Vec<u8>> {
+    let in_context = match dockerfile {
+        Dockerfile::InContext(rel) => Some(rel),
+        Dockerfile::Generated { .. } => None,
+    };
+    let mut tar = Builder::new(Vec::new());
+    let mut had_dockerignore = false;
+    for entry in context_files(dir, in_context, &[])? {
+        let meta = fs::symlink_metadata(&entry.path)?;
+        let mut header = Header::new_gnu();
+        header.set_mode(meta.permissions().mode() & 0o7777);
+        header.set_mtime(meta.mtime().max(0) as u64);
+        header.set_uid(0);
+        header.set_gid(0);
+        match entry.kind {
+            EntryKind::Dir => {
+                header.set_entry_type(EntryType::Directory);
+                header.set_size(0);
+                tar.append_data(&mut header, format!("{}/", entry.name), io::empty())?;
+            }
+            EntryKind::Symlink => {
+                header.set_entry_type(EntryType::Symlink);
+                header.set_size(0);
+                let target = fs::read_link(&entry.path)?;
+                tar.append_link(&mut header, &entry.name, target)?;
+            }
+            EntryKind::File => {
+                let mut data = fs::read(&entry.path)?;
+                if let Dockerfile::Generated { name, .. } = dockerfile
+                    && entry.name == ".dockerignore"
+                {
+                    had_dockerignore = true;
+                    data.extend_from_slice(format!("\n{name}\n").as_bytes());
+                }
+                header.set_entry_type(EntryType::Regular);
+                header.set_size(data.len() as u64);
+                tar.append_data(&mut header, &entry.name, data.as_slice())?;
+            }
         }
     }
-    for (rel, data) in extra {
-        entry(&mut out, rel, 0o644, 0, Kind::File, data);
+    if let Dockerfile::Generated { name, text } = dockerfile {
+        generated(&mut tar, name, text)?;
+        if !had_dockerignore {
+            // `.dockerignore` names itself too: the builder drops both
+            generated(
+                &mut tar,
+                ".dockerignore",
+                format!(".dockerignore\n{name}\n").as_bytes(),
+            )?;
+        }
     }
-    // end of archive: two zero blocks
-    out.resize(out.len() + 2 * BLOCK, 0);
-    Ok(out)
+    tar.into_inner()
 }
 
-enum Kind<'a> {
-    File,
-    Symlink(&'a str),
-}
-
-fn entry(out: &mut Vec<u8>, name: &str, mode: u32, mtime: u64, kind: Kind, data: &[u8]) {
-    let link = match kind {
-        Kind::File => "",
-        Kind::Symlink(target) => target,
-    };
-    // GNU long names and link targets: a pseudo-entry holding the full text
-    if name.len() > 100 {
-        long(out, b'L', name);
-    }
-    if link.len() > 100 {
-        long(out, b'K', link);
-    }
-    let typeflag = match kind {
-        Kind::File => b'0',
-        Kind::Symlink(_) => b'2',
-    };
-    let size = if typeflag == b'0' { data.len() } else { 0 };
-    header(out, name, mode, mtime, size as u64, typeflag, link);
-    if typeflag == b'0' {
-        out.extend_from_slice(data);
-        pad(out);
-    }
-}
-
-fn long(out: &mut Vec<u8>, typeflag: u8, text: &str) {
-    header(
-        out,
-        "././@LongLink",
-        0o644,
-        0,
-        text.len() as u64 + 1,
-        typeflag,
-        "",
-    );
-    out.extend_from_slice(text.as_bytes());
-    out.push(0);
-    pad(out);
-}
-
-fn header(
-    out: &mut Vec<u8>,
-    name: &str,
-    mode: u32,
-    mtime: u64,
-    size: u64,
-    typeflag: u8,
-    link: &str,
-) {
-    let mut h = [0u8; BLOCK];
-    put(&mut h[0..100], name.as_bytes());
-    octal(&mut h[100..108], mode as u64);
-    octal(&mut h[108..116], 0);
-    octal(&mut h[116..124], 0);
-    octal(&mut h[124..136], size);
-    octal(&mut h[136..148], mtime);
-    h[156] = typeflag;
-    put(&mut h[157..257], link.as_bytes());
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    // the checksum is computed with its own field as spaces
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u64 = h.iter().map(|&b| b as u64).sum();
-    let text = format!("{sum:06o}\0 ");
-    h[148..156].copy_from_slice(text.as_bytes());
-    out.extend_from_slice(&h);
-}
-
-/// Copy as much of `text` as fits (long names also get a GNU entry first).
-fn put(field: &mut [u8], text: &[u8]) {
-    let n = text.len().min(field.len());
-    field[..n].copy_from_slice(&text[..n]);
-}
-
-/// A zero-padded octal number ending in NUL.
-fn octal(field: &mut [u8], value: u64) {
-    let width = field.len() - 1;
-    let text = format!("{value:0width$o}");
-    let text = &text.as_bytes()[text.len().saturating_sub(width)..];
-    field[..width].copy_from_slice(text);
-    field[width] = 0;
-}
-
-fn pad(out: &mut Vec<u8>) {
-    let rem = out.len() % BLOCK;
-    if rem != 0 {
-        out.resize(out.len() + BLOCK - rem, 0);
-    }
+/// A file berth makes: mode 0600 as the docker CLI gives it.
+fn generated(tar: &mut Builder<Vec<u8>>, name: &str, data: &[u8]) -> io::Result<()> {
+    let mut header = Header::new_gnu();
+    header.set_entry_type(EntryType::Regular);
+    header.set_mode(0o600);
+    header.set_size(data.len() as u64);
+    tar.append_data(&mut header, name, data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+    use std::os::unix::fs::symlink;
+
+    /// (path, type, mode, content or link target) of every entry.
+    fn entries(tar: &[u8]) -> Vec<(String, EntryType, u32, String)> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let path = e.path().unwrap().to_string_lossy().into_owned();
+                let kind = e.header().entry_type();
+                let mode = e.header().mode().unwrap();
+                let mut text = String::new();
+                match e.link_name().unwrap() {
+                    Some(target) => text = target.to_string_lossy().into_owned(),
+                    None => {
+                        e.read_to_string(&mut text).unwrap();
+                    }
+                }
+                (path, kind, mode, text)
+            })
+            .collect()
+    }
+
+    fn context() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join(".dockerignore"), "skip*\n").unwrap();
+        fs::write(d.join("skipped"), "no").unwrap();
+        fs::write(d.join("Dockerfile"), "FROM scratch\n").unwrap();
+        fs::create_dir(d.join("bin")).unwrap();
+        fs::set_permissions(d.join("bin"), fs::Permissions::from_mode(0o750)).unwrap();
+        fs::write(d.join("bin/run"), "#!/bin/sh\n").unwrap();
+        fs::set_permissions(d.join("bin/run"), fs::Permissions::from_mode(0o755)).unwrap();
+        let long = format!("bin/{}.txt", "x".repeat(120));
+        fs::write(d.join(&long), "long").unwrap();
+        symlink("run", d.join("bin/link")).unwrap();
+        dir
+    }
 
     #[test]
-    fn headers_are_ustar_with_valid_checksums_and_long_names() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.txt"), "hello").unwrap();
-        std::fs::write(dir.path().join(".dockerignore"), "skip*\n").unwrap();
-        std::fs::write(dir.path().join("skipped"), "no").unwrap();
-        let long_name = format!("{}.txt", "x".repeat(120));
-        let tar = context_tar(dir.path(), &[(long_name.clone(), b"gen".to_vec())]).unwrap();
-        assert_eq!(tar.len() % BLOCK, 0);
-        let text = String::from_utf8_lossy(&tar);
-        assert!(text.contains("a.txt") && text.contains("hello"));
-        assert!(!text.contains("skipped"));
-        assert!(text.contains("././@LongLink") && text.contains(&long_name));
-        let first = &tar[..BLOCK];
-        assert_eq!(&first[257..263], b"ustar\0");
-        let mut copy = first.to_vec();
-        copy[148..156].copy_from_slice(b"        ");
-        let sum: u64 = copy.iter().map(|&b| b as u64).sum();
-        let stored = std::str::from_utf8(&first[148..154]).unwrap();
-        assert_eq!(u64::from_str_radix(stored, 8).unwrap(), sum);
+    fn entries_keep_order_modes_symlinks_and_long_names() {
+        let dir = context();
+        let tar = context_tar(dir.path(), Dockerfile::InContext("Dockerfile")).unwrap();
+        let long = format!("bin/{}.txt", "x".repeat(120));
+        let got = entries(&tar);
+        let summary: Vec<(&str, EntryType, u32)> = got
+            .iter()
+            .map(|(p, k, m, _)| (p.as_str(), *k, *m))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (".dockerignore", EntryType::Regular, 0o644),
+                ("Dockerfile", EntryType::Regular, 0o644),
+                ("bin/", EntryType::Directory, 0o750),
+                ("bin/link", EntryType::Symlink, 0o777),
+                ("bin/run", EntryType::Regular, 0o755),
+                (long.as_str(), EntryType::Regular, 0o644),
+            ]
+        );
+        assert_eq!(got[3].3, "run");
+        assert_eq!(got[4].3, "#!/bin/sh\n");
+        assert_eq!(
+            got[0].3, "skip*\n",
+            "the user's .dockerignore travels as it is"
+        );
+        // the same context, the same bytes
+        let again = context_tar(dir.path(), Dockerfile::InContext("Dockerfile")).unwrap();
+        assert_eq!(tar, again);
+    }
+
+    #[test]
+    fn a_generated_dockerfile_is_named_in_dockerignore() {
+        let dir = context();
+        let dockerfile = Dockerfile::Generated {
+            name: ".dockerfile.1",
+            text: b"FROM scratch\n",
+        };
+        let got = entries(&context_tar(dir.path(), dockerfile).unwrap());
+        let ignore = got.iter().find(|e| e.0 == ".dockerignore").unwrap();
+        assert_eq!(ignore.3, "skip*\n\n.dockerfile.1\n");
+        let last = got.last().unwrap();
+        assert_eq!(
+            (last.0.as_str(), last.2, last.3.as_str()),
+            (".dockerfile.1", 0o600, "FROM scratch\n")
+        );
+
+        // without a .dockerignore, one that drops itself and the Dockerfile
+        fs::remove_file(dir.path().join(".dockerignore")).unwrap();
+        let got = entries(&context_tar(dir.path(), dockerfile).unwrap());
+        let ignore = got.iter().find(|e| e.0 == ".dockerignore").unwrap();
+        assert_eq!(ignore.3, ".dockerignore\n.dockerfile.1\n");
+        assert!(got.iter().any(|e| e.0 == "skipped"));
     }
 }

@@ -13,9 +13,10 @@ use bollard::query_parameters::{BuildImageOptions, BuilderVersion, CreateImageOp
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use super::context_tar::context_tar;
+use super::context_tar::{Dockerfile, context_tar};
 use super::{failed, merged_labels};
 use crate::engine::{Engine, EngineError};
+use crate::resource::context::dockerfile_in_context;
 use crate::resource::spec::BuildSpec;
 
 /// How many lines of build output a failed build's message ends with.
@@ -39,29 +40,57 @@ pub async fn build(
         None => build_spec.dockerfile_content.as_deref(),
         Some(_) => None,
     };
+    // As the docker CLI sends it: a Dockerfile inside the context as itself;
+    // inline text, or one outside the context, as a generated file.
     let dockerfile_path =
         Path::new(context).join(build_spec.dockerfile.as_deref().unwrap_or("Dockerfile"));
-    // The Dockerfile always travels as a generated file: inline text, one
-    // outside the context or one `.dockerignore` leaves out all reach the
-    // builder the same way.
-    let dockerfile = match inline {
-        Some(text) => text.as_bytes().to_vec(),
-        None => std::fs::read(&dockerfile_path).map_err(|e| {
-            failed(
-                &doing,
-                format!(
-                    "cannot read the Dockerfile `{}`: {}",
-                    dockerfile_path.display(),
-                    e.kind()
-                ),
-            )
-        })?,
+    let unreadable = |detail: String| {
+        failed(
+            &doing,
+            format!(
+                "cannot read the Dockerfile `{}`: {detail}",
+                dockerfile_path.display()
+            ),
+        )
     };
-    let name = format!(
-        ".berth-dockerfile-{}",
-        &crate::resource::context::hex(&Sha256::digest(&dockerfile))[..12]
-    );
-    let tar = context_tar(Path::new(context), &[(name.clone(), dockerfile)]).map_err(|e| {
+    let in_context = match inline {
+        Some(_) => None,
+        None => dockerfile_in_context(Path::new(context), build_spec.dockerfile.as_deref()),
+    };
+    let generated: (String, Vec<u8>);
+    let dockerfile = match (inline, in_context.as_deref()) {
+        (None, Some(rel)) => {
+            if !dockerfile_path.is_file() {
+                return Err(unreadable("no such file".into()));
+            }
+            Dockerfile::InContext(rel)
+        }
+        _ => {
+            let text = match inline {
+                Some(text) => text.as_bytes().to_vec(),
+                None => {
+                    std::fs::read(&dockerfile_path).map_err(|e| unreadable(e.kind().to_string()))?
+                }
+            };
+            // the docker CLI's name, `.dockerfile.` and 20 hex digits: the
+            // builder leaves `.dockerignore` (which names it) in the image;
+            // a hash of the text instead of random digits keeps the cache
+            let name = format!(
+                ".dockerfile.{}",
+                &crate::resource::context::hex(&Sha256::digest(&text))[..20]
+            );
+            generated = (name, text);
+            Dockerfile::Generated {
+                name: &generated.0,
+                text: &generated.1,
+            }
+        }
+    };
+    let name = match dockerfile {
+        Dockerfile::InContext(rel) => rel.to_string(),
+        Dockerfile::Generated { name, .. } => name.to_string(),
+    };
+    let tar = context_tar(Path::new(context), dockerfile).map_err(|e| {
         failed(
             &doing,
             format!("cannot read the build context `{context}`: {e}"),
