@@ -74,12 +74,6 @@ const KNOWN_BERTH_BUGS: &[Accepted] = &[
         "networks lack compose's config-hash label (compose 2.40 reads it to notice a changed network definition)"),
     bug("*", "volume *", "/Labels/com.docker.compose.config-hash",
         "volumes lack compose's config-hash label"),
-    bug("shared-namespaces|changes/volumes_from", "container borrower[1]|container app[1]",
-        "/Config/Labels/com.docker.compose.depends_on",
-        "the implicit dependency of volumes_from is labelled `restart:true`; compose writes `false` (links get `true`)"),
-    bug("volumes", "container app[1]", "/HostConfig/Mounts/*/CreateHostPath",
-        "a long-syntax bind is sent as a Mounts entry, which fails when the host directory is missing; \
-         compose sends it as a bind string, and the engine creates the directory"),
     bug("blkio", "*", "/**",
         "blkio_config refused (`berth does not apply blkio_config`): nothing of the fixture is applied"),
     bug("mac-address|changes/mac_address", "*", "/**",
