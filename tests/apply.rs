@@ -468,3 +468,158 @@ fn an_apply_killed_at_any_point_is_finished_by_the_next_without_duplicates() {
         .run()
         .code(0);
 }
+
+#[test]
+fn configs_and_secrets_from_content_land_in_the_container_and_plan_clean() {
+    let stack = Stack::new(
+        "inject",
+        "services:
+  app:
+    image: berth-test-demo:latest
+    command: [\"sleep\"]
+    configs: [greeting]
+    secrets:
+      - source: token
+        target: api
+        mode: 0400
+configs:
+  greeting:
+    content: hello from content
+secrets:
+  token:
+    content: s3cret
+",
+    );
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    let name = format!("{}-app-1", stack.project);
+    let read = |path: &str| {
+        let out = std::process::Command::new("docker")
+            .args(["cp", &format!("{name}:{path}"), "-"])
+            .output()
+            .expect("docker cp runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // `docker cp ... -` writes a tar: the file's bytes follow its 512-byte header
+        let tar = out.stdout;
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&tar[124..135])
+                .unwrap()
+                .trim_matches('\0')
+                .trim(),
+            8,
+        )
+        .unwrap();
+        let mode = u32::from_str_radix(
+            std::str::from_utf8(&tar[100..107])
+                .unwrap()
+                .trim_matches('\0')
+                .trim(),
+            8,
+        )
+        .unwrap();
+        (
+            String::from_utf8(tar[512..512 + size].to_vec()).unwrap(),
+            mode & 0o777,
+        )
+    };
+    assert_eq!(read("/greeting"), ("hello from content".to_string(), 0o444));
+    assert_eq!(read("/run/secrets/api"), ("s3cret".to_string(), 0o400));
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}
+
+/// One service on two networks: on API 1.41 berth creates its container on
+/// one and connects the other before the state records it.
+const TWO_NETWORKS: &str = "services:
+  app:
+    image: berth-test-demo:latest
+    command: [\"sleep\"]
+    networks: [front, back]
+networks:
+  front: {}
+  back: {}
+";
+
+/// The networks a container is attached to, sorted.
+fn networks_of(container: &str) -> Vec<String> {
+    let out = docker(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        container,
+    ]);
+    let mut nets: Vec<String> = out.split_whitespace().map(str::to_string).collect();
+    nets.sort();
+    nets
+}
+
+#[test]
+fn a_container_left_half_connected_by_a_crash_is_completed_by_the_next_apply() {
+    let stack = Stack::new("halfwired", TWO_NETWORKS);
+    let (project, dir) = (stack.project.clone(), &stack.dir);
+    apply(dir.path(), &project, &[]).code(0);
+    let name = format!("{project}-app-1");
+    let both = vec![format!("{project}_back"), format!("{project}_front")];
+    assert_eq!(networks_of(&name), both);
+
+    // what a kill between create and the second network's connect leaves: a
+    // container with berth's labels (address, spec hash), never started, on
+    // the first network only, and not in the state
+    let labels = docker(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}\n{{end}}",
+        &name,
+    ]);
+    stack
+        .berth()
+        .args(["state", "rm", "container.app[1]"])
+        .run()
+        .code(0);
+    docker(&["rm", "-f", &name]);
+    let mut create = vec![
+        "create".to_string(),
+        "--name".into(),
+        name.clone(),
+        "--network".into(),
+        both[0].clone(),
+    ];
+    for l in labels.lines().filter(|l| !l.is_empty()) {
+        create.extend(["--label".to_string(), l.to_string()]);
+    }
+    create.extend([demo_image().to_string(), "sleep".into()]);
+    docker(&create.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(networks_of(&name), [both[0].clone()]);
+
+    // the plan does not adopt it as it is: it names the missing network
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2)
+        .stdout_has("networks");
+    apply(dir.path(), &project, &[]).code(0);
+    assert_eq!(networks_of(&name), both);
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Status}}", &name]),
+        "running"
+    );
+    let label = format!("label=com.docker.compose.project={project}");
+    let all = docker(&["ps", "-aq", "--filter", &label]);
+    assert_eq!(all.lines().count(), 1, "one container, no duplicate: {all}");
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::executor::Driver;
 use super::steps::{Step, StepKind};
@@ -37,6 +37,10 @@ impl Outcome {
         }
     }
 }
+
+/// How long a container create waits for a leftover of its name to become
+/// removable (see [`EngineDriver::create_container`]).
+const LEFTOVER_WAIT: Duration = Duration::from_secs(15);
 
 /// How long a dependency may take to turn healthy when its healthcheck says
 /// nothing usable (start period + retries × (interval + timeout) otherwise).
@@ -158,17 +162,42 @@ impl EngineDriver {
                 let files = expected::file_mounts(spec, &self.project);
                 let service = r.address.service().unwrap_or_default();
                 let view = expected::expected(spec, service, &self.project, &labels, &files);
-                // a leftover with this name (a crash before the state write) is ours: replace it
-                let _ = container::remove(engine, &r.engine_name, true).await;
                 // recorded as soon as the engine returns the ID; `Start` starts it
-                let id = container::create(
-                    engine,
-                    &r.engine_name,
-                    spec.service.platform.as_deref(),
-                    &view,
-                )
-                .await?;
+                let platform = spec.service.platform.as_deref();
+                let id = self.create_container(r, platform, &view).await?;
+                for file in expected::injected_files(spec, &self.project) {
+                    if let Err(e) = container::copy_in(engine, &id, &file).await {
+                        let _ = container::remove(engine, &id, true).await;
+                        return Err(e);
+                    }
+                }
                 Ok(self.recorded(r, id))
+            }
+        }
+    }
+
+    /// Create the container, replacing a leftover of the same name: ours, from
+    /// a crash before the state write. A create sent by an apply killed
+    /// mid-flight can even land after this apply planned: the engine holds
+    /// the name before it lists the container or can remove it, so a name
+    /// conflict is retried, with backoff, for up to [`LEFTOVER_WAIT`].
+    async fn create_container(
+        &self,
+        r: &Resource,
+        platform: Option<&str>,
+        view: &expected::Expected,
+    ) -> Result<String, EngineError> {
+        let engine = self.engine();
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let _ = container::remove(engine, &r.engine_name, true).await;
+            match container::create(engine, &r.engine_name, platform, view).await {
+                Err(e) if e.is_conflict() && started.elapsed() + pause < LEFTOVER_WAIT => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                created => return created,
             }
         }
     }
@@ -273,6 +302,8 @@ impl EngineDriver {
                     self.wait_for_dependencies(r).await?;
                     container::start(engine, &id).await?;
                 }
+                // the state alone (`apply --refresh-only`): nothing on the engine
+                InPlace::Forget | InPlace::Rebind => {}
             }
         }
         Ok(self.recorded(r, id))

@@ -235,6 +235,7 @@ mod tests {
     fn from_nothing_dependencies_are_built_first() {
         let d = desired(STACK);
         let plan = diff(&DiffInput {
+            mode: crate::plan::Mode::Converge,
             desired: &d,
             state: &State::new("demo"),
             observed: None,
@@ -267,6 +268,7 @@ mod tests {
             );
         }
         let plan = diff(&DiffInput {
+            mode: crate::plan::Mode::Converge,
             desired: &new,
             state: &state,
             observed: None,

@@ -10,7 +10,7 @@ use crate::apply::steps::steps;
 use crate::cli::{ApplyArgs, ChangeArgs, DestroyArgs, GlobalArgs, LockArgs, PlanFormat};
 use crate::command::plan::{Planned, compute, input_hashes, render};
 use crate::plan::saved::SavedPlan;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, InPlace, Mode, Plan};
 use crate::resource::{Kind, ResolveOptions};
 use crate::run::{Error, print_out, use_color};
 
@@ -29,6 +29,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
             let planned = compute(
                 g,
                 "berth apply",
+                Mode::Converge,
                 options,
                 true,
                 saved.remove_orphans,
@@ -46,6 +47,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
             let planned = compute(
                 g,
                 "berth apply",
+                Mode::Converge,
                 options,
                 true,
                 args.remove_orphans,
@@ -141,18 +143,18 @@ fn compute_destroy(
     lock: &LockArgs,
 ) -> Result<Planned, Error> {
     let targets = options.targets.clone();
-    let mut planned = compute(g, "berth destroy", options, true, targets.is_empty(), lock)?;
+    let mut planned = compute(
+        g,
+        "berth destroy",
+        Mode::Destroy,
+        options,
+        true,
+        targets.is_empty(),
+        lock,
+    )?;
+    // what stays (with targets, the other services' resources) orders the steps
     planned.desired.resources.retain(|a, _| {
         !targets.is_empty() && a.service().is_none_or(|s| !targets.iter().any(|t| t == s))
-    });
-    // what the engine showed for the whole project (observing only what is
-    // still desired would miss the images and networks being destroyed)
-    planned.plan = crate::plan::diff(&crate::plan::DiffInput {
-        desired: &planned.desired,
-        state: &planned.state,
-        observed: planned.observed.as_ref(),
-        remove_orphans: targets.is_empty(),
-        targets: &targets,
     });
     Ok(planned)
 }
@@ -429,15 +431,11 @@ fn done_word(what: &str) -> &'static str {
 /// gone from the engine are forgotten; objects found under another ID are
 /// recorded with it. The engine is not touched.
 fn refresh_only(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
-    use crate::plan::{Drift, Reason};
-    let options = ResolveOptions {
-        refresh_only: true,
-        ..Default::default()
-    };
     let planned = compute(
         g,
         "berth apply --refresh-only",
-        options,
+        Mode::RefreshOnly,
+        ResolveOptions::default(),
         true,
         false,
         &args.change.lock,
@@ -455,13 +453,11 @@ fn refresh_only(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
     approve(&plan, &args.change, false)?;
     let (mut forgotten, mut updated) = (0, 0);
     for c in &plan.changes {
-        for reason in &c.reasons {
-            match reason {
-                Reason::Drift(Drift::Missing) if state.remove(&c.address).is_some() => {
-                    forgotten += 1;
-                }
-                Reason::Drift(Drift::Replaced { found, .. }) => {
-                    if let Some(r) = state.resources.get_mut(&c.address) {
+        for op in &c.ops {
+            match op {
+                InPlace::Forget if state.remove(&c.address).is_some() => forgotten += 1,
+                InPlace::Rebind => {
+                    if let (Some(r), Some(found)) = (state.resources.get_mut(&c.address), &c.id) {
                         r.id = found.clone();
                         updated += 1;
                     }

@@ -24,6 +24,7 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
     let planned = compute(
         g,
         "berth import",
+        crate::plan::Mode::Converge,
         ResolveOptions::default(),
         false,
         false,

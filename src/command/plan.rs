@@ -8,7 +8,7 @@ use crate::cli::{GlobalArgs, LockArgs, PlanArgs, PlanFormat};
 use crate::compose::Loaded;
 use crate::engine::{Lookup, Observed, Session};
 use crate::plan::saved::{self, SavedPlan};
-use crate::plan::{DiffInput, Plan, diff};
+use crate::plan::{DiffInput, Mode, Plan, diff};
 use crate::render;
 use crate::resource::desired::resolve_taking_services;
 use crate::resource::{Desired, Kind, ResolveOptions, resolve};
@@ -107,6 +107,7 @@ pub fn observe_with(
 pub fn compute(
     g: &GlobalArgs,
     command: &str,
+    mode: Mode,
     options: ResolveOptions,
     refresh: bool,
     remove_orphans: bool,
@@ -119,7 +120,7 @@ pub fn compute(
         None
     };
     // a destroy removes what the state holds, whatever the files now say
-    let loaded = if command == "berth destroy" {
+    let loaded = if mode == Mode::Destroy {
         load(g, &options.targets)?
     } else {
         load_applicable(g, &options.targets)?
@@ -151,18 +152,13 @@ pub fn compute(
     let existing = store.load(&loaded.project.name)?;
     let state_exists = existing.is_some();
     let state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
-    // --refresh-only: what was applied is what is desired, so only drift shows
-    let desired = if options.refresh_only {
-        desired_from_state(&state)?
-    } else {
-        desired
-    };
     let observed = match &mut session {
         Some(session) => Some(observe_with(session, &desired, &state)?),
         None => None,
     };
     timer.lap("state, observe");
     let plan = diff(&DiffInput {
+        mode,
         desired: &desired,
         state: &state,
         observed: observed.as_ref(),
@@ -219,8 +215,12 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
     let options = ResolveOptions {
         scale: args.scale.iter().cloned().collect(),
         targets: args.targets.clone(),
-        refresh_only: args.refresh_only,
         ..Default::default()
+    };
+    let mode = if args.refresh_only {
+        Mode::RefreshOnly
+    } else {
+        Mode::Converge
     };
     if args.refresh_only && !args.refresh {
         return Err(Error::Io(
@@ -230,6 +230,7 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
     let planned = compute(
         g,
         "berth plan",
+        mode,
         options,
         args.refresh,
         args.remove_orphans,
@@ -277,35 +278,6 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
-    })
-}
-
-/// The state's resources as the desired ones: a plan against them shows only
-/// what changed on the engine since the last apply (drift).
-pub fn desired_from_state(state: &State) -> Result<Desired, Error> {
-    let mut resources = BTreeMap::new();
-    for (address, r) in &state.resources {
-        let typed = r.typed(address.kind).map_err(|e| {
-            Error::Io(format!(
-                "state resource `{address}`: {e}; forget it with `berth state rm {address}` and import it again"
-            ))
-        })?;
-        let resource = crate::resource::Resource {
-            address: address.clone(),
-            engine_name: r.name.clone(),
-            spec: std::sync::Arc::new(r.spec.clone()),
-            typed,
-            spec_hash: r.spec_hash.clone(),
-            depends_on: vec![],
-            external: false,
-            restart_with: vec![],
-            shares_with: vec![],
-        };
-        resources.insert(address.clone(), resource);
-    }
-    Ok(Desired {
-        project: state.project.clone(),
-        resources,
     })
 }
 

@@ -240,21 +240,24 @@ pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
                 );
             }
         }
-        for (kind, list, objects) in [
-            ("configs", &s.configs, &project.configs),
-            ("secrets", &s.secrets, &project.secrets),
-        ] {
-            for m in list {
-                if let Some(o) = objects.get(&m.source)
-                    && o.file.is_none()
-                    && !o.external
-                {
-                    note(
-                        vec![kind, &m.source],
-                        Refused(
-                            "berth mounts file-based configs and secrets only; write it to a file and use `file:`",
-                        ),
-                    );
+        // compose refuses these too: they are copied into the container's filesystem
+        if s.read_only {
+            for (kind, list, objects) in [
+                ("configs", &s.configs, &project.configs),
+                ("secrets", &s.secrets, &project.secrets),
+            ] {
+                for m in list {
+                    if let Some(o) = objects.get(&m.source)
+                        && o.file.is_none()
+                        && !o.external
+                    {
+                        note(
+                            vec!["services", name, kind],
+                            Refused(
+                                "a `read_only` service takes configs and secrets from `file:` only (as with docker compose)",
+                            ),
+                        );
+                    }
                 }
             }
         }

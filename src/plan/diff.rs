@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::attributes::changed_attributes;
 use super::reason::{Drift, OrphanKind, Reason};
 use super::sensitive::{MASK, is_sensitive_path, mask, mask_shared, security_flags};
-use super::{Action, Change, FORMAT_VERSION, InPlace, Orphan, Plan};
+use super::{Action, Change, FORMAT_VERSION, InPlace, Mode, Orphan, Plan};
 use crate::engine::{Observed, ObservedContainer};
 use crate::resource::desired::DEPENDENCIES_KEY;
 use crate::resource::expected::updatable;
@@ -23,7 +23,12 @@ use crate::resource::{Address, ContainerSpec, Desired, Kind, Resource, Spec, lab
 use crate::state::{State, StateResource};
 
 /// What the diff reads.
+#[derive(Clone, Copy)]
 pub struct DiffInput<'a> {
+    /// What the plan is for (the desired resources are the files' in
+    /// `Converge`, the state's in `RefreshOnly`, none of the targeted ones in
+    /// `Destroy`).
+    pub mode: Mode,
     pub desired: &'a Desired,
     pub state: &'a State,
     /// `None` with `--refresh=false`: configuration changes only, no drift.
@@ -47,6 +52,21 @@ impl ContainerDrift {
         self.action = self.action.max(action);
         self.ops.extend(op);
         self.drifts.push(drift);
+    }
+}
+
+/// Refresh-only changes touch the state alone: what is gone is forgotten,
+/// what was found under another ID is recorded under it.
+fn refresh_operations(changes: &mut [Change]) {
+    for c in changes {
+        c.ops.clear();
+        for r in &c.reasons {
+            match r {
+                Reason::Drift(Drift::Missing) => c.ops.push(InPlace::Forget),
+                Reason::Drift(Drift::Replaced { .. }) => c.ops.push(InPlace::Rebind),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -206,11 +226,22 @@ struct Differ<'a> {
 
 /// Compute the plan.
 pub fn diff(input: &DiffInput) -> Plan {
+    let by_mode = input
+        .mode
+        .desired(input.desired, input.state, input.targets);
+    let effective;
+    let (input, mode_errors) = match &by_mode {
+        Some((desired, errors)) => {
+            effective = DiffInput { desired, ..*input };
+            (&effective, errors.clone())
+        }
+        None => (input, Vec::new()),
+    };
     let mut d = Differ {
         input,
         engine: input.observed.map(Engine::new),
         actions: BTreeMap::new(),
-        errors: Vec::new(),
+        errors: mode_errors,
     };
     let mut changes = Vec::with_capacity(input.desired.resources.len());
     // networks, volumes and images before containers: the address order is the
@@ -245,6 +276,9 @@ pub fn diff(input: &DiffInput) -> Plan {
         }
     }
     d.restarts(&mut changes);
+    if input.mode == Mode::RefreshOnly {
+        refresh_operations(&mut changes);
+    }
     changes.extend(d.deletions());
     let (orphans, orphan_deletes) = d.orphans();
     changes.extend(orphan_deletes);

@@ -7,6 +7,7 @@
 
 mod attributes;
 mod diff;
+mod mode;
 mod reason;
 pub mod saved;
 pub mod sensitive;
@@ -18,6 +19,7 @@ use serde_json::Value;
 
 pub use attributes::{AttributeChange, changed_attributes};
 pub use diff::{DiffInput, diff};
+pub use mode::Mode;
 pub use reason::{Drift, OrphanKind, Reason};
 
 use crate::resource::Address;
@@ -72,6 +74,10 @@ pub enum InPlace {
     Restart,
     /// Start it: it is stopped (or was created and never started).
     Start,
+    /// Refresh-only: the state forgets it (it is gone from the engine).
+    Forget,
+    /// Refresh-only: the state records the object found under its name (`id`).
+    Rebind,
 }
 
 /// One resource in the plan.

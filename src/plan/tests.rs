@@ -142,6 +142,7 @@ fn engine_for(d: &Desired) -> Observed {
 
 fn plan_of(desired: &Desired, state: &State, observed: Option<&Observed>) -> Plan {
     diff(&DiffInput {
+        mode: crate::plan::Mode::Converge,
         desired,
         state,
         observed,
@@ -463,6 +464,7 @@ fn unknown_labelled_containers_are_orphans_deleted_only_when_asked() {
         }]
     );
     let removing = diff(&DiffInput {
+        mode: crate::plan::Mode::Converge,
         desired: &d,
         state: &applied(&d),
         observed: Some(&o),
@@ -535,6 +537,7 @@ fn targets_limit_deletions_to_the_targeted_services() {
     let two = desired_from(STACK, &[("redis", 2)]);
     let one = desired_from(STACK, &[]);
     let p = diff(&DiffInput {
+        mode: crate::plan::Mode::Converge,
         desired: &one,
         state: &applied(&two),
         observed: Some(&engine_for(&two)),
@@ -678,4 +681,50 @@ fn an_adopted_container_missing_a_network_is_replaced_not_recorded() {
     let p = plan_of(&d, &state, Some(&o));
     assert_eq!(actions(&p), ["container.app[1] update"]);
     assert_eq!(change(&p, "container.app[1]").ops, [InPlace::Start]);
+}
+
+#[test]
+fn refresh_only_plans_against_the_state_and_only_touches_the_state() {
+    let old = desired_from(STACK, &[]);
+    // the files changed since the apply: refresh-only does not care
+    let new = desired_from(&STACK.replace("5000:5000", "8080:5000"), &[]);
+    let mut o = engine_for(&old);
+    o.containers.retain(|c| c.name != "demo-redis-1");
+    let p = diff(&DiffInput {
+        mode: Mode::RefreshOnly,
+        desired: &new,
+        state: &applied(&old),
+        observed: Some(&o),
+        remove_orphans: false,
+        targets: &[],
+    });
+    assert_eq!(actions(&p), ["container.redis[1] create"]);
+    assert_eq!(change(&p, "container.redis[1]").ops, [InPlace::Forget]);
+}
+
+#[test]
+fn destroy_plans_every_resource_away_and_keeps_the_untargeted_ones() {
+    let d = desired_from(STACK, &[]);
+    let destroy = |targets: &[String]| {
+        diff(&DiffInput {
+            mode: Mode::Destroy,
+            desired: &d,
+            state: &applied(&d),
+            observed: Some(&engine_for(&d)),
+            remove_orphans: targets.is_empty(),
+            targets,
+        })
+    };
+    let all = destroy(&[]);
+    assert!(
+        all.changes.iter().all(|c| c.action == Action::Delete),
+        "{:#?}",
+        all.changes
+    );
+    assert_eq!(all.changes.len(), d.resources.len());
+    let web = destroy(&["web".to_string()]);
+    assert_eq!(
+        actions(&web),
+        ["image.web delete", "container.web[1] delete"]
+    );
 }

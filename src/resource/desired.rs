@@ -54,8 +54,6 @@ pub struct ResolveOptions {
     pub targets: Vec<String>,
     /// Directories left out of build-context hashes (the state directory).
     pub context_skip: Vec<std::path::PathBuf>,
-    /// Plan against the state instead of the files (drift only).
-    pub refresh_only: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -320,6 +320,8 @@ pub trait Names {
     fn containers(&self, service: &str) -> Vec<String>;
     /// The host file of config (`secret == false`) or secret `name`, when file-based.
     fn file(&self, secret: bool, name: &str) -> Option<String>;
+    /// The text of config or secret `name` given by `content:` or `environment:`.
+    fn inline(&self, secret: bool, name: &str) -> Option<String>;
 }
 
 impl Names for Project {
@@ -353,6 +355,19 @@ impl Names for Project {
     fn file(&self, secret: bool, name: &str) -> Option<String> {
         let objects = if secret { &self.secrets } else { &self.configs };
         objects.get(name).and_then(|o| o.file.clone())
+    }
+
+    fn inline(&self, secret: bool, name: &str) -> Option<String> {
+        let objects = if secret { &self.secrets } else { &self.configs };
+        let o = objects.get(name)?;
+        if o.file.is_some() || o.external {
+            return None;
+        }
+        o.content.clone().or_else(|| {
+            o.environment
+                .as_ref()
+                .map(|var| std::env::var(var).unwrap_or_default())
+        })
     }
 }
 
@@ -800,6 +815,49 @@ fn healthcheck(h: &Healthcheck) -> HealthConfig {
     }
 }
 
+/// A config or secret given by `content:` or `environment:`: copied into the
+/// container after create, as compose does (`injectFileReferences`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injected {
+    /// Absolute path in the container.
+    pub target: String,
+    pub content: Vec<u8>,
+    /// 0444 unless `mode` says otherwise.
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+/// The configs and secrets `spec` takes from `content:` or `environment:`
+/// (an empty text is left out, as compose leaves it out).
+pub fn injected_files(spec: &ContainerSpec, names: &dyn Names) -> Vec<Injected> {
+    let mut out = Vec::new();
+    for (secret, list) in [
+        (false, &spec.service.configs),
+        (true, &spec.service.secrets),
+    ] {
+        for m in list {
+            let Some(text) = names.inline(secret, &m.source).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let target = match &m.target {
+                None if secret => format!("/run/secrets/{}", m.source),
+                None => format!("/{}", m.source),
+                Some(t) if secret && !t.starts_with('/') => format!("/run/secrets/{t}"),
+                Some(t) => t.clone(),
+            };
+            out.push(Injected {
+                target,
+                content: text.into_bytes(),
+                mode: m.mode.unwrap_or(0o444),
+                uid: m.uid.as_deref().and_then(|u| u.parse().ok()).unwrap_or(0),
+                gid: m.gid.as_deref().and_then(|g| g.parse().ok()).unwrap_or(0),
+            });
+        }
+    }
+    out
+}
+
 /// The file-based configs and secrets `spec` uses, as (host file, target in
 /// the container): configs at `/<name>`, secrets at `/run/secrets/<name>`
 /// unless `target` says otherwise. Configs and secrets from `content` or
@@ -992,6 +1050,35 @@ mod tests {
             assert_eq!(updatable(&with_updatable(&spec, &u)), u);
         }
         assert_eq!(with_updatable(&spec, &updatable(&spec)), spec);
+    }
+
+    #[test]
+    fn configs_and_secrets_from_content_are_copied_in_where_compose_puts_them() {
+        let (project, spec) = spec_of(
+            "services:\n  app:\n    image: demo\n    configs: [greeting]\n    secrets:\n      - source: token\n        target: api\n        mode: 0400\n        uid: '10'\nconfigs:\n  greeting:\n    content: hello\nsecrets:\n  token:\n    content: s3cret\n",
+            "container.app[1]",
+        );
+        let files = injected_files(&spec, &project);
+        assert_eq!(
+            files,
+            [
+                Injected {
+                    target: "/greeting".into(),
+                    content: b"hello".to_vec(),
+                    mode: 0o444,
+                    uid: 0,
+                    gid: 0
+                },
+                Injected {
+                    target: "/run/secrets/api".into(),
+                    content: b"s3cret".to_vec(),
+                    mode: 0o400,
+                    uid: 10,
+                    gid: 0
+                },
+            ]
+        );
+        assert!(file_mounts(&spec, &project).is_empty());
     }
 
     #[test]

@@ -435,6 +435,7 @@ mod tests {
 
     fn plan(name: &str, state: &State) -> crate::plan::Plan {
         crate::plan::diff(&crate::plan::DiffInput {
+            mode: crate::plan::Mode::Converge,
             desired: &project_of(name, &state.project),
             state,
             observed: None,
@@ -591,6 +592,7 @@ mod tests {
         let path = state_dir.join("built.json");
         let plan_against = |state: &State| {
             crate::plan::diff(&crate::plan::DiffInput {
+                mode: crate::plan::Mode::Converge,
                 desired: &resolve(),
                 state,
                 observed: None,

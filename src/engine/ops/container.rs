@@ -14,13 +14,14 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions,
+    UploadToContainerOptions,
 };
 
 use super::failed;
 use crate::compose::model::Project;
 use crate::engine::{Engine, EngineError};
 use crate::resource::desired::Resource;
-use crate::resource::expected::{Expected, Updatable};
+use crate::resource::expected::{Expected, Injected, Updatable};
 use crate::resource::labels as l;
 
 /// How often [`wait_healthy`] and [`wait_exit`] look at the container.
@@ -132,6 +133,40 @@ pub async fn create(
         }
     }
     Ok(created.id)
+}
+
+/// Copy a config or secret given by `content:` or `environment:` into the
+/// (created, not started) container, as compose does.
+pub async fn copy_in(engine: &Engine, id: &str, file: &Injected) -> Result<(), EngineError> {
+    let doing = format!("copy `{}` into container `{id}`", file.target);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(file.content.len() as u64);
+    header.set_mode(file.mode);
+    header.set_uid(file.uid);
+    header.set_gid(file.gid);
+    header.set_mtime(0);
+    let mut archive = tar::Builder::new(Vec::new());
+    archive
+        .append_data(
+            &mut header,
+            file.target.trim_start_matches('/'),
+            file.content.as_slice(),
+        )
+        .and_then(|()| archive.finish())
+        .map_err(|e| failed(&doing, e.to_string()))?;
+    let bytes = archive
+        .into_inner()
+        .map_err(|e| failed(&doing, e.to_string()))?;
+    let options = UploadToContainerOptions {
+        path: "/".to_string(),
+        copy_uidgid: Some((file.uid != 0 || file.gid != 0).to_string()),
+        ..Default::default()
+    };
+    engine
+        .docker()
+        .upload_to_container(id, Some(options), bollard::body_full(bytes.into()))
+        .await
+        .map_err(|e| engine.error(&doing, e))
 }
 
 /// Start the container; one already running is fine.
