@@ -7,6 +7,7 @@ mod conformance;
 mod dockerignore;
 mod drift;
 mod engine;
+mod engine_conformance;
 mod engine_ops;
 mod import;
 mod invalid;
