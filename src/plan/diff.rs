@@ -497,6 +497,10 @@ impl Differ<'_> {
             st.and_then(|s| e.containers_by_id.get(s.id.as_str()).copied())
                 .or_else(|| e.containers_by_address.get(&r.address).copied())
         });
+        if st.is_none() && found.is_none() {
+            // new: the typed spec is not needed (nor read, for thousands of them)
+            return new_change(r, None, Action::Create, vec![Reason::New], None);
+        }
         let Some(desired) = r.typed().container() else {
             // resolve gives every container a container spec
             return new_change(r, st, Action::Replace, vec![], None);
