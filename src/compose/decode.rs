@@ -27,6 +27,7 @@ pub struct Ctx<'a> {
 
 /// Service attributes berth models.
 pub const SERVICE_KEYS: &[&str] = &[
+    "blkio_config",
     "build",
     "cap_add",
     "cap_drop",
@@ -112,7 +113,6 @@ pub const SERVICE_KEYS: &[&str] = &[
 pub const SERVICE_PASSTHROUGH: &[&str] = &[
     "annotations",
     "attach",
-    "blkio_config",
     "credential_spec",
     "develop",
     "gpus",
@@ -651,6 +651,7 @@ fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Service {
             "profiles" => s.profiles = ctx.strings(v, &p, false),
             "pull_policy" => s.pull_policy = pull_policy(ctx, v, &p),
             "cgroup" => s.cgroup = cgroup(ctx, v, &p),
+            "blkio_config" => s.blkio_config = blkio_config(ctx, v, &p).map(Box::new),
             "read_only" => s.read_only = ctx.boolean(v, &p).unwrap_or(false),
             "restart" => s.restart = restart(ctx, v, &p),
             "scale" => s.scale = ctx.uint(v, &p).map(|u| u as u32),
@@ -1524,6 +1525,84 @@ fn healthcheck(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Healthcheck> {
         }
     });
     Some(h)
+}
+
+fn blkio_config(ctx: &mut Ctx, n: &Node, path: &str) -> Option<BlkioConfig> {
+    let entries = ctx.map(n, path)?;
+    let mut b = BlkioConfig::default();
+    const KEYS: &[&str] = &[
+        "weight",
+        "weight_device",
+        "device_read_bps",
+        "device_read_iops",
+        "device_write_bps",
+        "device_write_iops",
+    ];
+    fields!(ctx, entries, path, KEYS, |key, v, p| {
+        match key {
+            "weight" => b.weight = ctx.uint(v, &p).map(|w| w as u16),
+            "weight_device" => {
+                b.weight_device = devices_of(ctx, v, &p, "weight")
+                    .into_iter()
+                    .map(|(path, n, at)| WeightDevice {
+                        path,
+                        weight: ctx.uint(n, &at).unwrap_or(0) as u16,
+                    })
+                    .collect()
+            }
+            _ => {
+                let list = devices_of(ctx, v, &p, "rate")
+                    .into_iter()
+                    .filter_map(|(path, n, at)| {
+                        Some(ThrottleDevice {
+                            path,
+                            rate: ctx.bytes(n, &at)?,
+                        })
+                    })
+                    .collect();
+                match key {
+                    "device_read_bps" => b.device_read_bps = list,
+                    "device_read_iops" => b.device_read_iops = list,
+                    "device_write_bps" => b.device_write_bps = list,
+                    _ => b.device_write_iops = list,
+                }
+            }
+        }
+    });
+    Some(b)
+}
+
+/// `[{path: ..., <value>: ...}]`: each device's path, its value node and that node's path.
+fn devices_of<'n>(
+    ctx: &mut Ctx,
+    n: &'n Node,
+    path: &str,
+    value: &'static str,
+) -> Vec<(String, &'n Node, String)> {
+    let mut out = Vec::new();
+    let Some(items) = n.as_seq() else {
+        ctx.expected(n, path, "a list of devices");
+        return out;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let at = index(path, i);
+        let Some(entries) = ctx.map(item, &at) else {
+            continue;
+        };
+        let mut device = None;
+        let mut amount = None;
+        fields!(ctx, entries, &at, &["path", value][..], |key, v, p| {
+            if key == "path" {
+                device = ctx.string(v, &p);
+            } else {
+                amount = Some((v, p));
+            }
+        });
+        if let (Some(d), Some((v, p))) = (device, amount) {
+            out.push((d, v, p));
+        }
+    }
+    out
 }
 
 fn logging(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Logging> {

@@ -150,6 +150,8 @@ pub struct Service {
     pub working_dir: Option<String>,
     // engine knobs that Compose passes to the container as they are
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<Box<BlkioConfig>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
@@ -219,6 +221,42 @@ impl Service {
             .or_else(|| self.deploy.as_ref().and_then(|d| d.replicas))
             .unwrap_or(1)
     }
+}
+
+/// Block IO weights and limits. Devices print with Go's field names (`Path`,
+/// `Rate`, `Weight`), as `docker compose config` prints them (compose-go's
+/// structs lack JSON tags there).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct BlkioConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<WeightDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_iops: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_iops: Vec<ThrottleDevice>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct WeightDevice {
+    pub path: String,
+    pub weight: u16,
+}
+
+/// A rate: bytes per second, or operations per second (printed as Compose
+/// prints both, a decimal string).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ThrottleDevice {
+    pub path: String,
+    pub rate: Bytes,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]

@@ -35,7 +35,7 @@ pub const SERVICE: &[(&str, Support)] = &[
         "attach",
         Ignored("berth never attaches to container output (as `docker compose up -d`)"),
     ),
-    ("blkio_config", Refused(NOT_YET)),
+    ("blkio_config", Applied),
     ("build", Applied),
     ("cap_add", Applied),
     ("cap_drop", Applied),

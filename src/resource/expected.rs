@@ -18,7 +18,8 @@ use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
     HostConfig, HostConfigCgroupnsModeEnum, HostConfigIsolationEnum, HostConfigLogConfig, Mount,
     MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions, PortBinding,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ThrottleDevice,
 };
 use serde::Serialize;
 
@@ -512,6 +513,22 @@ pub fn expected(
             _ => None,
         }),
         cgroup_parent: s.cgroup_parent.clone(),
+        blkio_weight: s.blkio_config.as_ref().and_then(|b| b.weight),
+        blkio_weight_device: s.blkio_config.as_ref().and_then(|b| {
+            (!b.weight_device.is_empty()).then(|| {
+                b.weight_device
+                    .iter()
+                    .map(|d| ResourcesBlkioWeightDevice {
+                        path: Some(d.path.clone()),
+                        weight: Some(usize::from(d.weight)),
+                    })
+                    .collect()
+            })
+        }),
+        blkio_device_read_bps: throttle(s, |b| &b.device_read_bps),
+        blkio_device_read_iops: throttle(s, |b| &b.device_read_iops),
+        blkio_device_write_bps: throttle(s, |b| &b.device_write_bps),
+        blkio_device_write_iops: throttle(s, |b| &b.device_write_iops),
         group_add: non_empty(&s.group_add),
         oom_score_adj: s.oom_score_adj,
         oom_kill_disable: Some(s.oom_kill_disable),
@@ -592,6 +609,24 @@ pub fn expected(
         networks,
         updatable,
     }
+}
+
+/// One of `blkio_config`'s rate lists, for the engine.
+fn throttle(
+    s: &Service,
+    list: impl Fn(&model::BlkioConfig) -> &Vec<model::ThrottleDevice>,
+) -> Option<Vec<ThrottleDevice>> {
+    let b = s.blkio_config.as_deref()?;
+    let devices = list(b);
+    (!devices.is_empty()).then(|| {
+        devices
+            .iter()
+            .map(|d| ThrottleDevice {
+                path: Some(d.path.clone()),
+                rate: Some(d.rate.0),
+            })
+            .collect()
+    })
 }
 
 /// `volumes_from`: `SERVICE[:MODE]` → its first container; `container:NAME[:MODE]` → `NAME[:MODE]`.

@@ -47,14 +47,6 @@ pub const INTENTIONAL: &[Intentional] = &[
                  null and absent both mean \"use the image's ENTRYPOINT\" (an explicit `[]` \
                  still has to match)",
     },
-    Intentional {
-        fixtures: "service-misc-attributes",
-        path: "/services/*/blkio_config/*/*/*",
-        accept: Accept::Any,
-        reason: "compose prints blkio_config device entries with Go field names (`Path`, `Rate`) \
-                 because its struct lacks JSON tags; berth keeps the attribute as written \
-                 (`path`, `rate`) and does not apply blkio_config",
-    },
 ];
 
 /// One accepted difference: which fixtures, where in the document, what kind, and why.
