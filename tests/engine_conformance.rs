@@ -43,6 +43,23 @@ use crate::common::engine::{Cleanup, demo_image, try_docker};
 /// Differences that are meaningless: the two containers behave the same. Each with its reason.
 const INTENTIONAL: &[Accepted] = &[
     Accepted {
+        fixture: "*",
+        resource: "network *",
+        path: "/Labels/com.docker.compose.config-hash",
+        what: "compose hashes its own Go structs (NetworkHash); a label with berth's hash would \
+               differ and make `docker compose up` recreate the network, while compose takes a \
+               network without the label as matching (reconcile.go: an empty ConfigHash), so \
+               berth leaves it out",
+        sometimes: false,
+    },
+    Accepted {
+        fixture: "*",
+        resource: "volume *",
+        path: "/Labels/com.docker.compose.config-hash",
+        what: "as for networks (VolumeHash): without the label compose takes the volume as matching",
+        sometimes: false,
+    },
+    Accepted {
         fixture: "shared-namespaces",
         resource: "container borrower[1]",
         path: "/HostConfig/VolumesFrom",
@@ -74,16 +91,11 @@ const INTENTIONAL: &[Accepted] = &[
 /// marked `sometimes`, a race).
 #[rustfmt::skip]
 const KNOWN_BERTH_BUGS: &[Accepted] = &[
-    bug("*", "network *", "/Labels/com.docker.compose.config-hash",
-        "networks lack compose's config-hash label (compose 2.40 reads it to notice a changed network definition)"),
-    bug("*", "volume *", "/Labels/com.docker.compose.config-hash",
-        "volumes lack compose's config-hash label"),
     Accepted {
         sometimes: true,
         ..bug("shared-namespaces", "berth destroy", "/exit",
-            "races, seen on some runs: destroy deletes volume.shared once base is gone without waiting for \
-             borrower, which mounts it through volumes_from (`volume is in use`); or the default network \
-             still has `active endpoints` after destroy's retries (the engine's stale count, DESIGN.md)")
+            "a race, seen on some runs: the default network still has `active endpoints` after destroy's \
+             retries (the engine's stale endpoint count, DESIGN.md, Engine facts)")
     },
     bug("mac-address|changes/mac_address", "*", "/**",
         "mac_address refused on engines before API 1.44, so the container is not created; compose sets \

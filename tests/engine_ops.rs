@@ -61,7 +61,7 @@ fn create_networks_and_volumes(engine: &Engine, project: &Project, desired: &Des
                 block_on(network::create(
                     engine,
                     &r.engine_name,
-                    r.typed.network().unwrap(),
+                    r.typed().network().unwrap(),
                     &labels,
                 ))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -71,7 +71,7 @@ fn create_networks_and_volumes(engine: &Engine, project: &Project, desired: &Des
                 block_on(volume::create(
                     engine,
                     &r.engine_name,
-                    r.typed.volume().unwrap(),
+                    r.typed().volume().unwrap(),
                     &labels,
                 ))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -93,7 +93,7 @@ fn create_container(
         .unwrap()
         .expect("the demo image exists");
     let labels = container::container_labels(project, r, &image_id, LINEAGE);
-    let spec = r.typed.container().unwrap();
+    let spec = r.typed().container().unwrap();
     let files = expected::file_mounts(spec, project);
     let view = expected::expected(spec, service, project, &labels, &files);
     block_on(container::create(engine, &r.engine_name, None, &view))
@@ -416,7 +416,7 @@ fn a_build_sends_the_context_without_ignored_files_and_tags_the_image() {
     let id = block_on(image::build(
         &engine,
         &tag,
-        r.typed.image().unwrap().build.as_ref().unwrap(),
+        r.typed().image().unwrap().build.as_ref().unwrap(),
         &labels,
         |l| lines.push(l.to_string()),
     ))

@@ -205,7 +205,7 @@ impl EngineDriver {
     async fn image(&self, r: &Resource) -> Result<String, EngineError> {
         let engine = self.engine();
         let reference = &r.engine_name;
-        let spec = r.typed.image().ok_or_else(|| not_its_kind(r))?;
+        let spec = r.typed().image().ok_or_else(|| not_its_kind(r))?;
         let policy = spec.pull_policy.as_deref().unwrap_or("missing");
         if let Some(build) = &spec.build {
             let labels = BTreeMap::from([(
@@ -245,7 +245,7 @@ impl EngineDriver {
                 match d.condition {
                     Condition::ServiceStarted => {}
                     Condition::ServiceHealthy => {
-                        let timeout = health_budget(c.typed.container());
+                        let timeout = health_budget(c.typed().container());
                         container::wait_healthy(self.engine(), &c.engine_name, timeout).await?;
                     }
                     Condition::ServiceCompletedSuccessfully => {
@@ -320,15 +320,15 @@ fn not_its_kind(r: &Resource) -> EngineError {
 }
 
 fn container_spec(r: &Resource) -> Result<&ContainerSpec, EngineError> {
-    r.typed.container().ok_or_else(|| not_its_kind(r))
+    r.typed().container().ok_or_else(|| not_its_kind(r))
 }
 
 fn network_spec(r: &Resource) -> Result<&NetworkSpec, EngineError> {
-    r.typed.network().ok_or_else(|| not_its_kind(r))
+    r.typed().network().ok_or_else(|| not_its_kind(r))
 }
 
 fn volume_spec(r: &Resource) -> Result<&VolumeSpec, EngineError> {
-    r.typed.volume().ok_or_else(|| not_its_kind(r))
+    r.typed().volume().ok_or_else(|| not_its_kind(r))
 }
 
 /// How long a healthcheck may take to pass: its start period plus retries ×

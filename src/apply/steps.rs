@@ -88,12 +88,15 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         if c.address.kind != Kind::Container {
             for (a, &i) in &teardown_of {
                 if a.kind == Kind::Container && !after.contains(&i) {
-                    let used = plan
-                        .changes
-                        .iter()
-                        .find(|x| &x.address == a)
-                        .and_then(|x| x.before.as_ref())
-                        .is_some_and(|spec| uses(spec, &c.address));
+                    // a volume may be in use through `volumes_from` too, which
+                    // no spec names: volumes go after every container
+                    let used = c.address.kind == Kind::Volume
+                        || plan
+                            .changes
+                            .iter()
+                            .find(|x| &x.address == a)
+                            .and_then(|x| x.before.as_ref())
+                            .is_some_and(|spec| uses(spec, &c.address));
                     if used {
                         after.push(i);
                     }

@@ -246,7 +246,7 @@ fn finish(
 fn published(desired: &crate::resource::Desired) -> String {
     let mut out = String::new();
     for r in desired.resources.values() {
-        let Some(c) = r.typed.container() else {
+        let Some(c) = r.typed().container() else {
             continue;
         };
         for p in &c.service.ports {

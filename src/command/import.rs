@@ -167,7 +167,7 @@ fn record(r: &Resource, found: Found) -> (String, Value) {
     match found {
         Found::Object(id) | Found::Image(id) => (id, (*r.spec).clone()),
         Found::Container(c) => {
-            let spec = match r.typed.container() {
+            let spec = match r.typed().container() {
                 Some(desired) => {
                     let seen = with_updatable(desired, &c.updatable);
                     canonical(serde_json::to_value(&seen).expect("typed specs serialise"))

@@ -187,13 +187,13 @@ pub fn input_hashes(loaded: &Loaded, desired: &Desired) -> BTreeMap<String, Stri
         out.insert(path.display().to_string(), saved::file_hash(path));
     }
     for r in desired.resources.values() {
-        if let Some(b) = r.typed.image().and_then(|i| i.build.as_ref()) {
+        if let Some(b) = r.typed().image().and_then(|i| i.build.as_ref()) {
             out.insert(
                 format!("build-context:{}", b.context),
                 b.context_hash.clone(),
             );
         }
-        if let Some(c) = r.typed.container() {
+        if let Some(c) = r.typed().container() {
             for (k, v) in &c.files {
                 out.insert(format!("{}:{k}", r.address), v.clone());
             }

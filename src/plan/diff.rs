@@ -431,7 +431,7 @@ impl Differ<'_> {
     }
 
     fn image(&self, r: &Resource, st: Option<&StateResource>) -> Change {
-        let built = r.typed.image().is_some_and(|i| i.build.is_some());
+        let built = r.typed().image().is_some_and(|i| i.build.is_some());
         let current = self
             .engine
             .as_ref()
@@ -497,7 +497,7 @@ impl Differ<'_> {
             st.and_then(|s| e.containers_by_id.get(s.id.as_str()).copied())
                 .or_else(|| e.containers_by_address.get(&r.address).copied())
         });
-        let Some(desired) = r.typed.container() else {
+        let Some(desired) = r.typed().container() else {
             // resolve gives every container a container spec
             return new_change(r, st, Action::Replace, vec![], None);
         };

@@ -68,17 +68,13 @@ fn from_state(state: &State) -> (Desired, Vec<String>) {
                 continue;
             }
         };
-        let resource = Resource {
-            address: address.clone(),
-            engine_name: r.name.clone(),
-            spec: std::sync::Arc::new(r.spec.clone()),
+        let resource = Resource::with_typed(
+            address.clone(),
+            r.name.clone(),
+            r.spec.clone(),
             typed,
-            spec_hash: r.spec_hash.clone(),
-            depends_on: vec![],
-            external: false,
-            restart_with: vec![],
-            shares_with: vec![],
-        };
+            r.spec_hash.clone(),
+        );
         resources.insert(address.clone(), resource);
     }
     (

@@ -129,7 +129,7 @@ fn engine_for(d: &Desired) -> Observed {
                     image_id: format!("sha256:{}", r.address.name),
                     image,
                     // what a faithful apply leaves: the expected view
-                    updatable: updatable(r.typed.container().unwrap()),
+                    updatable: updatable(r.typed().container().unwrap()),
                     networks,
                     ports,
                     ..Default::default()

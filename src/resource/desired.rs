@@ -12,11 +12,11 @@ use sha2::{Digest, Sha256};
 
 use super::address::Address;
 use super::context::{context_hash, dockerfile_in_context, hex, json_sha256};
-use super::spec::{BuildSpec, ContainerSpec, ImageSpec, Spec};
+use super::spec::{BuildSpec, ImageSpec, Spec};
 use crate::compose::model::{MountType, Project, Service};
 
 /// One resource berth manages (or, when `external`, only reads).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Resource {
     pub address: Address,
     /// The name on the engine (`proj-web-1`, `proj_default`, `web:latest`).
@@ -24,8 +24,10 @@ pub struct Resource {
     /// Canonical spec: every attribute that matters to the engine, keys sorted
     /// (the JSON of `typed`).
     pub spec: std::sync::Arc<Value>,
-    /// The typed spec: what create, drift, update and import read.
-    pub typed: Spec,
+    /// The typed spec (what create, drift, update and import read), read from
+    /// `spec` when first asked for: a plan of thousands of new containers
+    /// never needs it, and holding it beside the JSON doubled their memory.
+    typed: std::sync::OnceLock<Spec>,
     /// sha256 (hex) of the spec's JSON text.
     pub spec_hash: String,
     /// Resources that must exist first.
@@ -38,6 +40,53 @@ pub struct Resource {
     /// `ipc`, `pid`: `service:x`; `volumes_from: [x]`): replacing one of
     /// them replaces this one.
     pub shares_with: Vec<Address>,
+}
+
+impl PartialEq for Resource {
+    fn eq(&self, other: &Self) -> bool {
+        // the typed spec is the JSON read back: equal JSON, equal specs
+        self.address == other.address
+            && self.engine_name == other.engine_name
+            && self.spec == other.spec
+            && self.spec_hash == other.spec_hash
+            && self.depends_on == other.depends_on
+            && self.external == other.external
+            && self.restart_with == other.restart_with
+            && self.shares_with == other.shares_with
+    }
+}
+
+impl Resource {
+    /// A resource from a spec already read as its typed spec (a state record).
+    pub fn with_typed(
+        address: Address,
+        engine_name: String,
+        spec: Value,
+        typed: Spec,
+        spec_hash: String,
+    ) -> Resource {
+        Resource {
+            address,
+            engine_name,
+            spec: std::sync::Arc::new(spec),
+            typed: std::sync::OnceLock::from(typed),
+            spec_hash,
+            depends_on: Vec::new(),
+            external: false,
+            restart_with: Vec::new(),
+            shares_with: Vec::new(),
+        }
+    }
+
+    /// The typed spec of this resource's kind.
+    pub fn typed(&self) -> &Spec {
+        self.typed.get_or_init(|| {
+            // resolve wrote `spec` from the typed spec, and reading it back is
+            // tested on every fixture (resource::spec tests): failing here is a bug
+            Spec::from_json(self.address.kind, &self.spec)
+                .unwrap_or_else(|e| panic!("berth bug: {} does not read back: {e}", self.address))
+        })
+    }
 }
 
 /// Everything the project asks for, by address.
@@ -120,13 +169,26 @@ fn resource(
     depends_on: Vec<Address>,
     external: bool,
 ) -> Resource {
-    let spec = canonical(typed.to_json());
+    let r = resource_from_json(address, engine_name, typed.to_json(), depends_on, external);
+    let _ = r.typed.set(typed);
+    r
+}
+
+/// A resource from its spec's JSON (its typed spec is read when asked for).
+fn resource_from_json(
+    address: Address,
+    engine_name: String,
+    spec: Value,
+    depends_on: Vec<Address>,
+    external: bool,
+) -> Resource {
+    let spec = canonical(spec);
     let spec_hash = spec_hash(&spec);
     Resource {
         address,
         engine_name,
         spec: std::sync::Arc::new(spec),
-        typed,
+        typed: std::sync::OnceLock::new(),
         spec_hash,
         depends_on,
         external,
@@ -507,25 +569,26 @@ fn container_resource(
     so_far: &Desired,
     replicas: &BTreeMap<String, u32>,
 ) -> Resource {
-    // what does not shape the container itself
-    let mut service = Service {
-        // the address names the service; the spec does not repeat it
-        name: String::new(),
-        build: None,
-        profiles: Vec::new(),
-        scale: None,
-        depends_on: BTreeMap::new(),
-        container_name: None,
-        pull_policy: None,
-        image: None,
-        ..s.clone()
+    // the JSON of its ContainerSpec, written straight from the service (a
+    // typed copy of every service would be built only to be serialised):
+    // what does not shape the container itself goes
+    let mut spec = match serde_json::to_value(s).expect("the model serialises") {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
     };
-    if let Some(deploy) = service.deploy.as_mut() {
-        deploy.replicas = None;
+    for key in [
+        "build",
+        "profiles",
+        "scale",
+        "depends_on",
+        "container_name",
+        "pull_policy",
+        "image",
+    ] {
+        spec.remove(key);
     }
-    // `network_mode: ""` is unset for the engine, as for Compose (the JSON leaves it out)
-    if service.network_mode.as_deref() == Some("") {
-        service.network_mode = None;
+    if let Some(Value::Object(deploy)) = spec.get_mut("deploy") {
+        deploy.remove("replicas");
     }
     let name = container_name(&p.name, s, n);
     let mut depends_on = vec![image.address.clone()];
@@ -546,14 +609,19 @@ fn container_resource(
             depends_on.push(a);
         }
     }
-    let spec = ContainerSpec {
-        service,
-        name: name.clone(),
-        image: image.engine_name.clone(),
-        number: n,
-        files: files.clone(),
-        uses,
-    };
+    spec.insert("name".into(), Value::String(name.clone()));
+    spec.insert("image".into(), Value::String(image.engine_name.clone()));
+    spec.insert("number".into(), Value::from(n));
+    if !files.is_empty() {
+        spec.insert(
+            "files".into(),
+            serde_json::to_value(files).expect("strings serialise"),
+        );
+    }
+    spec.insert(
+        "uses".into(),
+        serde_json::to_value(&uses).expect("strings serialise"),
+    );
     // containers of the services it depends on come first (all their replicas)
     let mut restart_with = Vec::new();
     for (dep, d) in &s.depends_on {
@@ -566,10 +634,10 @@ fn container_resource(
     }
     depends_on.sort();
     depends_on.dedup();
-    let mut r = resource(
+    let mut r = resource_from_json(
         Address::container(&s.name, n),
         name,
-        Spec::Container(Arc::new(spec)),
+        Value::Object(spec),
         depends_on,
         false,
     );

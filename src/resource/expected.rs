@@ -936,7 +936,7 @@ mod tests {
         .project;
         let desired = resolve(&project, &ResolveOptions::default()).unwrap();
         let r = &desired.resources[&address.parse().unwrap()];
-        let spec = r.typed.container().unwrap().clone();
+        let spec = r.typed().container().unwrap().clone();
         (project, spec)
     }
 

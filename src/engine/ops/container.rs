@@ -40,7 +40,7 @@ pub fn container_labels(
     lineage: &str,
 ) -> BTreeMap<String, String> {
     let service = resource.address.service().unwrap_or_default();
-    let number = resource.typed.container().map_or(1, |c| c.number);
+    let number = resource.typed().container().map_or(1, |c| c.number);
     let depends_on = project
         .services
         .get(service)
