@@ -25,14 +25,14 @@
 //! BERTH_EC_ONLY=volumes,changes/cpus cargo test --test integration engine_conformance
 //! ```
 //!
-//! Each fixture runs the two tools one after the other, and the changes run after the fixtures
-//! (the two tests take turns on [`ENGINE`]): at most four networks of the suite exist at once.
+//! Each fixture runs the two tools one after the other, and the two tests take turns (also
+//! with the suite of another checkout: [`engine_turn`]): at most four networks of the suite
+//! exist at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
@@ -50,12 +50,14 @@ const INTENTIONAL: &[Accepted] = &[
                differ and make `docker compose up` recreate the network, while compose takes a \
                network without the label as matching (reconcile.go: an empty ConfigHash), so \
                berth leaves it out",
+        sometimes: false,
     },
     Accepted {
         fixture: "*",
         resource: "volume *",
         path: "/Labels/com.docker.compose.config-hash",
         what: "as for networks (VolumeHash): without the label compose takes the volume as matching",
+        sometimes: false,
     },
     Accepted {
         fixture: "shared-namespaces",
@@ -64,6 +66,7 @@ const INTENTIONAL: &[Accepted] = &[
         what: "compose drops the mode of `volumes_from: [SERVICE:ro]` (its getVolumesFrom keeps a \
                mode only when the entry has three parts), so it mounts read-write; berth mounts \
                read-only, as the file says",
+        sometimes: false,
     },
     Accepted {
         fixture: "*",
@@ -72,19 +75,28 @@ const INTENTIONAL: &[Accepted] = &[
         what: "compose creates every container attached to stdout and stderr, also for `up -d`; \
                the flags only say what `docker start --attach` connects to, and a detached \
                service's output goes to its log driver either way",
+        sometimes: false,
     },
     Accepted {
         fixture: "*",
         resource: "container *",
         path: "/Config/AttachStderr",
         what: "as AttachStdout",
+        sometimes: false,
     },
 ];
 
 /// Differences caused by berth bugs: reported on every run, not failing, until the fix lands
-/// (then the entry must go: a known bug that no longer shows fails the suite).
+/// (then the entry must go: a known bug that no longer shows fails the suite, unless it is
+/// marked `sometimes`, a race).
 #[rustfmt::skip]
 const KNOWN_BERTH_BUGS: &[Accepted] = &[
+    Accepted {
+        sometimes: true,
+        ..bug("shared-namespaces", "berth destroy", "/exit",
+            "a race, seen on some runs: the default network still has `active endpoints` after destroy's \
+             retries (the engine's stale endpoint count, DESIGN.md, Engine facts)")
+    },
     bug("mac-address|changes/mac_address", "*", "/**",
         "mac_address refused on engines before API 1.44, so the container is not created; compose sets \
          Config.MacAddress, which API 1.41 honours"),
@@ -101,6 +113,7 @@ const fn bug(
         resource,
         path,
         what,
+        sometimes: false,
     }
 }
 
@@ -169,6 +182,8 @@ struct Accepted {
     resource: &'static str,
     path: &'static str,
     what: &'static str,
+    /// A race: the difference shows on some runs only, so its absence proves no fix.
+    sometimes: bool,
 }
 
 impl Accepted {
@@ -310,9 +325,18 @@ impl Change {
     }
 }
 
-/// Both tests bring projects up on the one shared engine: one at a time (the engine's address
-/// pools are small and shared with other suites).
-static ENGINE: Mutex<()> = Mutex::new(());
+/// The suite's turn on the engine, held for a whole test: its project names, host ports,
+/// subnets and fixed names (`ec-basics-named`, `ec-external-net`, ...) are the same in every
+/// checkout, so the two tests, and the suites of two checkouts testing at once on one engine,
+/// take turns (an OS file lock, released when the file is dropped, also on panic).
+fn engine_turn() -> std::fs::File {
+    let path = std::env::temp_dir().join("berth-engine-conformance.lock");
+    let file = std::fs::File::create(&path)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    file
+}
 
 /// `BERTH_EC_ONLY=minimal,changes/cpus` runs only those fixtures and changes (while working on
 /// one); the check for known bugs that no longer show is then skipped.
@@ -333,7 +357,7 @@ const BERTH_LABEL_PREFIX: &str = "dev.berth.";
 
 #[test]
 fn berth_apply_matches_docker_compose_up() {
-    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = engine_turn();
     crate::common::require_docker_compose("the engine conformance suite");
     demo_image();
     let started = Instant::now();
@@ -391,7 +415,7 @@ fn berth_apply_matches_docker_compose_up() {
 
 #[test]
 fn edits_plan_the_right_action_and_converge_like_compose() {
-    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = engine_turn();
     crate::common::require_docker_compose("the engine conformance suite");
     demo_image();
     let started = Instant::now();
@@ -685,7 +709,7 @@ fn judge(title: &str, differences: Vec<Difference>, mine: impl Fn(&Accepted) -> 
     let fixed: Vec<&Accepted> = KNOWN_BERTH_BUGS
         .iter()
         .zip(&known)
-        .filter(|(entry, count)| **count == 0 && mine(entry))
+        .filter(|(entry, count)| **count == 0 && !entry.sometimes && mine(entry))
         .map(|(entry, _)| entry)
         .collect();
     let mut report = String::new();
