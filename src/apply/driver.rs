@@ -52,6 +52,8 @@ pub struct EngineDriver {
     resources: BTreeMap<Address, Resource>,
     changes: BTreeMap<Address, Change>,
     lineage: String,
+    /// Removing a container removes its anonymous volumes (`destroy --volumes`).
+    anonymous_volumes: bool,
 }
 
 impl EngineDriver {
@@ -71,7 +73,14 @@ impl EngineDriver {
                 .map(|c| (c.address.clone(), c.clone()))
                 .collect(),
             lineage: lineage.to_string(),
+            anonymous_volumes: false,
         })
+    }
+
+    /// Remove containers' anonymous volumes with them (`destroy --volumes`).
+    pub fn removing_anonymous_volumes(mut self) -> Self {
+        self.anonymous_volumes = true;
+        self
     }
 
     /// Hand over the connection (made inside the runtime).
@@ -117,7 +126,7 @@ impl EngineDriver {
                     Err(e) if !e.is_not_found() => return Err(e),
                     _ => {}
                 }
-                container::remove(engine, target, true).await?;
+                container::remove_with(engine, target, true, self.anonymous_volumes).await?;
             }
             Kind::Network => network::remove(engine, target).await?,
             Kind::Volume => volume::remove(engine, name).await?,

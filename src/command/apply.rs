@@ -83,7 +83,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
         )]));
     }
     let default = crate::cli::DEFAULT_PARALLELISM;
-    finish(g, planned, &args.change, saved, "Apply", default)
+    finish(g, planned, &args.change, saved, "Apply", default, false)
 }
 
 /// A saved plan applies only to the inputs and state it was made against.
@@ -133,7 +133,15 @@ pub fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode, Error> {
             && (c.address.kind != Kind::Volume || args.volumes)
     });
     let default = crate::cli::DESTROY_PARALLELISM;
-    finish(g, planned, &args.change, false, "Destroy", default)
+    finish(
+        g,
+        planned,
+        &args.change,
+        false,
+        "Destroy",
+        default,
+        args.volumes,
+    )
 }
 
 /// The plan of a destroy: nothing is desired any more (of the targeted services, with targets).
@@ -189,6 +197,7 @@ fn finish(
     saved: bool,
     verb: &str,
     default_parallelism: usize,
+    anonymous_volumes: bool,
 ) -> Result<ExitCode, Error> {
     let color = use_color(g, false);
     if !planned.plan.has_changes() {
@@ -208,12 +217,11 @@ fn finish(
         ..
     } = planned;
     let list = steps(&plan, &desired);
-    let driver = Arc::new(EngineDriver::new(
-        &loaded.project,
-        &desired,
-        &plan,
-        &state.lineage,
-    )?);
+    let mut driver = EngineDriver::new(&loaded.project, &desired, &plan, &state.lineage)?;
+    if anonymous_volumes {
+        driver = driver.removing_anonymous_volumes();
+    }
+    let driver = Arc::new(driver);
     // go on with the connection the plan observed on (`--refresh=false`: a new one)
     let mut session = match session {
         Some(s) => s,

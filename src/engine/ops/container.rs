@@ -213,8 +213,20 @@ pub async fn stop(
 /// Remove the container (`force`: even when running); one already gone is
 /// fine. Anonymous volumes are kept, as `docker compose down` keeps them.
 pub async fn remove(engine: &Engine, id: &str, force: bool) -> Result<(), EngineError> {
+    remove_with(engine, id, force, false).await
+}
+
+/// [`remove`], and with `anonymous_volumes` its anonymous volumes too (as
+/// `docker compose down --volumes` removes them).
+pub async fn remove_with(
+    engine: &Engine,
+    id: &str,
+    force: bool,
+    anonymous_volumes: bool,
+) -> Result<(), EngineError> {
     let options = RemoveContainerOptions {
         force,
+        v: anonymous_volumes,
         ..Default::default()
     };
     match engine.docker().remove_container(id, Some(options)).await {
