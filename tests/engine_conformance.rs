@@ -38,6 +38,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use crate::common::Berth;
+use crate::common::config_diff::{glob_matches, show_within};
 use crate::common::engine::{Cleanup, demo_image, try_docker};
 
 /// Differences that are meaningless: the two containers behave the same. Each with its reason.
@@ -1513,33 +1514,9 @@ fn pointer_matches(pattern: &str, pointer: &str) -> bool {
             .all(|(want, have)| glob_matches(want, have))
 }
 
-/// Whether `text` matches `pattern`, where `*` matches any run of characters.
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((prefix, rest)) => {
-            let Some(text) = text.strip_prefix(prefix) else {
-                return false;
-            };
-            (0..=text.len())
-                .filter(|&start| text.is_char_boundary(start))
-                .any(|start| glob_matches(rest, &text[start..]))
-        }
-    }
-}
-
 /// A value as one line of the report.
 fn show(value: Option<&Value>) -> String {
-    const MAX_CHARS: usize = 300;
-    let Some(value) = value else {
-        return "(absent)".to_owned();
-    };
-    let text = value.to_string();
-    if text.chars().count() > MAX_CHARS {
-        format!("{}…", text.chars().take(MAX_CHARS).collect::<String>())
-    } else {
-        text
-    }
+    show_within(value, 300)
 }
 
 #[cfg(test)]

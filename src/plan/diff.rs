@@ -18,7 +18,7 @@ use super::sensitive::{MASK, is_sensitive_path, mask, mask_shared, security_flag
 use super::{Action, Change, FORMAT_VERSION, InPlace, Mode, Orphan, Plan};
 use crate::engine::{Observed, ObservedContainer};
 use crate::resource::desired::DEPENDENCIES_KEY;
-use crate::resource::expected::updatable;
+use crate::resource::expected::{updatable, without_updatable};
 use crate::resource::{Address, ContainerSpec, Desired, Kind, Resource, Spec, labels};
 use crate::state::{State, StateResource};
 
@@ -129,33 +129,11 @@ fn in_place(old: &ContainerSpec, new: &ContainerSpec) -> Option<Vec<InPlace>> {
 
 /// A spec without what can change in place: the name and what `docker update` changes.
 fn settled(spec: &ContainerSpec) -> ContainerSpec {
-    let mut s = spec.clone();
+    let mut s = without_updatable(spec);
     s.name = String::new();
     // what it uses, by hash: a service renamed with `berth state mv` uses the
     // same image under another address
     s.uses = s.uses.values().map(|h| (h.clone(), h.clone())).collect();
-    let svc = &mut s.service;
-    svc.restart = None;
-    svc.mem_limit = None;
-    svc.mem_reservation = None;
-    svc.memswap_limit = None;
-    svc.cpus = None;
-    svc.cpu_shares = None;
-    svc.cpu_period = None;
-    svc.cpu_quota = None;
-    svc.cpuset = None;
-    svc.pids_limit = None;
-    if let Some(d) = svc.deploy.as_mut() {
-        d.restart_policy = None;
-        if let Some(l) = d.resources.limits.as_mut() {
-            l.cpus = None;
-            l.memory = None;
-            l.pids = None;
-        }
-        if let Some(r) = d.resources.reservations.as_mut() {
-            r.memory = None;
-        }
-    }
     s
 }
 

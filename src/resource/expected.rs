@@ -258,19 +258,8 @@ pub fn with_updatable(spec: &ContainerSpec, u: &Updatable) -> ContainerSpec {
     if updatable(spec) == *u {
         return spec.clone();
     }
-    let mut out = spec.clone();
+    let mut out = without_updatable(spec);
     let s = &mut out.service;
-    if let Some(d) = s.deploy.as_mut() {
-        d.restart_policy = None;
-        if let Some(l) = d.resources.limits.as_mut() {
-            l.cpus = None;
-            l.memory = None;
-            l.pids = None;
-        }
-        if let Some(r) = d.resources.reservations.as_mut() {
-            r.memory = None;
-        }
-    }
     let some = |v: i64| (v > 0).then_some(v);
     s.restart = Some(u.restart.clone());
     s.mem_limit = some(u.memory).map(Bytes);
@@ -283,6 +272,35 @@ pub fn with_updatable(spec: &ContainerSpec, u: &Updatable) -> ContainerSpec {
     s.cpu_quota = some(u.cpu_quota);
     s.cpuset = (!u.cpuset_cpus.is_empty()).then(|| u.cpuset_cpus.clone());
     s.pids_limit = some(u.pids_limit);
+    out
+}
+
+/// `spec` without what [`Updatable`] is made of: the restart policy and the
+/// limits, from the short keys and from `deploy`.
+pub fn without_updatable(spec: &ContainerSpec) -> ContainerSpec {
+    let mut out = spec.clone();
+    let s = &mut out.service;
+    s.restart = None;
+    s.mem_limit = None;
+    s.mem_reservation = None;
+    s.memswap_limit = None;
+    s.cpus = None;
+    s.cpu_shares = None;
+    s.cpu_period = None;
+    s.cpu_quota = None;
+    s.cpuset = None;
+    s.pids_limit = None;
+    if let Some(d) = s.deploy.as_mut() {
+        d.restart_policy = None;
+        if let Some(l) = d.resources.limits.as_mut() {
+            l.cpus = None;
+            l.memory = None;
+            l.pids = None;
+        }
+        if let Some(r) = d.resources.reservations.as_mut() {
+            r.memory = None;
+        }
+    }
     out
 }
 

@@ -338,7 +338,7 @@ fn pointer_matches(pattern: &str, pointer: &str) -> bool {
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters.
-fn glob_matches(pattern: &str, text: &str) -> bool {
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
         Some((prefix, rest)) => {
@@ -353,16 +353,20 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
 }
 
 /// A value as one line of the report.
-fn show(value: Option<&Value>) -> String {
-    const MAX_CHARS: usize = 200;
+pub fn show(value: Option<&Value>) -> String {
+    show_within(value, 200)
+}
+
+/// A value as one line of a report, cut after `max_chars` characters.
+pub fn show_within(value: Option<&Value>, max_chars: usize) -> String {
     let Some(value) = value else {
         return "(absent)".to_owned();
     };
     let text = value.to_string();
-    if text.chars().count() <= MAX_CHARS {
+    if text.chars().count() <= max_chars {
         return text;
     }
-    let mut short = text.chars().take(MAX_CHARS).collect::<String>();
+    let mut short = text.chars().take(max_chars).collect::<String>();
     short.push('…');
     short
 }
