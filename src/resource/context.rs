@@ -182,19 +182,24 @@ pub fn context_hash(dir: &Path, dockerfile: Option<&str>, skip: &[PathBuf]) -> i
             }
             EntryKind::File => {
                 hasher.update(b"f");
-                let mut f = fs::File::open(&entry.path)?;
-                loop {
-                    let n = f.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buf[..n]);
-                }
+                update_with_file(&mut hasher, &entry.path, &mut buf)?;
             }
         }
         hasher.update([0xff]);
     }
     Ok(hex(&hasher.finalize()))
+}
+
+/// Feed a file's bytes to `hasher`, through `buf`.
+pub(super) fn update_with_file(hasher: &mut Sha256, path: &Path, buf: &mut [u8]) -> io::Result<()> {
+    let mut f = fs::File::open(path)?;
+    loop {
+        let n = f.read(buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        hasher.update(&buf[..n]);
+    }
 }
 
 /// sha256 (hex) of a value's compact JSON text, streamed into the hasher: the

@@ -7,14 +7,13 @@
 //! [`super::context`] (Docker's `.dockerignore` rules).
 
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobMatcher};
 use sha2::{Digest, Sha256};
 
-use super::context::hex;
+use super::context::{hex, update_with_file};
 
 /// One `.dockerignore` rule: a glob, negated with a leading `!`.
 struct Rule {
@@ -135,14 +134,7 @@ pub fn context_hash(dir: &Path, skip: &[PathBuf]) -> std::io::Result<String> {
         if meta.file_type().is_symlink() {
             hasher.update(fs::read_link(&path)?.to_string_lossy().as_bytes());
         } else {
-            let mut f = fs::File::open(&path)?;
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
+            update_with_file(&mut hasher, &path, &mut buf)?;
         }
         hasher.update([0xff]);
     }
