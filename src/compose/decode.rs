@@ -2558,7 +2558,14 @@ fn file_object(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &str) ->
             match k {
                 "name" => name = ctx.string(v, &p),
                 "file" => o.file = ctx.string(v, &p).map(|f| ctx.resolve_path(v, &f)),
-                "environment" => o.environment = ctx.string(v, &p),
+                "environment" => {
+                    o.environment = ctx.string(v, &p);
+                    o.environment_value = o
+                        .environment
+                        .as_deref()
+                        .and_then(|var| ctx.vars.get(var))
+                        .map(str::to_string);
+                }
                 "content" => o.content = ctx.string(v, &p),
                 "external" => {
                     let (ext, ext_name) = external(ctx, v, &p);

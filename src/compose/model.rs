@@ -613,6 +613,10 @@ pub struct FileObject {
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// The value of `environment`'s variable, from the shell or the env
+    /// files (as Compose reads it); `None` when unset. Not printed.
+    #[serde(skip)]
+    pub environment_value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     #[serde(skip_serializing_if = "is_false")]

@@ -191,6 +191,7 @@ fn lookup(table: &[(&str, Support)], key: &str) -> Support {
 pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
+    let mut unset = Vec::new();
     let mut note = |path: Vec<&str>, support: Support| {
         let dotted = path.join(".");
         match support {
@@ -240,6 +241,32 @@ pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
                 );
             }
         }
+        // compose refuses to start the container without the variable's value
+        for (kind, list, objects) in [
+            ("configs", &s.configs, &project.configs),
+            ("secrets", &s.secrets, &project.secrets),
+        ] {
+            for m in list {
+                if let Some(o) = objects.get(&m.source)
+                    && let Some(var) = &o.environment
+                    && o.environment_value.is_none()
+                    && !o.external
+                {
+                    let path = [kind, m.source.as_str(), "environment"];
+                    unset.push(
+                        Diagnostic::at(
+                            span_of(root, &path),
+                            path.join("."),
+                            format!("the variable `{var}` is not set"),
+                        )
+                        .with_hint(format!(
+                            "set `{var}` in the environment or in `.env`: service `{name}` takes {kind} `{}` from it",
+                            m.source
+                        )),
+                    );
+                }
+            }
+        }
         // compose refuses these too: they are copied into the container's filesystem
         if s.read_only {
             for (kind, list, objects) in [
@@ -267,6 +294,7 @@ pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
             note(vec!["networks", key, extra], lookup(NETWORK, extra));
         }
     }
+    errors.extend(unset);
     errors.dedup_by(|a, b| a.path == b.path);
     (errors, warnings)
 }
@@ -284,6 +312,54 @@ mod tests {
                 "`{key}` has no status in compose::support::SERVICE"
             );
         }
+    }
+
+    fn unsupported(yaml: &str, env: &[(&str, &str)]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        let loaded = crate::compose::load(crate::compose::LoadOptions {
+            working_dir: dir.path().to_path_buf(),
+            project_name: Some("demo".into()),
+            environ: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        })
+        .unwrap();
+        loaded
+            .unsupported
+            .iter()
+            .map(|d| {
+                let at = d.location(&loaded.sources).unwrap_or_default();
+                format!("{at} {}: {}", d.path, d.message)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn what_berth_would_not_apply_is_refused_where_it_is_written() {
+        let found = unsupported(
+            "services:\n  app:\n    image: demo\n    gpus: all\n    build:\n      context: .\n      ssh: [default]\n      cache_from: [x]\n",
+            &[],
+        );
+        assert_eq!(
+            found,
+            [
+                "compose.yaml:4:5 services.app.gpus: berth does not apply `gpus`",
+                "compose.yaml:7:7 services.app.build.ssh: berth does not apply `ssh`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_secret_from_an_unset_variable_is_refused_and_a_set_one_is_not() {
+        let yaml = "services:\n  app:\n    image: demo\n    secrets: [tok]\nsecrets:\n  tok:\n    environment: MY_TOKEN\n";
+        assert_eq!(
+            unsupported(yaml, &[]),
+            ["compose.yaml:7:5 secrets.tok.environment: the variable `MY_TOKEN` is not set"]
+        );
+        assert!(unsupported(yaml, &[("MY_TOKEN", "abc")]).is_empty());
     }
 
     #[test]

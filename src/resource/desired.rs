@@ -550,8 +550,11 @@ fn file_hashes(p: &Project, s: &Service) -> Result<BTreeMap<String, String>, Res
             })?
         } else if let Some(c) = &obj.content {
             c.clone().into_bytes()
-        } else if let Some(var) = &obj.environment {
-            std::env::var(var).unwrap_or_default().into_bytes()
+        } else if obj.environment.is_some() {
+            obj.environment_value
+                .clone()
+                .unwrap_or_default()
+                .into_bytes()
         } else {
             continue;
         };
