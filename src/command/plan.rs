@@ -103,6 +103,31 @@ pub fn observe_with(
     Ok(session.block_on(engine.observe(&desired.project, &lookup))?)
 }
 
+/// What the engine cannot do of the plan, found before anything changes:
+/// `mac_address` needs API 1.44 (bollard's create request no longer carries
+/// the container-wide MAC address older engines read).
+fn engine_limits(plan: &Plan, desired: &Desired, engine: &crate::engine::Engine) -> Vec<String> {
+    if engine.api_at_least(1, 44) {
+        return Vec::new();
+    }
+    plan.changes
+        .iter()
+        .filter(|c| matches!(c.action, crate::plan::Action::Create | crate::plan::Action::Replace))
+        .filter_map(|c| desired.resources.get(&c.address))
+        .filter(|r| {
+            r.typed()
+                .container()
+                .is_some_and(|c| c.service.mac_address.is_some())
+        })
+        .map(|r| {
+            format!(
+                "`{}` sets `mac_address`, which berth can apply only on engines with API 1.44 or later (Docker 25); this engine is older: remove it, or upgrade the engine",
+                r.address
+            )
+        })
+        .collect()
+}
+
 /// Load, resolve, lock, read state, observe, diff.
 pub fn compute(
     g: &GlobalArgs,
@@ -157,7 +182,7 @@ pub fn compute(
         None => None,
     };
     timer.lap("state, observe");
-    let plan = diff(&DiffInput {
+    let mut plan = diff(&DiffInput {
         mode,
         desired: &desired,
         state: &state,
@@ -165,6 +190,12 @@ pub fn compute(
         remove_orphans,
         targets: &options.targets,
     });
+    if let Some(session) = &mut session
+        && mode == Mode::Converge
+    {
+        plan.errors
+            .extend(engine_limits(&plan, &desired, &session.engine()?));
+    }
     timer.lap("diff");
     Ok(Planned {
         loaded,
