@@ -55,16 +55,12 @@ fn berth_config_matches_docker_compose_config() {
         .into_iter()
         .flatten()
         .collect::<Vec<_>>();
-    if !failures.is_empty() {
-        let mut report = format!(
-            "{} of {total} fixtures: `berth config --format json` differs from \
-             `docker compose config --format json` (docker compose {compose_version})\n",
-            failures.len()
-        );
-        for failure in &failures {
-            report.push('\n');
-            report.push_str(failure);
-        }
-        panic!("{report}");
-    }
+    crate::common::fail_with_all(
+        &failures,
+        total,
+        &format!(
+            "fixtures: `berth config --format json` differs from \
+             `docker compose config --format json` (docker compose {compose_version})"
+        ),
+    );
 }

@@ -53,18 +53,11 @@ fn invalid_inputs_are_rejected_with_located_errors() {
         .iter()
         .filter_map(|dir| Case::new(dir).and_then(|case| case.check()).err())
         .collect::<Vec<_>>();
-    if !failures.is_empty() {
-        let mut report = format!(
-            "{} of {} bad-input cases failed (docker compose {compose})\n",
-            failures.len(),
-            cases.len()
-        );
-        for failure in &failures {
-            report.push('\n');
-            report.push_str(failure);
-        }
-        panic!("{report}");
-    }
+    crate::common::fail_with_all(
+        &failures,
+        cases.len(),
+        &format!("bad-input cases failed (docker compose {compose})"),
+    );
 }
 
 /// What `docker compose config` does with a case.

@@ -96,17 +96,12 @@ fn real_world_setups_match_docker_compose_config() {
         "realworld: {agree} of {} setups agree with docker compose {compose_version}",
         cases.len()
     );
-    if !failures.is_empty() {
-        let mut report = format!(
-            "{} of {} real-world setups: `berth config --format json` differs from \
-             `docker compose config --format json` (docker compose {compose_version})\n",
-            failures.len(),
-            cases.len()
-        );
-        for failure in &failures {
-            report.push('\n');
-            report.push_str(failure);
-        }
-        panic!("{report}");
-    }
+    crate::common::fail_with_all(
+        &failures,
+        cases.len(),
+        &format!(
+            "real-world setups: `berth config --format json` differs from \
+             `docker compose config --format json` (docker compose {compose_version})"
+        ),
+    );
 }

@@ -215,3 +215,17 @@ impl Run {
         self
     }
 }
+
+/// Fail with every failure of a table-driven suite in one report: `of_what`
+/// says what failed ("fixtures: ...", "bad-input cases failed ..."), after the count.
+pub fn fail_with_all(failures: &[String], total: usize, of_what: &str) {
+    if failures.is_empty() {
+        return;
+    }
+    let mut report = format!("{} of {total} {of_what}\n", failures.len());
+    for failure in failures {
+        report.push('\n');
+        report.push_str(failure);
+    }
+    panic!("{report}");
+}
