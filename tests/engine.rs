@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use berth::engine::{Engine, EngineError, Lookup, Observed, ObservedPort};
+use berth::engine::{Engine, EngineError, Lookup};
+use berth::observed::{Observed, ObservedPort};
 
 use crate::common::engine::{
     Cleanup, DEMO_IMAGE, demo_image, docker, engine_slot, label, unique_project,

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::command::plan::{compute, observe};
-use crate::engine::{Observed, ObservedContainer};
+use crate::observed::{Observed, ObservedContainer};
 use crate::resource::desired::{canonical, spec_hash};
 use crate::resource::expected::with_updatable;
 use crate::resource::{Address, Kind, ResolveOptions, Resource, labels};

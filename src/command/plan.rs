@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use crate::cli::{GlobalArgs, LockArgs, PlanArgs, PlanFormat};
 use crate::compose::Loaded;
-use crate::engine::{Lookup, Observed, Session};
+use crate::engine::{Lookup, Session};
+use crate::observed::Observed;
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{DiffInput, Mode, Plan, diff};
 use crate::render;
@@ -153,9 +154,7 @@ pub fn compute(
     let path = state_path(g, &loaded);
     let mut options = options;
     if let Some(dir) = path.parent() {
-        options
-            .context_skip
-            .push(crate::compose::decode::clean(dir).into());
+        options.context_skip.push(crate::paths::clean(dir).into());
     }
     let mut timer = crate::timing::Timer::new();
     let mut loaded = loaded;

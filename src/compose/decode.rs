@@ -12,6 +12,7 @@ use super::model::*;
 use super::node::{Entry, Node, Value};
 use super::source::{FileId, SourceMap};
 use super::units::{Bytes, Duration};
+use crate::paths::{clean, io_reason};
 
 /// What decoding needs besides the tree.
 pub struct Ctx<'a> {
@@ -1427,14 +1428,6 @@ fn label_files(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, String> 
     labels
 }
 
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
 fn extra_hosts(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<String> {
     let mut out = Vec::new();
     match &n.value {
@@ -2621,34 +2614,6 @@ fn container_path(target: &str) -> String {
     clean(Path::new(target))
 }
 
-/// Lexically clean a path (`a/./b/../c` → `a/c`), as Go's `filepath.Clean` does.
-pub fn clean(p: &Path) -> String {
-    use std::path::Component;
-    let mut out: Vec<String> = Vec::new();
-    let absolute = p.is_absolute();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                if out.last().is_some_and(|l| l != "..") {
-                    out.pop();
-                } else if !absolute {
-                    out.push("..".into());
-                }
-            }
-            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
-            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
-        }
-    }
-    let joined = out.join("/");
-    if absolute {
-        format!("/{joined}")
-    } else if joined.is_empty() {
-        ".".into()
-    } else {
-        joined
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2751,12 +2716,5 @@ mod tests {
         assert!(parse_short_port("80/icmp").is_err());
         assert!(parse_short_port("8000-8002:80-81").is_err());
         assert!(parse_short_port("a:b:c:d").is_err());
-    }
-
-    #[test]
-    fn paths_are_cleaned_like_go() {
-        assert_eq!(clean(Path::new("/a/./b/../c")), "/a/c");
-        assert_eq!(clean(Path::new("/a/..")), "/");
-        assert_eq!(clean(Path::new("/p/./data")), "/p/data");
     }
 }

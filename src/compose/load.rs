@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::decode::{self, Ctx, io_reason};
+use super::decode::{self, Ctx};
 use super::diagnostic::{Diagnostic, Diagnostics, Sink};
 use super::dotenv;
 use super::interpolate::{self, InterpolationError, Vars};
@@ -15,6 +15,7 @@ use super::node::{Entry, Node, Value};
 use super::source::{FileId, SourceMap, Span};
 use super::validate;
 use super::yaml;
+use crate::paths::io_reason;
 
 /// File names Compose looks for, in order, in the working directory and its parents.
 pub const DEFAULT_FILES: &[&str] = &[
@@ -219,7 +220,7 @@ fn absolute(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        PathBuf::from(decode::clean(&base.join(p)))
+        PathBuf::from(crate::paths::clean(&base.join(p)))
     }
 }
 

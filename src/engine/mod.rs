@@ -13,14 +13,12 @@
 mod connect;
 mod error;
 mod observe;
-mod observed;
 pub mod ops;
 mod runtime;
 
 pub use connect::{DEFAULT_HOST, Engine};
 pub use error::EngineError;
 pub use observe::Lookup;
-pub use observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
 pub use runtime::{Session, runtime};
 
 /// The label docker compose (and berth) puts on everything of a project; its

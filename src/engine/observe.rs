@@ -22,7 +22,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use super::PROJECT_LABEL;
 use super::connect::Engine;
 use super::error::EngineError;
-use super::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
+use crate::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
 use crate::resource::expected::{Updatable, restart_text};
 
 /// How many container inspects (or image lookups) are in flight at once.

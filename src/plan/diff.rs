@@ -16,7 +16,7 @@ use super::attributes::changed_attributes;
 use super::reason::{Drift, OrphanKind, Reason};
 use super::sensitive::{MASK, is_sensitive_path, mask, mask_shared, security_flags};
 use super::{Action, Change, FORMAT_VERSION, InPlace, Mode, Orphan, Plan};
-use crate::engine::{Observed, ObservedContainer};
+use crate::observed::{Observed, ObservedContainer};
 use crate::resource::desired::DEPENDENCIES_KEY;
 use crate::resource::expected::{updatable, without_updatable};
 use crate::resource::{Address, ContainerSpec, Desired, Kind, Resource, Spec, labels};

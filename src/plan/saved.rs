@@ -71,7 +71,7 @@ impl SavedPlan {
             format!(
                 "cannot read plan file `{}`: {}",
                 path.display(),
-                crate::compose::decode::io_reason(&e)
+                crate::paths::io_reason(&e)
             )
         })?;
         let version: serde_json::Value = serde_json::from_str(&text)

@@ -546,7 +546,7 @@ fn file_hashes(p: &Project, s: &Service) -> Result<BTreeMap<String, String>, Res
                     "secret file"
                 },
                 path: f.clone(),
-                detail: crate::compose::decode::io_reason(&e),
+                detail: crate::paths::io_reason(&e),
             })?
         } else if let Some(c) = &obj.content {
             c.clone().into_bytes()

@@ -33,6 +33,8 @@ use crate::resource::spec::{Spec, SpecError};
 pub use error::StateError;
 pub use file::{StateStore, default_path};
 pub use format::FORMAT_VERSION;
+#[cfg(test)]
+pub(crate) use format::{decode, encode};
 pub use lock::{Holder, LockGuard, lock, lock_path};
 pub use timestamp::format_rfc3339;
 

@@ -1,5 +1,5 @@
 //! What the engine holds for a project: plain data for the diff, read once
-//! per plan by [`Engine::observe`](super::Engine::observe).
+//! per plan by [`Engine::observe`](crate::engine::Engine::observe).
 //!
 //! Every list is sorted (containers, networks and volumes by name; ports and
 //! aliases in order), so two observations of the same engine compare equal

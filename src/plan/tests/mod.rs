@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::compose::{LoadOptions, load};
-use crate::engine::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
+use crate::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
 use crate::resource::expected::updatable;
 use crate::resource::{Address, Desired, Kind, ResolveOptions, labels, resolve};
 use crate::state::{State, StateResource};
@@ -728,3 +728,4 @@ fn destroy_plans_every_resource_away_and_keeps_the_untargeted_ones() {
         ["image.web delete", "container.web[1] delete"]
     );
 }
+mod state_v1;
