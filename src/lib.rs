@@ -5,17 +5,20 @@
 //! against state and the engine.
 
 pub mod apply;
+pub mod backend;
 pub mod cli;
 pub mod command;
 pub mod compose;
 pub mod engine;
+pub mod error;
 pub mod memory;
 pub mod observed;
+pub mod output;
 pub mod par;
 pub mod paths;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod resource;
-pub mod run;
 pub mod state;
 pub mod timing;

@@ -39,10 +39,11 @@ fn main() -> ExitCode {
             };
         }
     };
-    match berth::run::run(cli) {
+    match berth::command::run(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprint!("{}", e.render());
+            let color = berth::command::color(&cli.global, true);
+            eprint!("{}", e.render(color));
             ExitCode::from(1)
         }
     }

@@ -1,8 +1,10 @@
 //! The executor: runs steps as their dependencies finish, at most
 //! `parallelism` at a time. It decides nothing: what each step does is the
-//! [`Driver`]'s job, what to record is the caller's. On the first failure it
-//! schedules nothing new, lets running steps finish, and reports what was
-//! done, what failed and what was skipped.
+//! [`Driver`]'s job (the backend's), what to record is the caller's. On the
+//! first failure it schedules nothing new, lets running steps finish, and
+//! reports what was done, what failed (with the driver's own typed error)
+//! and what was skipped. Separate from the driver so every backend (the
+//! Docker engine today, Swarm next) is scheduled the same way.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,14 +14,43 @@ use tokio::task::JoinSet;
 
 use super::steps::Step;
 use crate::resource::Address;
+use crate::state::StateError;
 
 /// Carries out one step against the engine.
 pub trait Driver: Send + Sync + 'static {
     type Outcome: Send + 'static;
+    /// What a step fails with (the engine's error for the Docker backend).
+    type Error: std::fmt::Display + Send + 'static;
     fn run(
         self: Arc<Self>,
         step: Step,
-    ) -> impl Future<Output = Result<Self::Outcome, String>> + Send;
+    ) -> impl Future<Output = Result<Self::Outcome, Self::Error>> + Send;
+}
+
+/// Why one step failed.
+#[derive(Debug)]
+pub enum Failure<E> {
+    /// The driver's error.
+    Step(E),
+    /// The step was done, but recording it failed.
+    Record(StateError),
+    /// The driver panicked: a bug in berth, reported against its step.
+    Panicked(String),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Step(e) => write!(f, "{e}"),
+            Failure::Record(e) => write!(f, "done, but not recorded: {e}"),
+            Failure::Panicked(what) => {
+                write!(
+                    f,
+                    "internal error (a bug in berth, please report it): {what}"
+                )
+            }
+        }
+    }
 }
 
 /// What the executor tells the user interface.
@@ -42,14 +73,24 @@ pub enum Event {
 }
 
 /// How the run ended.
-#[derive(Debug, Default, PartialEq)]
-pub struct Report {
+#[derive(Debug)]
+pub struct Report<E> {
     pub done: Vec<Address>,
-    pub failed: Vec<(Address, String)>,
+    pub failed: Vec<(Address, Failure<E>)>,
     pub skipped: Vec<Address>,
 }
 
-impl Report {
+impl<E> Default for Report<E> {
+    fn default() -> Self {
+        Report {
+            done: Vec::new(),
+            failed: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+}
+
+impl<E> Report<E> {
     pub fn ok(&self) -> bool {
         self.failed.is_empty() && self.skipped.is_empty()
     }
@@ -65,6 +106,13 @@ pub fn describe(step: &Step) -> &'static str {
     }
 }
 
+/// A step's index, when it started, and what its driver returned.
+type Finished<D> = (
+    usize,
+    Instant,
+    Result<<D as Driver>::Outcome, <D as Driver>::Error>,
+);
+
 /// Run every step. `record` is called once per finished step, in completion
 /// order, on this task (write the state there); an error from it counts as a
 /// failure of that step.
@@ -72,9 +120,9 @@ pub async fn execute<D: Driver>(
     driver: Arc<D>,
     steps: Vec<Step>,
     parallelism: usize,
-    mut record: impl FnMut(&Step, D::Outcome) -> Result<(), String>,
+    mut record: impl FnMut(&Step, D::Outcome) -> Result<(), StateError>,
     mut event: impl FnMut(Event),
-) -> Report {
+) -> Report<D::Error> {
     let n = steps.len();
     let mut waiting: Vec<usize> = steps.iter().map(|s| s.after.len()).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -87,7 +135,9 @@ pub async fn execute<D: Driver>(
         (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut started = vec![false; n];
     let mut report = Report::default();
-    let mut running: JoinSet<(usize, Instant, Result<D::Outcome, String>)> = JoinSet::new();
+    let mut running: JoinSet<Finished<D>> = JoinSet::new();
+    // which step each task runs, for a task that panics
+    let mut tasks = std::collections::HashMap::new();
     let mut failing = false;
     let parallelism = parallelism.max(1);
     loop {
@@ -100,29 +150,30 @@ pub async fn execute<D: Driver>(
                 what: describe(&step),
             });
             let driver = driver.clone();
-            running.spawn(async move {
+            let task = running.spawn(async move {
                 let start = Instant::now();
                 let result = driver.run(step).await;
                 (i, start, result)
             });
+            tasks.insert(task.id(), i);
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
         let (i, start, result) = match joined {
-            Ok(x) => x,
+            Ok((_, (i, start, result))) => (i, start, result.map_err(Failure::Step)),
             Err(e) => {
-                // a panicking driver is a bug; still report it as a failure, never hang
-                failing = true;
-                report
-                    .failed
-                    .push((Address::network("?"), format!("internal error: {e}")));
-                continue;
+                // a panicking driver is a bug; still report it against its step, never hang
+                let i = tasks[&e.id()];
+                (i, Instant::now(), Err(Failure::Panicked(panic_message(e))))
             }
         };
         let step = &steps[i];
         let what = describe(step);
-        let result = result.and_then(|outcome| record(step, outcome));
+        let result = match result {
+            Ok(outcome) => record(step, outcome).map_err(Failure::Record),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(()) => {
                 event(Event::Finished {
@@ -142,7 +193,7 @@ pub async fn execute<D: Driver>(
                 event(Event::Failed {
                     address: step.address.clone(),
                     what,
-                    error: error.clone(),
+                    error: error.to_string(),
                 });
                 report.failed.push((step.address.clone(), error));
                 failing = true;
@@ -154,6 +205,18 @@ pub async fn execute<D: Driver>(
         .map(|i| steps[i].address.clone())
         .collect();
     report
+}
+
+/// What a panicking task said, when it said it with text.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a step panicked".into()),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +234,7 @@ mod tests {
 
     impl Driver for Fake {
         type Outcome = ();
+        type Error = String;
         async fn run(self: Arc<Self>, step: Step) -> Result<(), String> {
             {
                 let mut r = self.running.lock().unwrap();
@@ -182,6 +246,9 @@ mod tests {
             self.log.lock().unwrap().push(step.address.to_string());
             if Some(&step.address) == self.fail.as_ref() {
                 return Err("engine said no".into());
+            }
+            if step.address.to_string() == "container.panics[1]" {
+                panic!("the driver has a bug");
             }
             Ok(())
         }
@@ -199,7 +266,7 @@ mod tests {
         steps: Vec<Step>,
         parallelism: usize,
         fail: Option<&str>,
-    ) -> (Report, Vec<String>, usize) {
+    ) -> (Report<String>, Vec<String>, usize) {
         let fake = Arc::new(Fake {
             log: Mutex::new(vec![]),
             fail: fail.map(|f| f.parse().unwrap()),
@@ -219,6 +286,14 @@ mod tests {
         let log = fake.log.lock().unwrap().clone();
         let peak = fake.running.lock().unwrap().1;
         (report, log, peak)
+    }
+
+    fn failures(report: &Report<String>) -> Vec<String> {
+        report
+            .failed
+            .iter()
+            .map(|(a, f)| format!("{a}: {f}"))
+            .collect()
     }
 
     #[test]
@@ -246,14 +321,27 @@ mod tests {
             step("volume.v", &[]),
         ];
         let (report, _, _) = run(steps, 1, Some("container.a[1]"));
-        assert_eq!(
-            report.failed,
-            [(
-                "container.a[1]".parse().unwrap(),
-                "engine said no".to_string()
-            )]
-        );
+        assert_eq!(failures(&report), ["container.a[1]: engine said no"]);
         assert!(report.done.contains(&"network.back".parse().unwrap()));
         assert!(report.skipped.contains(&"container.b[1]".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_panicking_step_is_reported_against_its_own_address() {
+        let steps = vec![
+            step("network.back", &[]),
+            step("container.panics[1]", &[0]),
+            step("container.after[1]", &[1]),
+        ];
+        let (report, _, _) = run(steps, 2, None);
+        assert_eq!(
+            failures(&report),
+            [
+                "container.panics[1]: internal error (a bug in berth, please report it): the driver has a bug"
+            ]
+        );
+        assert!(matches!(report.failed[0].1, Failure::Panicked(_)));
+        assert_eq!(report.done, ["network.back".parse().unwrap()]);
+        assert_eq!(report.skipped, ["container.after[1]".parse().unwrap()]);
     }
 }

@@ -1,6 +1,9 @@
-//! Apply: turn a plan into steps and run them against the engine, recording
-//! the state after every finished step.
+//! Apply: turn a plan into ordered steps and run them through a backend's
+//! driver, recording the state after every finished step. Backend-neutral:
+//! the Docker engine's driver is `backend::docker`.
 
-pub mod driver;
 pub mod executor;
+mod outcome;
 pub mod steps;
+
+pub use outcome::Outcome;

@@ -1,40 +1,47 @@
-//! `berth apply` and `berth destroy`: plan, approve, execute, record.
+//! `berth apply`: plan (or read a saved plan and check it is still
+//! current), approve, execute through the backend, record after every step,
+//! summarise. `apply --refresh-only` changes the state alone. `berth
+//! destroy` reuses [`finish`].
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use crate::apply::driver::EngineDriver;
-use crate::apply::executor::{Event, Report, execute};
+use super::plan::render;
+use crate::apply::executor::Report;
 use crate::apply::steps::steps;
-use crate::cli::{ApplyArgs, ChangeArgs, DestroyArgs, GlobalArgs, LockArgs, PlanFormat};
-use crate::command::plan::{Planned, compute, input_hashes, render};
+use crate::backend::Job;
+use crate::cli::{ApplyArgs, ChangeArgs, GlobalArgs, PlanFormat};
+use crate::engine::EngineError;
+use crate::error::Error;
+use crate::output::{Progress, print_out};
+use crate::pipeline::{PlanRequest, Planned, input_hashes};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{Action, InPlace, Mode, Plan};
-use crate::resource::{Kind, ResolveOptions};
-use crate::run::{Error, print_out, use_color};
+use crate::resource::ResolveOptions;
 
 pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
     if args.refresh_only {
         return refresh_only(g, args);
     }
+    let source = super::source(g);
+    let request = |options, remove_orphans| PlanRequest {
+        source: &source,
+        command: "berth apply",
+        mode: Mode::Converge,
+        options,
+        refresh: true,
+        remove_orphans,
+        lock: super::lock(&args.change.lock),
+    };
     let (planned, saved) = match &args.plan {
         Some(path) => {
-            let saved = SavedPlan::read(path).map_err(Error::Io)?;
+            let saved = SavedPlan::read(path)?;
             let options = ResolveOptions {
                 scale: saved.scale.clone(),
                 targets: saved.targets.clone(),
                 ..Default::default()
             };
-            let planned = compute(
-                g,
-                "berth apply",
-                Mode::Converge,
-                options,
-                true,
-                saved.remove_orphans,
-                &args.change.lock,
-            )?;
+            let planned = crate::pipeline::plan(request(options, saved.remove_orphans))?;
             check_fresh(&saved, &planned, path)?;
             (planned, true)
         }
@@ -44,24 +51,13 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
                 targets: args.targets.clone(),
                 ..Default::default()
             };
-            let planned = compute(
-                g,
-                "berth apply",
-                Mode::Converge,
-                options,
-                true,
-                args.remove_orphans,
-                &args.change.lock,
-            )?;
+            let planned = crate::pipeline::plan(request(options, args.remove_orphans))?;
             (planned, false)
         }
     };
+    let color = super::color(g, false);
     if !planned.plan.errors.is_empty() {
-        print_out(&render(
-            &planned.plan,
-            PlanFormat::Text,
-            use_color(g, false),
-        ))?;
+        print_out(&render(&planned.plan, PlanFormat::Text, color))?;
         return Err(Error::Plan(planned.plan.errors.clone()));
     }
     let losing: Vec<String> = planned
@@ -72,11 +68,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
         .map(|c| c.address.to_string())
         .collect();
     if !losing.is_empty() && !args.allow_data_loss {
-        print_out(&render(
-            &planned.plan,
-            PlanFormat::Text,
-            use_color(g, false),
-        ))?;
+        print_out(&render(&planned.plan, PlanFormat::Text, color))?;
         return Err(Error::Plan(vec![format!(
             "the plan deletes or replaces {} and their data would be lost; run again with --allow-data-loss to accept that",
             losing.join(", ")
@@ -119,93 +111,54 @@ fn check_fresh(saved: &SavedPlan, planned: &Planned, path: &std::path::Path) -> 
     )]))
 }
 
-pub fn destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode, Error> {
-    let options = ResolveOptions {
-        targets: args.targets.clone(),
-        ..Default::default()
-    };
-    let mut planned = compute_destroy(g, options, &args.change.lock)?;
-    // named volumes are kept unless asked; images stay on the engine (as after
-    // `docker compose down`), so the state keeps recording them
-    planned.plan.changes.retain(|c| {
-        c.action == Action::Delete
-            && c.address.kind != Kind::Image
-            && (c.address.kind != Kind::Volume || args.volumes)
-    });
-    let default = crate::cli::DESTROY_PARALLELISM;
-    finish(
-        g,
-        planned,
-        &args.change,
-        false,
-        "Destroy",
-        default,
-        args.volumes,
-    )
-}
-
-/// The plan of a destroy: nothing is desired any more (of the targeted services, with targets).
-fn compute_destroy(
-    g: &GlobalArgs,
-    options: ResolveOptions,
-    lock: &LockArgs,
-) -> Result<Planned, Error> {
-    let targets = options.targets.clone();
-    let mut planned = compute(
-        g,
-        "berth destroy",
-        Mode::Destroy,
-        options,
-        true,
-        targets.is_empty(),
-        lock,
-    )?;
-    // what stays (with targets, the other services' resources) orders the steps
-    planned.desired.resources.retain(|a, _| {
-        !targets.is_empty() && a.service().is_none_or(|s| !targets.iter().any(|t| t == s))
-    });
-    Ok(planned)
-}
-
-fn approve(plan: &Plan, args: &ChangeArgs, saved: bool) -> Result<(), Error> {
+/// Ask before changing anything, unless `--auto-approve` or a saved plan
+/// (approved when it was reviewed).
+fn approve(args: &ChangeArgs, saved: bool) -> Result<(), Error> {
     if args.auto_approve || saved {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Io(
+        return Err(Error::Cancelled(
             "refusing to change the engine without approval: no terminal to ask on; run with --auto-approve, or save a plan (`berth plan -o FILE`) and apply it (`berth apply FILE`)".into(),
         ));
     }
-    let _ = plan;
     print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| Error::Io(e.to_string()))?;
+        .map_err(|e| Error::io("read the answer from standard input", e))?;
     if answer.trim() != "yes" {
-        return Err(Error::Io("apply cancelled: nothing was changed".into()));
+        return Err(Error::Cancelled(
+            "apply cancelled: nothing was changed".into(),
+        ));
     }
     Ok(())
 }
 
-fn finish(
+/// Show the plan, approve, execute, summarise: apply's and destroy's end.
+pub fn finish(
     g: &GlobalArgs,
-    planned: Planned,
+    mut planned: Planned,
     args: &ChangeArgs,
     saved: bool,
     verb: &str,
     default_parallelism: usize,
     anonymous_volumes: bool,
 ) -> Result<ExitCode, Error> {
-    let color = use_color(g, false);
+    let color = super::color(g, false);
     if !planned.plan.has_changes() {
         print_out("No changes. Docker matches the configuration.\n")?;
         return Ok(ExitCode::SUCCESS);
     }
     print_out(&render(&planned.plan, PlanFormat::Text, color))?;
-    approve(&planned.plan, args, saved)?;
+    approve(args, saved)?;
+    let list = steps(&planned.plan, &planned.desired);
+    let parallelism = args.parallelism.unwrap_or(default_parallelism);
+    let ui = Progress::new(args.quiet);
+    // go on with the backend the plan observed through
+    let mut backend = planned.take_backend()?;
     let Planned {
         loaded,
         desired,
@@ -213,34 +166,27 @@ fn finish(
         mut state,
         plan,
         lock,
-        session,
         ..
     } = planned;
-    let list = steps(&plan, &desired);
-    let mut driver = EngineDriver::new(&loaded.project, &desired, &plan, &state.lineage)?;
-    if anonymous_volumes {
-        driver = driver.removing_anonymous_volumes();
-    }
-    let driver = Arc::new(driver);
-    // go on with the connection the plan observed on (`--refresh=false`: a new one)
-    let mut session = match session {
-        Some(s) => s,
-        None => crate::command::plan::start_session()?,
+    let lineage = state.lineage.clone();
+    let job = Job {
+        project: &loaded.project,
+        desired: &desired,
+        plan: &plan,
+        lineage: &lineage,
+        steps: list,
+        parallelism,
+        anonymous_volumes,
     };
-    let engine = session.engine()?;
-    driver.attach(engine);
-    let ui = Progress::new(args.quiet);
-    let report = session.block_on(execute(
-        driver.clone(),
-        list,
-        args.parallelism.unwrap_or(default_parallelism),
-        |step, outcome| {
-            outcome.apply_to(&mut state, step);
+    let report = backend.execute(
+        job,
+        &mut |_, outcome| {
+            outcome.apply_to(&mut state);
             // a failed save fails the step: the summary names it
-            store.save(&mut state).map_err(|e| e.to_string())
+            store.save(&mut state)
         },
-        |e| ui.event(e),
-    ));
+        &mut |e| ui.event(e),
+    )?;
     drop(lock);
     ui.finish();
     let code = summarise(&plan, &report, verb)?;
@@ -278,7 +224,7 @@ fn published(desired: &crate::resource::Desired) -> String {
     }
 }
 
-fn summarise(plan: &Plan, report: &Report, verb: &str) -> Result<ExitCode, Error> {
+fn summarise(plan: &Plan, report: &Report<EngineError>, verb: &str) -> Result<ExitCode, Error> {
     let action = |a: &crate::resource::Address| {
         plan.changes
             .iter()
@@ -331,134 +277,30 @@ fn summarise(plan: &Plan, report: &Report, verb: &str) -> Result<ExitCode, Error
     Ok(ExitCode::from(1))
 }
 
-/// Progress: a live line per resource on a terminal, timestamped lines otherwise.
-struct Progress {
-    quiet: bool,
-    live: Option<indicatif::MultiProgress>,
-    bars: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
-}
-
-impl Progress {
-    fn new(quiet: bool) -> Self {
-        let live = (!quiet && std::io::stderr().is_terminal()).then(indicatif::MultiProgress::new);
-        Progress {
-            quiet,
-            live,
-            bars: Default::default(),
-        }
-    }
-
-    fn stamp() -> String {
-        let now = crate::state::format_rfc3339(std::time::SystemTime::now());
-        now.get(11..19).unwrap_or(&now).to_string()
-    }
-
-    fn event(&self, e: Event) {
-        let text = describe(&e);
-        let key = match &e {
-            Event::Started { address, .. }
-            | Event::Finished { address, .. }
-            | Event::Failed { address, .. } => address.to_string(),
-        };
-        if let Some(live) = &self.live {
-            let mut bars = self.bars.lock().expect("progress lock");
-            match e {
-                Event::Started { .. } => {
-                    let bar = live.add(indicatif::ProgressBar::new_spinner());
-                    bar.set_style(
-                        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                            .expect("template"),
-                    );
-                    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-                    bar.set_message(text);
-                    bars.insert(key, bar);
-                }
-                Event::Finished { .. } => {
-                    if let Some(bar) = bars.remove(&key) {
-                        // the line already says how long it took
-                        bar.set_style(
-                            indicatif::ProgressStyle::with_template("  {msg}").expect("template"),
-                        );
-                        bar.finish_with_message(text);
-                    }
-                }
-                Event::Failed { .. } => {
-                    if let Some(bar) = bars.remove(&key) {
-                        bar.abandon_with_message(text);
-                    }
-                }
-            }
-            return;
-        }
-        if self.quiet && !matches!(e, Event::Failed { .. }) {
-            return;
-        }
-        eprintln!("{} {text}", Self::stamp());
-    }
-
-    /// Finished lines stay on screen (as Terraform's do); only spinners of
-    /// steps that never finished are dropped.
-    fn finish(&self) {
-        for (_, bar) in std::mem::take(&mut *self.bars.lock().expect("progress lock")) {
-            bar.abandon();
-        }
-    }
-}
-
-/// One progress line: `container.web[1]: created after 0.3s`.
-fn describe(e: &Event) -> String {
-    match e {
-        Event::Started { address, what } => format!("{address}: {what}..."),
-        Event::Finished {
-            address,
-            what,
-            elapsed,
-        } => format!(
-            "{address}: {} after {:.1}s",
-            done_word(what),
-            elapsed.as_secs_f64()
-        ),
-        Event::Failed {
-            address,
-            what,
-            error,
-        } => format!("{address}: {what} failed: {error}"),
-    }
-}
-
-fn done_word(what: &str) -> &'static str {
-    match what {
-        "creating" => "created",
-        "starting" => "started",
-        "destroying" => "destroyed",
-        _ => "updated",
-    }
-}
-
 /// `apply --refresh-only`: the state learns what the engine shows. Resources
 /// gone from the engine are forgotten; objects found under another ID are
 /// recorded with it. The engine is not touched.
 fn refresh_only(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
-    let planned = compute(
-        g,
-        "berth apply --refresh-only",
-        Mode::RefreshOnly,
-        ResolveOptions::default(),
-        true,
-        false,
-        &args.change.lock,
-    )?;
+    let planned = crate::pipeline::plan(PlanRequest {
+        source: &super::source(g),
+        command: "berth apply --refresh-only",
+        mode: Mode::RefreshOnly,
+        options: ResolveOptions::default(),
+        refresh: true,
+        remove_orphans: false,
+        lock: super::lock(&args.change.lock),
+    })?;
     let Planned {
         store,
         mut state,
         plan,
         ..
     } = planned;
-    print_out(&render(&plan, PlanFormat::Text, use_color(g, false)))?;
+    print_out(&render(&plan, PlanFormat::Text, super::color(g, false)))?;
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    approve(&plan, &args.change, false)?;
+    approve(&args.change, false)?;
     let (mut forgotten, mut updated) = (0, 0);
     for c in &plan.changes {
         for op in &c.ops {

@@ -12,38 +12,41 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::command::plan::{compute, observe};
+use crate::error::Error;
 use crate::observed::{Observed, ObservedContainer};
+use crate::output::print_out;
+use crate::pipeline::{PlanRequest, Planned};
 use crate::resource::desired::{canonical, spec_hash};
 use crate::resource::expected::with_updatable;
 use crate::resource::{Address, Kind, ResolveOptions, Resource, labels};
-use crate::run::{Error, print_out};
 use crate::state::StateResource;
 
 pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
-    let planned = compute(
-        g,
-        "berth import",
-        crate::plan::Mode::Converge,
-        ResolveOptions::default(),
-        false,
-        false,
-        &args.lock,
-    )?;
-    let crate::command::plan::Planned {
+    let mut planned = crate::pipeline::plan(PlanRequest {
+        source: &super::source(g),
+        command: "berth import",
+        mode: crate::plan::Mode::Converge,
+        options: ResolveOptions::default(),
+        // observed below, for every object of the project
+        refresh: false,
+        remove_orphans: false,
+        lock: super::lock(&args.lock),
+    })?;
+    let mut backend = planned.take_backend()?;
+    let Planned {
         desired,
         store,
         mut state,
         ..
     } = planned;
-    let observed = observe(&desired, &state)?;
+    let observed = backend.observe(&desired, &state)?;
     let single = match (&args.address, &args.id) {
         (Some(a), Some(id)) => {
             let address: Address = a
                 .parse()
-                .map_err(|e: crate::resource::address::BadAddress| Error::Io(e.to_string()))?;
+                .map_err(|e: crate::resource::address::BadAddress| Error::Usage(e.to_string()))?;
             if address.kind != Kind::Container {
-                return Err(Error::Io(format!(
+                return Err(Error::Usage(format!(
                     "`{address}`: only containers can be imported by ID"
                 )));
             }
@@ -51,7 +54,7 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
         }
         (None, None) => None,
         _ => {
-            return Err(Error::Io(
+            return Err(Error::Usage(
                 "import takes both ADDRESS and ID, or neither".into(),
             ));
         }
@@ -67,7 +70,9 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
             continue;
         }
         let found = match &single {
-            Some((_, id)) => single_container(id)?,
+            Some((_, id)) => backend
+                .container(id)?
+                .map(|c| Found::Container(Box::new(c))),
             None => find(&observed, r, &desired.project),
         };
         let Some((id, recorded)) = found.map(|f| record(r, f)) else {
@@ -87,7 +92,7 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
     if let Some((address, id)) = &single
         && imported.is_empty()
     {
-        return Err(Error::Io(format!(
+        return Err(Error::Usage(format!(
             "nothing imported: `{address}` is not in the compose files, is already in the state, or `{id}` is not a container"
         )));
     }
@@ -148,17 +153,6 @@ fn find(observed: &Observed, r: &Resource, project: &str) -> Option<Found> {
                 .map(|c| Found::Container(Box::new(c.clone())))
         }
     }
-}
-
-fn single_container(id: &str) -> Result<Option<Found>, Error> {
-    let runtime = crate::engine::runtime().map_err(|e| Error::Io(e.to_string()))?;
-    runtime.block_on(async {
-        let engine = crate::engine::Engine::connect().await?;
-        Ok(engine
-            .inspect(id)
-            .await?
-            .map(|c| Found::Container(Box::new(c))))
-    })
 }
 
 /// The ID and the spec to record: the desired spec, with the restart policy

@@ -2,20 +2,23 @@
 
 use std::process::ExitCode;
 
+use super::plan::render;
 use crate::cli::{GlobalArgs, PlanFormat, ShowArgs};
-use crate::command::plan::{render, state_path};
+use crate::error::Error;
+use crate::output::print_out;
+use crate::pipeline::{load, state_path};
 use crate::plan::saved::SavedPlan;
-use crate::run::{Error, load, print_out, use_color};
 use crate::state::StateStore;
 
 pub fn run(g: &GlobalArgs, args: &ShowArgs) -> Result<ExitCode, Error> {
     if let Some(path) = &args.plan {
-        let saved = SavedPlan::read(path).map_err(Error::Io)?;
-        print_out(&render(&saved.plan, args.format, use_color(g, false)))?;
+        let saved = SavedPlan::read(path)?;
+        print_out(&render(&saved.plan, args.format, super::color(g, false)))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let loaded = load(g, &[])?;
-    let store = StateStore::new(state_path(g, &loaded));
+    let source = super::source(g);
+    let loaded = load(&source, &[])?;
+    let store = StateStore::new(state_path(&source, &loaded));
     let Some(state) = store.load(&loaded.project.name)? else {
         print_out(&format!(
             "No state for project `{}` yet (`{}` does not exist): nothing has been applied.\n",

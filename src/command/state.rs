@@ -11,21 +11,23 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{GlobalArgs, LockArgs, StateCommand};
-use crate::command::plan::{state_path, take_lock};
+use crate::error::Error;
+use crate::output::print_out;
+use crate::pipeline::{load, state_path, take_lock};
 use crate::resource::Address;
-use crate::run::{Error, load, print_out};
 use crate::state::{Holder, State, StateError, StateStore, lock, lock_path};
 
 fn read(g: &GlobalArgs) -> Result<Option<State>, Error> {
-    let loaded = load(g, &[])?;
-    let store = StateStore::new(state_path(g, &loaded));
+    let source = super::source(g);
+    let loaded = load(&source, &[])?;
+    let store = StateStore::new(state_path(&source, &loaded));
     Ok(store.load(&loaded.project.name)?)
 }
 
 fn parse(address: &str) -> Result<Address, Error> {
     address
         .parse()
-        .map_err(|e: crate::resource::address::BadAddress| Error::Io(e.to_string()))
+        .map_err(|e: crate::resource::address::BadAddress| Error::Usage(e.to_string()))
 }
 
 fn not_in_state(addresses: &[String], nothing: &str) -> Error {
@@ -35,7 +37,7 @@ fn not_in_state(addresses: &[String], nothing: &str) -> Error {
         .collect::<Vec<_>>()
         .join(", ");
     let verb = if addresses.len() == 1 { "is" } else { "are" };
-    Error::Io(format!(
+    Error::Usage(format!(
         "{list} {verb} not in the state; {nothing}: `berth state list` shows what is"
     ))
 }
@@ -55,7 +57,7 @@ pub fn run(g: &GlobalArgs, cmd: &StateCommand) -> Result<ExitCode, Error> {
             let address = parse(address)?;
             let found = state.as_ref().and_then(|s| s.get(&address));
             let Some(r) = found else {
-                return Err(Error::Io(format!(
+                return Err(Error::Usage(format!(
                     "`{address}` is not in the state; `berth state list` shows what is"
                 )));
             };
@@ -92,12 +94,13 @@ fn change(
     command: &str,
     edit: impl FnOnce(&mut State) -> Result<String, Error>,
 ) -> Result<(), Error> {
-    let loaded = load(g, &[])?;
-    let path = state_path(g, &loaded);
-    let _guard = take_lock(&path, command, lock)?;
+    let source = super::source(g);
+    let loaded = load(&source, &[])?;
+    let path = state_path(&source, &loaded);
+    let _guard = take_lock(&path, command, super::lock(lock))?;
     let store = StateStore::new(path);
     let Some(mut state) = store.load(&loaded.project.name)? else {
-        return Err(Error::Io(format!(
+        return Err(Error::Usage(format!(
             "there is no state at `{}`; nothing was changed",
             store.path().display()
         )));
@@ -134,19 +137,19 @@ fn rm(state: &mut State, addresses: &[Address]) -> Result<String, Error> {
 
 fn mv(state: &mut State, from: &Address, to: &Address) -> Result<String, Error> {
     if from.kind != to.kind {
-        return Err(Error::Io(format!(
+        return Err(Error::Usage(format!(
             "cannot move `{from}` to `{to}`: a {} cannot become a {}; nothing was moved",
             from.kind.as_str(),
             to.kind.as_str()
         )));
     }
     if from == to {
-        return Err(Error::Io(format!(
+        return Err(Error::Usage(format!(
             "`{from}` and `{to}` are the same address; nothing was moved"
         )));
     }
     if state.get(to).is_some() {
-        return Err(Error::Io(format!(
+        return Err(Error::Usage(format!(
             "cannot move `{from}` to `{to}`: `{to}` is already in the state; nothing was moved: `berth state rm {to}` first if it should go"
         )));
     }
@@ -162,8 +165,9 @@ fn mv(state: &mut State, from: &Address, to: &Address) -> Result<String, Error> 
 
 /// Prints the state file byte for byte, once it is known to be a state of this project.
 fn pull(g: &GlobalArgs) -> Result<(), Error> {
-    let loaded = load(g, &[])?;
-    let store = StateStore::new(state_path(g, &loaded));
+    let source = super::source(g);
+    let loaded = load(&source, &[])?;
+    let store = StateStore::new(state_path(&source, &loaded));
     if store.load(&loaded.project.name)?.is_none() {
         eprintln!(
             "no state at `{}`: nothing applied yet",
@@ -182,8 +186,9 @@ fn pull(g: &GlobalArgs) -> Result<(), Error> {
 /// holder, so there is never a lock to break, only a stale note (who held it
 /// last) to clear. A live holder is named, never overridden.
 pub fn force_unlock(g: &GlobalArgs) -> Result<ExitCode, Error> {
-    let loaded = load(g, &[])?;
-    let state = state_path(g, &loaded);
+    let source = super::source(g);
+    let loaded = load(&source, &[])?;
+    let state = state_path(&source, &loaded);
     let lock_file = lock_path(&state);
     let note = match std::fs::read(&lock_file) {
         Ok(bytes) => bytes,
@@ -195,18 +200,13 @@ pub fn force_unlock(g: &GlobalArgs) -> Result<ExitCode, Error> {
             ))?;
             return Ok(ExitCode::SUCCESS);
         }
-        Err(e) => {
-            return Err(Error::Io(format!(
-                "cannot read `{}`: {e}",
-                lock_file.display()
-            )));
-        }
+        Err(e) => return Err(Error::io(format!("read `{}`", lock_file.display()), e)),
     };
     match lock(&state, "berth force-unlock", Duration::ZERO) {
         // Released at once: the lock file is left empty, naming nobody.
         Ok(guard) => drop(guard),
         Err(StateError::Locked { holder, lock, .. }) => {
-            return Err(Error::Io(held_message(&state, &lock, holder.as_deref())));
+            return Err(Error::Usage(held_message(&state, &lock, holder.as_deref())));
         }
         Err(e) => return Err(e.into()),
     }

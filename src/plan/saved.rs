@@ -15,6 +15,25 @@ use crate::resource::context::hex;
 /// Version of the saved plan file format.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Why a saved plan file cannot be applied as it is read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("cannot read plan file `{file}`: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("`{file}` is not a berth plan file ({reason})")]
+    NotAPlan { file: String, reason: String },
+    #[error(
+        "plan file `{file}` has format {version}; this berth reads format {FORMAT_VERSION}: make the plan again with this berth"
+    )]
+    OtherFormat { file: String, version: u64 },
+    #[error("plan file `{file}` is damaged: {reason}")]
+    Damaged { file: String, reason: String },
+    #[error(
+        "plan file `{file}` was modified after it was saved (its hash does not match); make the plan again"
+    )]
+    Modified { file: String },
+}
+
 /// What a saved plan file holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPlan {
@@ -66,41 +85,37 @@ impl SavedPlan {
         std::fs::write(path, text + "\n")
     }
 
-    pub fn read(path: &Path) -> Result<SavedPlan, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "cannot read plan file `{}`: {}",
-                path.display(),
-                crate::paths::io_reason(&e)
-            )
+    pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SavedPlanError::Unreadable {
+            file: file.clone(),
+            reason: crate::paths::io_reason(&e),
         })?;
-        let version: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| format!("`{}` is not a berth plan file: {e}", path.display()))?;
+        let version: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| SavedPlanError::NotAPlan {
+                file: file.clone(),
+                reason: e.to_string(),
+            })?;
         match version
             .get("format_version")
             .and_then(serde_json::Value::as_u64)
         {
-            Some(v) if v as u32 == FORMAT_VERSION => {}
-            Some(v) => {
-                return Err(format!(
-                    "plan file `{}` has format {v}; this berth reads format {FORMAT_VERSION}: make the plan again with this berth",
-                    path.display()
-                ));
-            }
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => return Err(SavedPlanError::OtherFormat { file, version: v }),
             None => {
-                return Err(format!(
-                    "`{}` is not a berth plan file (no format_version)",
-                    path.display()
-                ));
+                return Err(SavedPlanError::NotAPlan {
+                    file,
+                    reason: "no format_version".into(),
+                });
             }
         }
-        let saved: SavedPlan = serde_json::from_value(version)
-            .map_err(|e| format!("plan file `{}` is damaged: {e}", path.display()))?;
+        let saved: SavedPlan =
+            serde_json::from_value(version).map_err(|e| SavedPlanError::Damaged {
+                file: file.clone(),
+                reason: e.to_string(),
+            })?;
         if saved.plan.hash() != saved.plan_hash {
-            return Err(format!(
-                "plan file `{}` was modified after it was saved (its hash does not match); make the plan again",
-                path.display()
-            ));
+            return Err(SavedPlanError::Modified { file });
         }
         Ok(saved)
     }

@@ -1,12 +1,15 @@
-//! The driver that carries out steps on the real engine, through
-//! `engine::ops`. What it returns is what the state records.
+//! The Docker backend's driver: carries out each step on the engine through
+//! `engine::ops` (create, connect, copy in, start, wait for dependencies,
+//! update in place, tear down). What it returns is what the state records.
+//! It decides nothing: the plan chose the steps, the executor orders them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::executor::Driver;
-use super::steps::{Step, StepKind};
+use crate::apply::Outcome;
+use crate::apply::executor::Driver;
+use crate::apply::steps::{Step, StepKind};
 use crate::compose::model::{Condition, Project};
 use crate::engine::ops::{container, image, network, volume};
 use crate::engine::{Engine, EngineError};
@@ -14,29 +17,7 @@ use crate::plan::{Change, InPlace, Plan};
 use crate::resource::expected;
 use crate::resource::spec::{NetworkSpec, Spec, VolumeSpec};
 use crate::resource::{Address, ContainerSpec, Desired, Kind, Resource};
-use crate::state::{State, StateResource};
-
-/// What a finished step changes in the state.
-pub enum Outcome {
-    Put(Address, StateResource),
-    Forget(Address),
-    /// Nothing new to record (a container recorded at create was started).
-    Started,
-}
-
-impl Outcome {
-    pub fn apply_to(self, state: &mut State, _step: &Step) {
-        match self {
-            Outcome::Put(a, r) => {
-                state.insert(a, r);
-            }
-            Outcome::Forget(a) => {
-                state.remove(&a);
-            }
-            Outcome::Started => {}
-        }
-    }
-}
+use crate::state::StateResource;
 
 /// How long a container create waits for a leftover of its name to become
 /// removable (see [`EngineDriver::create_container`]).
@@ -47,7 +28,7 @@ const LEFTOVER_WAIT: Duration = Duration::from_secs(15);
 const DEFAULT_HEALTH_WAIT: Duration = Duration::from_secs(120);
 
 pub struct EngineDriver {
-    engine: OnceLock<Engine>,
+    engine: Engine,
     project: Project,
     resources: BTreeMap<Address, Resource>,
     changes: BTreeMap<Address, Change>,
@@ -58,13 +39,14 @@ pub struct EngineDriver {
 
 impl EngineDriver {
     pub fn new(
+        engine: Engine,
         project: &Project,
         desired: &Desired,
         plan: &Plan,
         lineage: &str,
-    ) -> Result<Self, crate::run::Error> {
-        Ok(EngineDriver {
-            engine: OnceLock::new(),
+    ) -> Self {
+        EngineDriver {
+            engine,
             project: project.clone(),
             resources: desired.resources.clone(),
             changes: plan
@@ -74,7 +56,7 @@ impl EngineDriver {
                 .collect(),
             lineage: lineage.to_string(),
             anonymous_volumes: false,
-        })
+        }
     }
 
     /// Remove containers' anonymous volumes with them (`destroy --volumes`).
@@ -83,15 +65,8 @@ impl EngineDriver {
         self
     }
 
-    /// Hand over the connection (made inside the runtime).
-    pub fn attach(&self, engine: Engine) {
-        let _ = self.engine.set(engine);
-    }
-
     fn engine(&self) -> &Engine {
-        self.engine
-            .get()
-            .expect("the engine is attached before steps run")
+        &self.engine
     }
 
     fn recorded(&self, r: &Resource, id: String) -> Outcome {
@@ -358,9 +333,10 @@ fn health_budget(spec: Option<&ContainerSpec>) -> Duration {
 
 impl Driver for EngineDriver {
     type Outcome = Outcome;
+    type Error = EngineError;
 
-    async fn run(self: Arc<Self>, step: Step) -> Result<Outcome, String> {
-        let result = match &step.kind {
+    async fn run(self: Arc<Self>, step: Step) -> Result<Outcome, EngineError> {
+        match &step.kind {
             StepKind::Teardown { id, name } => {
                 self.teardown(&step.address, id.as_deref(), name).await
             }
@@ -376,7 +352,6 @@ impl Driver for EngineDriver {
                 Some(r) => self.update(r, ops).await,
                 None => Ok(Outcome::Forget(step.address.clone())),
             },
-        };
-        result.map_err(|e| e.to_string())
+        }
     }
 }

@@ -1,0 +1,124 @@
+//! The Docker backend: a project's resources as containers, networks,
+//! volumes and images on one Docker engine, through its API (bollard). It
+//! owns the [`Session`] (the connection, made in the background while the
+//! files load, shared by plan and apply) and the [`EngineDriver`].
+
+mod driver;
+
+use std::sync::Arc;
+
+pub use driver::EngineDriver;
+
+use super::{Backend, Job, Record};
+use crate::apply::executor::{Event, Report, execute};
+use crate::engine::{Engine, EngineError, Lookup, Session};
+use crate::observed::{Observed, ObservedContainer};
+use crate::plan::{Action, Plan};
+use crate::resource::{Desired, Kind};
+use crate::state::State;
+
+/// The Docker engine named by `DOCKER_HOST` (or the default socket).
+pub struct Docker {
+    session: Session,
+}
+
+impl Docker {
+    /// Start connecting in the background. Fails only when the OS refuses
+    /// the runtime's threads.
+    pub fn start() -> std::io::Result<Docker> {
+        Ok(Docker {
+            session: Session::start()?,
+        })
+    }
+
+    fn engine(&mut self) -> Result<Engine, EngineError> {
+        self.session.engine()
+    }
+}
+
+impl Backend for Docker {
+    fn observe(&mut self, desired: &Desired, state: &State) -> Result<Observed, EngineError> {
+        let names = |kind: Kind| -> Vec<String> {
+            desired
+                .resources
+                .values()
+                .filter(|r| r.address.kind == kind)
+                .map(|r| r.engine_name.clone())
+                .collect()
+        };
+        let mut containers = names(Kind::Container);
+        containers.extend(
+            state
+                .resources
+                .iter()
+                .filter(|(a, _)| a.kind == Kind::Container)
+                .map(|(_, r)| r.name.clone()),
+        );
+        containers.sort();
+        containers.dedup();
+        let (networks, volumes, images) = (
+            names(Kind::Network),
+            names(Kind::Volume),
+            names(Kind::Image),
+        );
+        let lookup = Lookup {
+            containers: &containers,
+            networks: &networks,
+            volumes: &volumes,
+            images: &images,
+        };
+        let engine = self.engine()?;
+        self.session
+            .block_on(engine.observe(&desired.project, &lookup))
+    }
+
+    fn container(&mut self, id: &str) -> Result<Option<ObservedContainer>, EngineError> {
+        let engine = self.engine()?;
+        self.session.block_on(engine.inspect(id))
+    }
+
+    /// `mac_address` needs API 1.44 (bollard's create request no longer
+    /// carries the container-wide MAC address older engines read).
+    fn limits(&mut self, plan: &Plan, desired: &Desired) -> Result<Vec<String>, EngineError> {
+        if self.engine()?.api_at_least(1, 44) {
+            return Ok(Vec::new());
+        }
+        Ok(plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+            .filter_map(|c| desired.resources.get(&c.address))
+            .filter(|r| {
+                r.typed()
+                    .container()
+                    .is_some_and(|c| c.service.mac_address.is_some())
+            })
+            .map(|r| {
+                format!(
+                    "`{}` sets `mac_address`, which berth can apply only on engines with API 1.44 or later (Docker 25); this engine is older: remove it, or upgrade the engine",
+                    r.address
+                )
+            })
+            .collect())
+    }
+
+    fn execute(
+        &mut self,
+        job: Job<'_>,
+        record: &mut Record<'_>,
+        event: &mut dyn FnMut(Event),
+    ) -> Result<Report<EngineError>, EngineError> {
+        let engine = self.engine()?;
+        let mut driver = EngineDriver::new(engine, job.project, job.desired, job.plan, job.lineage);
+        if job.anonymous_volumes {
+            driver = driver.removing_anonymous_volumes();
+        }
+        Ok(self.session.block_on(execute(
+            Arc::new(driver),
+            job.steps,
+            job.parallelism,
+            record,
+            event,
+        )))
+    }
+}

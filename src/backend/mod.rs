@@ -1,0 +1,67 @@
+//! The seam between the pipeline and what runs the containers. Plan and
+//! apply see a [`Backend`]: it observes what is there as plain
+//! [`Observed`] data (the diff reads nothing else), says what it cannot do of
+//! a plan before anything changes, and carries out steps through a
+//! [`Driver`](crate::apply::executor::Driver) that the backend-neutral
+//! executor schedules. Separate so a second backend (Docker Swarm: services
+//! instead of containers) and other transports to an engine (ssh, TLS,
+//! contexts: below this seam, in `engine::connect`) plug in without touching
+//! the diff, the executor or the commands. `docs/design-notes.md` sketches
+//! how Swarm fits.
+//!
+//! One backend today: [`docker::Docker`], the Docker engine's API.
+
+pub mod docker;
+
+use crate::apply::Outcome;
+use crate::apply::executor::{Event, Report};
+use crate::apply::steps::Step;
+use crate::compose::model::Project;
+use crate::engine::EngineError;
+use crate::observed::{Observed, ObservedContainer};
+use crate::plan::Plan;
+use crate::resource::Desired;
+use crate::state::{State, StateError};
+
+/// One apply's worth of work for [`Backend::execute`].
+pub struct Job<'a> {
+    pub project: &'a Project,
+    pub desired: &'a Desired,
+    pub plan: &'a Plan,
+    /// The state's lineage, labelled on what is created.
+    pub lineage: &'a str,
+    pub steps: Vec<Step>,
+    pub parallelism: usize,
+    /// Removing a container removes its anonymous volumes (`destroy --volumes`).
+    pub anonymous_volumes: bool,
+}
+
+/// Called once per finished step, in completion order: record its outcome
+/// (and save the state); an error fails the step.
+pub type Record<'a> = dyn FnMut(&Step, Outcome) -> Result<(), StateError> + 'a;
+
+/// What runs a project's resources. Every method talks to the engine; every
+/// error is the engine's, one line a person can act on.
+pub trait Backend {
+    /// What the engine holds for the desired resources, and for the
+    /// containers the state records.
+    fn observe(&mut self, desired: &Desired, state: &State) -> Result<Observed, EngineError>;
+
+    /// One container by name or ID (`berth import ADDRESS ID`); `None` when
+    /// the engine has no such container.
+    fn container(&mut self, id: &str) -> Result<Option<ObservedContainer>, EngineError>;
+
+    /// What this engine cannot do of the plan, one problem per line, found
+    /// before anything changes (an attribute the engine's API is too old for).
+    fn limits(&mut self, plan: &Plan, desired: &Desired) -> Result<Vec<String>, EngineError>;
+
+    /// Carry out the steps, at most `job.parallelism` at once; `event`
+    /// reports progress. Fails only when the engine cannot be reached at
+    /// all; a failing step is in the report.
+    fn execute(
+        &mut self,
+        job: Job<'_>,
+        record: &mut Record<'_>,
+        event: &mut dyn FnMut(Event),
+    ) -> Result<Report<EngineError>, EngineError>;
+}

@@ -1,0 +1,176 @@
+//! The plan pipeline every command that plans runs, top to bottom:
+//! load the files → resolve the desired resources → lock and read the state
+//! → observe the engine (through the [`Backend`]) → diff. A command builds a
+//! [`PlanRequest`] from its flags, calls [`plan`], and prints or applies the
+//! [`Planned`] it gets back. Separate from the commands so they stay thin,
+//! and from `plan` (the pure diff) because this is where files, state and
+//! the engine meet.
+
+mod inputs;
+mod load;
+
+use std::time::Duration;
+
+pub use inputs::input_hashes;
+pub use load::{Source, load, load_applicable, state_path};
+
+use crate::backend::Backend;
+use crate::backend::docker::Docker;
+use crate::compose::Loaded;
+use crate::error::Error;
+use crate::observed::Observed;
+use crate::plan::{DiffInput, Mode, Plan, diff};
+use crate::resource::desired::resolve_taking_services;
+use crate::resource::{Desired, ResolveOptions, resolve};
+use crate::state::{LockGuard, State, StateStore};
+
+/// The state lock: taken unless `--lock=false`, waiting up to `timeout`.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRequest {
+    pub enabled: bool,
+    pub timeout: Duration,
+}
+
+/// What to plan, from a command's flags.
+pub struct PlanRequest<'a> {
+    pub source: &'a Source,
+    /// The command, as the lock note names its holder (`berth apply`).
+    pub command: &'static str,
+    pub mode: Mode,
+    pub options: ResolveOptions,
+    /// Observe the engine (`--refresh=false`: plan from the state alone).
+    pub refresh: bool,
+    pub remove_orphans: bool,
+    pub lock: LockRequest,
+}
+
+/// Everything a plan was computed from; apply continues from here.
+pub struct Planned {
+    pub loaded: Loaded,
+    pub desired: Desired,
+    pub store: StateStore,
+    pub state: State,
+    /// Whether the state file existed (a fresh state has serial 0).
+    pub state_exists: bool,
+    pub plan: Plan,
+    /// Held until the command ends.
+    pub lock: Option<LockGuard>,
+    /// What the engine showed (`None` with `--refresh=false`).
+    pub observed: Option<Observed>,
+    /// The backend the plan observed through (`None` with `--refresh=false`),
+    /// for apply to go on with.
+    backend: Option<Box<dyn Backend>>,
+    pub options: ResolveOptions,
+}
+
+impl Planned {
+    /// The backend the plan observed through, or (`--refresh=false`) a new one.
+    pub fn take_backend(&mut self) -> Result<Box<dyn Backend>, Error> {
+        match self.backend.take() {
+            Some(b) => Ok(b),
+            None => connect(),
+        }
+    }
+}
+
+/// The backend for this project: the Docker engine `DOCKER_HOST` names (or
+/// the default socket), connecting in the background from now on.
+pub fn connect() -> Result<Box<dyn Backend>, Error> {
+    let docker = Docker::start().map_err(|e| Error::io("start the async runtime", e))?;
+    Ok(Box::new(docker))
+}
+
+/// Load, resolve, lock, read state, observe, diff.
+pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
+    let PlanRequest {
+        source,
+        command,
+        mode,
+        mut options,
+        refresh,
+        remove_orphans,
+        lock,
+    } = request;
+    // connect while the files load
+    let mut backend = if refresh { Some(connect()?) } else { None };
+    // a destroy removes what the state holds, whatever the files now say
+    let mut loaded = if mode == Mode::Destroy {
+        load(source, &options.targets)?
+    } else {
+        load_applicable(source, &options.targets)?
+    };
+    let path = state_path(source, &loaded);
+    if let Some(dir) = path.parent() {
+        options.context_skip.push(crate::paths::clean(dir).into());
+    }
+    let mut timer = crate::timing::Timer::new();
+    let desired = resolve_for(command, &mut loaded, &options)?;
+    timer.lap("resolve");
+    let lock = take_lock(&path, command, lock)?;
+    let store = StateStore::new(path);
+    let existing = store.load(&loaded.project.name)?;
+    let state_exists = existing.is_some();
+    let state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
+    let observed = match &mut backend {
+        Some(b) => Some(b.observe(&desired, &state)?),
+        None => None,
+    };
+    timer.lap("state, observe");
+    let mut plan = diff(&DiffInput {
+        mode,
+        desired: &desired,
+        state: &state,
+        observed: observed.as_ref(),
+        remove_orphans,
+        targets: &options.targets,
+    });
+    if let Some(b) = &mut backend
+        && mode == Mode::Converge
+    {
+        plan.errors.extend(b.limits(&plan, &desired)?);
+    }
+    timer.lap("diff");
+    Ok(Planned {
+        loaded,
+        desired,
+        store,
+        state,
+        state_exists,
+        plan,
+        lock,
+        observed,
+        backend,
+        options,
+    })
+}
+
+/// The desired resources. `berth plan` needs only them from here on, so it
+/// frees the model while resolving, before diffing and rendering (see
+/// `crate::memory`); apply keeps the model for the driver.
+fn resolve_for(
+    command: &str,
+    loaded: &mut Loaded,
+    options: &ResolveOptions,
+) -> Result<Desired, Error> {
+    if command != "berth plan" {
+        return Ok(resolve(&loaded.project, options)?);
+    }
+    // the tree is gone: its memory goes back before the specs are built
+    crate::memory::release();
+    let desired = resolve_taking_services(&mut loaded.project, options)?;
+    loaded.project.services = Default::default();
+    crate::memory::release();
+    Ok(desired)
+}
+
+/// Take the state lock unless `--lock=false`.
+pub fn take_lock(
+    path: &std::path::Path,
+    command: &str,
+    lock: LockRequest,
+) -> Result<Option<LockGuard>, Error> {
+    if !lock.enabled {
+        return Ok(None);
+    }
+    Ok(Some(crate::state::lock(path, command, lock.timeout)?))
+}
