@@ -369,7 +369,24 @@ fn an_unhealthy_container_fails_naming_it_with_the_probe_output() {
     );
 
     // a container without a healthcheck cannot turn healthy; one that exits reports its code
-    assert_eq!(block_on(container::wait_exit(&engine, &done)).unwrap(), 3);
+    let bound = Duration::from_secs(30);
+    assert_eq!(
+        block_on(container::wait_exit(&engine, &done, bound)).unwrap(),
+        3
+    );
+    // a wait has a bound, and says what it waited for when it gives up
+    let err = block_on(container::wait_exit(
+        &engine,
+        &sick,
+        Duration::from_millis(300),
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "failed to wait for container `{sick}` to exit: it is still running after"
+        )),
+        "{err}"
+    );
     let err = block_on(container::wait_healthy(
         &engine,
         &done,

@@ -48,6 +48,12 @@ pub enum EngineError {
         message: String,
     },
 
+    /// The engine did what was asked, but the outcome is a failure berth
+    /// detected itself: a build step failed, a container turned unhealthy or
+    /// did not within its bound, an image cannot be pulled.
+    #[error("failed to {doing}: {message}")]
+    Failed { doing: String, message: String },
+
     /// The engine answered, but not in a form we understand (or the transport
     /// broke in an unexpected way).
     #[error("failed to {doing}: unexpected answer from the Docker engine at {host}: {message}")]

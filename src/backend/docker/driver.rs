@@ -23,6 +23,10 @@ use crate::state::StateResource;
 /// removable (see [`EngineDriver::create_container`]).
 const LEFTOVER_WAIT: Duration = Duration::from_secs(15);
 
+/// How long a `service_completed_successfully` dependency (a migration, a
+/// seed job) may run before its dependents give up waiting.
+const COMPLETION_WAIT: Duration = Duration::from_secs(30 * 60);
+
 /// How long a dependency may take to turn healthy when its healthcheck says
 /// nothing usable (start period + retries × (interval + timeout) otherwise).
 const DEFAULT_HEALTH_WAIT: Duration = Duration::from_secs(120);
@@ -233,7 +237,9 @@ impl EngineDriver {
                         container::wait_healthy(self.engine(), &c.engine_name, timeout).await?;
                     }
                     Condition::ServiceCompletedSuccessfully => {
-                        let code = container::wait_exit(self.engine(), &c.engine_name).await?;
+                        let code =
+                            container::wait_exit(self.engine(), &c.engine_name, COMPLETION_WAIT)
+                                .await?;
                         if code != 0 {
                             return Err(crate::engine::ops::failed(
                                 format!("start `{}`", r.engine_name),

@@ -357,8 +357,10 @@ async fn inspect(
 }
 
 /// Wait until the container has exited; its exit code. (Polls rather than
-/// holding the engine's wait call open past the request timeout.)
-pub async fn wait_exit(engine: &Engine, id: &str) -> Result<i64, EngineError> {
+/// holding the engine's wait call open past the request timeout.) Fails
+/// naming the container when it has not exited within `timeout`.
+pub async fn wait_exit(engine: &Engine, id: &str, timeout: Duration) -> Result<i64, EngineError> {
+    let started = Instant::now();
     loop {
         let c = inspect(engine, id).await?;
         let state = c.state.unwrap_or_default();
@@ -367,6 +369,15 @@ pub async fn wait_exit(engine: &Engine, id: &str) -> Result<i64, EngineError> {
             Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD)
         ) {
             return Ok(state.exit_code.unwrap_or(-1));
+        }
+        if started.elapsed() >= timeout {
+            return Err(failed(
+                format!("wait for container `{id}` to exit"),
+                format!(
+                    "it is still running after {:.0?} (`docker logs {id}` shows what it is doing)",
+                    timeout
+                ),
+            ));
         }
         tokio::time::sleep(POLL).await;
     }

@@ -5,9 +5,8 @@
 //! decides anything (the plan did that).
 //!
 //! Failures berth detects itself (a build step failed, a container turned
-//! unhealthy, no registry to pull from) are reported as
-//! [`EngineError::Api`] with [`status`](EngineError::Api) [`DETECTED`]: no HTTP
-//! status, the message says what happened.
+//! unhealthy, no registry to pull from) are [`EngineError::Failed`]: the
+//! engine answered fine, the outcome is the failure.
 
 pub mod container;
 pub mod context_tar;
@@ -19,16 +18,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::EngineError;
 
-/// The `status` of an [`EngineError::Api`] berth raised itself (the engine
-/// answered fine, but the outcome is a failure: a build error, an unhealthy
-/// container, an image that cannot be pulled).
-pub const DETECTED: u16 = 0;
-
 /// A failure berth detected: "failed to {doing}: {message}".
 pub(crate) fn failed(doing: impl Into<String>, message: impl Into<String>) -> EngineError {
-    EngineError::Api {
+    EngineError::Failed {
         doing: doing.into(),
-        status: DETECTED,
         message: message.into(),
     }
 }
