@@ -11,6 +11,7 @@ mod engine_conformance;
 mod engine_ops;
 mod import;
 mod invalid;
+mod layers;
 mod plan;
 mod realworld;
 mod state;
