@@ -16,18 +16,12 @@ use std::time::Duration;
 
 use bollard::{ClientVersion, Docker};
 
-use super::error::{EngineError, UNSUPPORTED_SCHEME};
-
-/// The engine's address when `DOCKER_HOST` is unset or empty (as for the
-/// docker CLI on Linux).
-pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+use super::endpoint::{DEFAULT_HOST, Endpoint};
+use super::error::EngineError;
 
 /// Requests (other than streams the executor may add later) that take longer
 /// than this fail with [`EngineError::Timeout`].
 pub(crate) const REQUEST_TIMEOUT_SECS: u64 = 120;
-
-/// The port the docker CLI assumes for `tcp://HOST` without TLS.
-const DEFAULT_TCP_PORT: u16 = 2375;
 
 /// A connected, version-negotiated Docker engine.
 #[derive(Debug, Clone)]
@@ -40,45 +34,33 @@ pub struct Engine {
 
 impl Engine {
     /// Connect as the docker CLI would: `DOCKER_HOST` (`unix://`, `tcp://`)
-    /// or the default socket [`DEFAULT_HOST`]; negotiate the API version so
-    /// engines older than bollard's default (such as 20.10, API 1.41) work.
-    ///
-    /// `DOCKER_TLS_VERIFY` with a `tcp://` host is refused with a clear error
-    /// rather than silently talking plain HTTP to a TLS port.
+    /// or the default socket [`DEFAULT_HOST`] (see [`Endpoint::from_env`]);
+    /// negotiate the API version so engines older than bollard's default
+    /// (such as 20.10, API 1.41) work.
     pub async fn connect() -> Result<Engine, EngineError> {
-        let host = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.trim().is_empty());
-        let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
-        if tls && host.as_deref().is_some_and(|h| h.starts_with("tcp://")) {
-            return Err(EngineError::UnsupportedHost {
-                host: host.unwrap_or_default(),
-                reason: "DOCKER_TLS_VERIFY is set, but berth does not speak TLS to the engine yet (unset it, or use the unix socket)".to_string(),
-            });
-        }
-        Engine::connect_to(host.as_deref()).await
+        Engine::connect_endpoint(&Endpoint::from_env()?).await
     }
 
     /// Connect to `host` (a `DOCKER_HOST` value), or to [`DEFAULT_HOST`] when
-    /// `None`, without reading the environment. [`Engine::connect`] is this
-    /// with `DOCKER_HOST`.
+    /// `None`, without reading the environment.
     pub async fn connect_to(host: Option<&str>) -> Result<Engine, EngineError> {
-        let host = host.unwrap_or(DEFAULT_HOST).trim().to_string();
+        Engine::connect_endpoint(&Endpoint::parse(host.unwrap_or(DEFAULT_HOST))?).await
+    }
+
+    /// Connect to `endpoint` and negotiate the API version.
+    pub async fn connect_endpoint(endpoint: &Endpoint) -> Result<Engine, EngineError> {
+        let host = endpoint.host().to_string();
         let fail =
             |doing: &str, err| EngineError::from_bollard(&host, doing, REQUEST_TIMEOUT_SECS, err);
-        let docker = if host.starts_with("unix://") {
-            Docker::connect_with_unix(&host, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
-        } else if let Some(rest) = host.strip_prefix("tcp://") {
-            Docker::connect_with_http(
-                &with_default_port(rest),
+        let docker = match endpoint {
+            Endpoint::Unix { host } => {
+                Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            }
+            Endpoint::Tcp { address, .. } => Docker::connect_with_http(
+                address,
                 REQUEST_TIMEOUT_SECS,
                 bollard::API_DEFAULT_VERSION,
-            )
-        } else {
-            return Err(EngineError::UnsupportedHost {
-                host,
-                reason: UNSUPPORTED_SCHEME.to_string(),
-            });
+            ),
         }
         .map_err(|e| fail("connect", e))?
         .with_timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS));
@@ -154,32 +136,9 @@ fn pin_api_version(docker: Docker) -> Docker {
     })
 }
 
-/// `tcp://HOST` means port 2375 to the docker CLI; bollard would use 80.
-fn with_default_port(authority_and_path: &str) -> String {
-    let authority = authority_and_path.split('/').next().unwrap_or("");
-    let has_port = match authority.rfind(']') {
-        // [::1]:2375 or [::1]
-        Some(close) => authority[close..].contains(':'),
-        None => authority.contains(':'),
-    };
-    if has_port {
-        format!("tcp://{authority}")
-    } else {
-        format!("tcp://{authority}:{DEFAULT_TCP_PORT}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tcp_hosts_default_to_port_2375() {
-        assert_eq!(with_default_port("10.0.0.5"), "tcp://10.0.0.5:2375");
-        assert_eq!(with_default_port("10.0.0.5:3000"), "tcp://10.0.0.5:3000");
-        assert_eq!(with_default_port("[::1]"), "tcp://[::1]:2375");
-        assert_eq!(with_default_port("[::1]:1234/"), "tcp://[::1]:1234");
-    }
 
     /// A fake engine on a unix socket that speaks API 1.30 and records the
     /// request lines it gets.

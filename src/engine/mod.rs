@@ -1,22 +1,25 @@
 //! The engine: the only module that talks to Docker.
 //!
-//! It owns the connection ([`Engine::connect`]: `DOCKER_HOST` or the default
-//! socket, API version negotiation, one-line errors a person can act on) and
-//! observation ([`Engine::observe`]: what the engine holds for a project, as
-//! plain [`Observed`] data for the diff). Later the apply executor drives the
-//! engine through [`Engine::docker`]; it is also the seam for other backends
-//! (remote hosts, Swarm) named in DESIGN.md.
+//! It owns where the engine is ([`Endpoint`]: the transport seam, from
+//! `DOCKER_HOST`), the connection ([`Engine::connect`]: API version
+//! negotiation, one-line errors a person can act on), observation
+//! ([`Engine::observe`]: what the engine holds for a project, as plain
+//! [`crate::observed::Observed`] data for the diff) and the operations the
+//! Docker backend's driver calls (`ops`). Nothing here decides anything:
+//! `backend::docker` puts it behind the `Backend` seam that plan and apply use.
 //!
 //! Every call is async (bollard on tokio); a command that is otherwise
 //! synchronous runs it on [`runtime()`].
 
 mod connect;
+mod endpoint;
 mod error;
 mod observe;
 pub mod ops;
 mod runtime;
 
-pub use connect::{DEFAULT_HOST, Engine};
+pub use connect::Engine;
+pub use endpoint::{DEFAULT_HOST, Endpoint};
 pub use error::EngineError;
 pub use observe::Lookup;
 pub use runtime::{Session, runtime};
