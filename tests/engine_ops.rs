@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use berth::compose::model::Project;
 use berth::compose::{LoadOptions, load};
 use berth::engine::Engine;
-use berth::engine::ops::{container, image, network, volume};
+use berth::engine::ops::{container, image, network, owner_labels, volume};
 use berth::resource::address::Kind;
 use berth::resource::desired::{Desired, ResolveOptions, Resource, resolve};
 use berth::resource::expected;
@@ -54,10 +54,9 @@ fn resource<'a>(desired: &'a Desired, address: &str) -> &'a Resource {
 /// Create the project's networks and volumes, as the executor will.
 fn create_networks_and_volumes(engine: &Engine, project: &Project, desired: &Desired) {
     for r in desired.resources.values() {
-        let key = &r.address.name;
         match r.address.kind {
             Kind::Network => {
-                let labels = network::labels(&project.name, key, r, LINEAGE);
+                let labels = owner_labels(&project.name, r, LINEAGE);
                 block_on(network::create(
                     engine,
                     &r.engine_name,
@@ -67,7 +66,7 @@ fn create_networks_and_volumes(engine: &Engine, project: &Project, desired: &Des
                 .unwrap_or_else(|e| panic!("{e}"));
             }
             Kind::Volume => {
-                let labels = volume::labels(&project.name, key, r, LINEAGE);
+                let labels = owner_labels(&project.name, r, LINEAGE);
                 block_on(volume::create(
                     engine,
                     &r.engine_name,

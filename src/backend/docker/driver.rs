@@ -11,7 +11,7 @@ use crate::apply::Outcome;
 use crate::apply::executor::Driver;
 use crate::apply::steps::{Step, StepKind};
 use crate::compose::model::{Condition, Project};
-use crate::engine::ops::{container, image, network, volume};
+use crate::engine::ops::{self, container, image, network, volume};
 use crate::engine::{Engine, EngineError};
 use crate::plan::{Change, InPlace, Plan};
 use crate::resource::expected;
@@ -120,7 +120,7 @@ impl EngineDriver {
         let project = &self.project.name;
         match r.address.kind {
             Kind::Network => {
-                let labels = network::labels(project, &r.address.name, r, &self.lineage);
+                let labels = ops::owner_labels(project, r, &self.lineage);
                 let created =
                     network::create(engine, &r.engine_name, network_spec(r)?, &labels).await;
                 // a duplicate made by a racing create (an apply killed mid-flight) is removed
@@ -132,7 +132,7 @@ impl EngineDriver {
                 Ok(self.recorded(r, id))
             }
             Kind::Volume => {
-                let labels = volume::labels(project, &r.address.name, r, &self.lineage);
+                let labels = ops::owner_labels(project, r, &self.lineage);
                 let id = volume::create(engine, &r.engine_name, volume_spec(r)?, &labels).await?;
                 Ok(self.recorded(r, id))
             }
@@ -205,7 +205,7 @@ impl EngineDriver {
         let existing = image::inspect_id(engine, reference).await?;
         match (existing, policy) {
             (Some(id), "missing" | "if_not_present" | "never" | "build") => Ok(id),
-            (None, "never") => Err(crate::engine::ops::failed(
+            (None, "never") => Err(ops::failed(
                 format!("use image `{reference}`"),
                 "it is not on the engine and pull_policy is `never`: build or load it first",
             )),
@@ -241,7 +241,7 @@ impl EngineDriver {
                             container::wait_exit(self.engine(), &c.engine_name, COMPLETION_WAIT)
                                 .await?;
                         if code != 0 {
-                            return Err(crate::engine::ops::failed(
+                            return Err(ops::failed(
                                 format!("start `{}`", r.engine_name),
                                 format!(
                                     "its dependency `{}` exited with code {code}, not 0",
@@ -303,7 +303,7 @@ impl EngineDriver {
 /// A resource whose typed spec is not of its address's kind: resolve never
 /// makes one, so this is a bug to report, not a panic.
 fn not_its_kind(r: &Resource) -> EngineError {
-    crate::engine::ops::failed(
+    ops::failed(
         format!("apply `{}`", r.address),
         "its spec is not of its kind (a bug in berth: please report it)",
     )

@@ -38,20 +38,22 @@ pub(crate) fn merged_labels(
         .collect()
 }
 
-/// The owner labels every network and volume of a project carries:
-/// compose's project label and `kind_label=<key>` (`com.docker.compose.network`
-/// or `.volume`), plus berth's address, spec hash and lineage.
-pub(crate) fn owner_labels(
+/// The labels a project's network or volume carries: compose's project
+/// label and `com.docker.compose.network=<key>` (or `.volume`), plus berth's
+/// address, spec hash and lineage.
+pub fn owner_labels(
     project: &str,
-    kind_label: &str,
-    key: &str,
     resource: &crate::resource::desired::Resource,
     lineage: &str,
 ) -> BTreeMap<String, String> {
     use crate::resource::labels as l;
+    let kind_label = match resource.address.kind {
+        crate::resource::Kind::Volume => l::VOLUME,
+        _ => l::NETWORK,
+    };
     BTreeMap::from([
         (l::PROJECT.to_string(), project.to_string()),
-        (kind_label.to_string(), key.to_string()),
+        (kind_label.to_string(), resource.address.name.clone()),
         (
             l::VERSION.to_string(),
             env!("CARGO_PKG_VERSION").to_string(),

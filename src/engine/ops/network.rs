@@ -10,29 +10,11 @@ use bollard::models::{
 
 use super::merged_labels;
 use crate::engine::{Engine, EngineError};
-use crate::resource::desired::Resource;
 use crate::resource::spec::NetworkSpec;
 
 /// How long [`remove`] keeps retrying a network the engine says still "has
 /// active endpoints" right after its containers went (DESIGN.md, Engine facts).
 pub const REMOVE_RETRY_FOR: Duration = Duration::from_secs(10);
-
-/// The labels of a project's network `key`: compose's project and
-/// `com.docker.compose.network=<key>`, berth's address, spec hash, lineage.
-pub fn labels(
-    project: &str,
-    key: &str,
-    resource: &Resource,
-    lineage: &str,
-) -> BTreeMap<String, String> {
-    super::owner_labels(
-        project,
-        crate::resource::labels::NETWORK,
-        key,
-        resource,
-        lineage,
-    )
-}
 
 /// Create the network `name` from `spec` (driver, driver_opts, ipam,
 /// internal, attachable, enable_ipv6, labels) with `labels` added; its ID.

@@ -7,25 +7,7 @@ use bollard::models::VolumeCreateRequest;
 
 use super::merged_labels;
 use crate::engine::{Engine, EngineError};
-use crate::resource::desired::Resource;
 use crate::resource::spec::VolumeSpec;
-
-/// The labels of a project's volume `key`: compose's project and
-/// `com.docker.compose.volume=<key>`, berth's address, spec hash, lineage.
-pub fn labels(
-    project: &str,
-    key: &str,
-    resource: &Resource,
-    lineage: &str,
-) -> BTreeMap<String, String> {
-    super::owner_labels(
-        project,
-        crate::resource::labels::VOLUME,
-        key,
-        resource,
-        lineage,
-    )
-}
 
 /// Create the volume `name` from `spec` (driver, driver_opts, labels) with
 /// `labels` added; its name. (The engine answers with the existing volume
