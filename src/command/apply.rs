@@ -32,6 +32,7 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
         refresh: true,
         remove_orphans,
         lock: super::lock(&args.change.lock),
+        release_model: false,
     };
     let (planned, saved) = match &args.plan {
         Some(path) => {
@@ -289,6 +290,7 @@ fn refresh_only(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
         refresh: true,
         remove_orphans: false,
         lock: super::lock(&args.change.lock),
+        release_model: false,
     })?;
     let Planned {
         store,

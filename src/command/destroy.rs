@@ -46,6 +46,7 @@ fn plan_destroy(g: &GlobalArgs, args: &DestroyArgs) -> Result<Planned, Error> {
         refresh: true,
         remove_orphans: targets.is_empty(),
         lock: super::lock(&args.change.lock),
+        release_model: false,
     })?;
     // what stays (with targets, the other services' resources) orders the steps
     planned.desired.resources.retain(|a, _| {

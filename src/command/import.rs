@@ -31,6 +31,7 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
         refresh: false,
         remove_orphans: false,
         lock: super::lock(&args.lock),
+        release_model: false,
     })?;
     let mut backend = planned.take_backend()?;
     let Planned {

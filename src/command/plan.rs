@@ -44,6 +44,7 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
         refresh: args.refresh,
         remove_orphans: args.remove_orphans,
         lock: super::lock(&args.lock),
+        release_model: true,
     })?;
     let plan = &planned.plan;
     let mut timer = crate::timing::Timer::new();

@@ -42,6 +42,9 @@ pub struct PlanRequest<'a> {
     pub refresh: bool,
     pub remove_orphans: bool,
     pub lock: LockRequest,
+    /// Free the compose model once the resources are resolved (`berth
+    /// plan`, which needs nothing else of it); apply keeps it for the driver.
+    pub release_model: bool,
 }
 
 /// Everything a plan was computed from; apply continues from here.
@@ -90,6 +93,7 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         refresh,
         remove_orphans,
         lock,
+        release_model,
     } = request;
     // connect while the files load
     let mut backend = if refresh { Some(connect()?) } else { None };
@@ -104,7 +108,11 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         options.context_skip.push(crate::paths::clean(dir).into());
     }
     let mut timer = crate::timing::Timer::new();
-    let desired = resolve_for(command, &mut loaded, &options)?;
+    let desired = if release_model {
+        resolve_releasing(&mut loaded, &options)?
+    } else {
+        resolve(&loaded.project, &options)?
+    };
     timer.lap("resolve");
     let lock = take_lock(&path, command, lock)?;
     let store = StateStore::new(path);
@@ -144,17 +152,9 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
     })
 }
 
-/// The desired resources. `berth plan` needs only them from here on, so it
-/// frees the model while resolving, before diffing and rendering (see
-/// `crate::memory`); apply keeps the model for the driver.
-fn resolve_for(
-    command: &str,
-    loaded: &mut Loaded,
-    options: &ResolveOptions,
-) -> Result<Desired, Error> {
-    if command != "berth plan" {
-        return Ok(resolve(&loaded.project, options)?);
-    }
+/// The desired resources, freeing the model's services while resolving,
+/// before diffing and rendering (see `crate::memory`).
+fn resolve_releasing(loaded: &mut Loaded, options: &ResolveOptions) -> Result<Desired, Error> {
     // the tree is gone: its memory goes back before the specs are built
     crate::memory::release();
     let desired = resolve_taking_services(&mut loaded.project, options)?;
