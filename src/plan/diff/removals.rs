@@ -99,13 +99,14 @@ impl Differ<'_> {
             if self.input.remove_orphans
                 && let Some(address) = address
             {
-                let why = OrphanKind::NotInState;
                 deletes.push(deletion(
                     address,
                     &c.name,
                     &c.id,
                     None,
-                    vec![Reason::Orphan { why }],
+                    vec![Reason::Orphan {
+                        why: OrphanKind::NotInState,
+                    }],
                 ));
             }
         }
