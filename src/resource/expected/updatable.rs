@@ -41,59 +41,34 @@ pub struct Updatable {
 impl Updatable {
     /// The attributes that differ from `other`, by their Compose names, with both values.
     pub fn differences(&self, other: &Updatable) -> Vec<(&'static str, String, String)> {
-        let mut out = Vec::new();
-        let mut field = |name: &'static str, a: String, b: String| {
-            if a != b {
-                out.push((name, a, b));
-            }
-        };
-        field("restart", self.restart.clone(), other.restart.clone());
-        field(
-            "mem_limit",
-            self.memory.to_string(),
-            other.memory.to_string(),
-        );
-        field(
-            "mem_reservation",
-            self.memory_reservation.to_string(),
-            other.memory_reservation.to_string(),
-        );
-        field(
-            "memswap_limit",
-            self.memory_swap.to_string(),
-            other.memory_swap.to_string(),
-        );
-        field(
-            "cpus",
-            cpus_text(self.nano_cpus),
-            cpus_text(other.nano_cpus),
-        );
-        field(
-            "cpu_shares",
-            self.cpu_shares.to_string(),
-            other.cpu_shares.to_string(),
-        );
-        field(
-            "cpu_period",
-            self.cpu_period.to_string(),
-            other.cpu_period.to_string(),
-        );
-        field(
-            "cpu_quota",
-            self.cpu_quota.to_string(),
-            other.cpu_quota.to_string(),
-        );
-        field(
-            "cpuset",
-            self.cpuset_cpus.clone(),
-            other.cpuset_cpus.clone(),
-        );
-        field(
-            "pids_limit",
-            self.pids_limit.to_string(),
-            other.pids_limit.to_string(),
-        );
-        out
+        let number = |name, a: i64, b: i64| (name, a.to_string(), b.to_string());
+        [
+            ("restart", self.restart.clone(), other.restart.clone()),
+            number("mem_limit", self.memory, other.memory),
+            number(
+                "mem_reservation",
+                self.memory_reservation,
+                other.memory_reservation,
+            ),
+            number("memswap_limit", self.memory_swap, other.memory_swap),
+            (
+                "cpus",
+                cpus_text(self.nano_cpus),
+                cpus_text(other.nano_cpus),
+            ),
+            number("cpu_shares", self.cpu_shares, other.cpu_shares),
+            number("cpu_period", self.cpu_period, other.cpu_period),
+            number("cpu_quota", self.cpu_quota, other.cpu_quota),
+            (
+                "cpuset",
+                self.cpuset_cpus.clone(),
+                other.cpuset_cpus.clone(),
+            ),
+            number("pids_limit", self.pids_limit, other.pids_limit),
+        ]
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .collect()
     }
 
     /// Whether the engine's update call can go from `self` to `to`: it cannot
