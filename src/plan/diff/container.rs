@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::in_place::in_place;
-use super::{Differ, config_reasons, new_change};
+use super::{Differ, config_reasons, created, new_change};
 use crate::observed::ObservedContainer;
 use crate::plan::reason::{Drift, Reason};
 use crate::plan::{Action, Change, InPlace};
@@ -27,7 +27,7 @@ impl Differ<'_> {
         });
         if st.is_none() && found.is_none() {
             // new: the typed spec is not needed (nor read, for thousands of them)
-            return new_change(r, None, Action::Create, vec![Reason::New], None);
+            return created(r);
         }
         let Some(desired) = r.typed().container() else {
             // resolve gives every container a container spec
@@ -36,7 +36,7 @@ impl Differ<'_> {
         let Some(st) = st else {
             return match found {
                 Some(c) => self.adopt(r, desired, c),
-                None => new_change(r, None, Action::Create, vec![Reason::New], None),
+                None => created(r),
             };
         };
         // a record that does not read as a container spec is replaced: its reasons still show

@@ -175,6 +175,11 @@ fn new_change(
     }
 }
 
+/// A resource the state does not record and the engine does not hold.
+fn created(r: &Resource) -> Change {
+    new_change(r, None, Action::Create, vec![Reason::New], None)
+}
+
 /// Configuration reasons, sensitive values masked.
 fn config_reasons(old: &Value, new: &Value, skip: &[&str]) -> Vec<Reason> {
     changed_attributes(old, new, skip)
@@ -207,10 +212,12 @@ impl Differ<'_> {
         changes.push(change);
     }
 
+    /// Whether the engine was observed (not with `--refresh=false`).
     fn refreshed(&self) -> bool {
         self.engine.is_some()
     }
 
+    /// Whether labels `found` on the engine name this project.
     fn belongs_to_us(&self, found: &BTreeMap<String, String>) -> bool {
         found.get(labels::PROJECT).map(String::as_str) == Some(self.input.desired.project.as_str())
     }

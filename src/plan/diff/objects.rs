@@ -5,7 +5,7 @@
 //! Separate from containers: these are immutable or pulled objects with a
 //! handful of rules, and containers depend on the actions decided here.
 
-use super::{Differ, config_reasons, new_change};
+use super::{Differ, config_reasons, created, new_change};
 use crate::plan::reason::{Drift, Reason};
 use crate::plan::{Action, Change};
 use crate::resource::{Kind, Resource};
@@ -32,24 +32,15 @@ impl Differ<'_> {
         }
         let Some(st) = st else {
             return match found {
-                Some((id, found_labels)) if self.belongs_to_us(found_labels) => new_change(
-                    r,
-                    None,
-                    Action::Update,
-                    vec![Reason::Adopted {
-                        id: id.to_string(),
-                        matches: true,
-                    }],
-                    Some(id.to_string()),
-                ),
+                Some((id, found_labels)) if self.belongs_to_us(found_labels) => adopted(r, id),
                 Some(_) => {
                     self.errors.push(format!(
                         "a {kind} named `{}` already exists and does not belong to project `{}`; remove it, or declare it `external: true` to use it",
                         r.engine_name, self.input.desired.project
                     ));
-                    new_change(r, None, Action::Create, vec![Reason::New], None)
+                    created(r)
                 }
-                None => new_change(r, None, Action::Create, vec![Reason::New], None),
+                None => created(r),
             };
         };
         let mut reasons = config_reasons(&st.spec, &r.spec, &[]);
@@ -89,17 +80,8 @@ impl Differ<'_> {
         let Some(st) = st else {
             return match (&current, built) {
                 // a local image that nobody built for us: record what it is
-                (Some(id), false) => new_change(
-                    r,
-                    None,
-                    Action::Update,
-                    vec![Reason::Adopted {
-                        id: id.clone(),
-                        matches: true,
-                    }],
-                    Some(id.clone()),
-                ),
-                _ => new_change(r, None, Action::Create, vec![Reason::New], None),
+                (Some(id), false) => adopted(r, id),
+                _ => created(r),
             };
         };
         let mut reasons = config_reasons(&st.spec, &r.spec, &[]);
@@ -140,4 +122,14 @@ impl Differ<'_> {
             current.or_else(|| Some(st.id.clone())),
         )
     }
+}
+
+/// An object on the engine under its name that the state does not record
+/// (ours, or a local image): recorded as it is.
+fn adopted(r: &Resource, id: &str) -> Change {
+    let reasons = vec![Reason::Adopted {
+        id: id.to_string(),
+        matches: true,
+    }];
+    new_change(r, None, Action::Update, reasons, Some(id.to_string()))
 }
