@@ -87,6 +87,9 @@ pub fn expected(
     let (binds, mounts) = mounts(s, names, files);
     let updatable = updatable(spec);
     let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    let non_empty_map = |m: &BTreeMap<String, String>| {
+        (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
 
     let mut host_config = HostConfig {
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
@@ -140,12 +143,7 @@ pub fn expected(
                 })
                 .collect()
         }),
-        sysctls: (!s.sysctls.is_empty()).then(|| {
-            s.sysctls
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        }),
+        sysctls: non_empty_map(&s.sysctls),
         log_config: s.logging.as_ref().map(|l| HostConfigLogConfig {
             typ: l.driver.clone(),
             config: Some(
@@ -200,12 +198,7 @@ pub fn expected(
                 .collect()
         }),
         links: non_empty(&links),
-        storage_opt: (!s.storage_opt.is_empty()).then(|| {
-            s.storage_opt
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        }),
+        storage_opt: non_empty_map(&s.storage_opt),
         userns_mode: s.userns_mode.clone(),
         uts_mode: s.uts.clone(),
         runtime: s.runtime.clone(),
