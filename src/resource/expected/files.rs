@@ -109,4 +109,30 @@ mod tests {
         );
         assert!(file_mounts(&spec, &project).is_empty());
     }
+
+    #[test]
+    fn a_secret_from_environment_is_the_variable_compose_reads_not_berths_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "services:\n  app:\n    image: demo\n    secrets: [tok]\nsecrets:\n  tok:\n    environment: BERTH_TEST_TOKEN_ONLY_IN_THE_SHELL_GIVEN\n";
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        let project = crate::compose::load(crate::compose::LoadOptions {
+            working_dir: dir.path().to_path_buf(),
+            project_name: Some("demo".into()),
+            environ: [(
+                "BERTH_TEST_TOKEN_ONLY_IN_THE_SHELL_GIVEN".to_string(),
+                "s3cret".to_string(),
+            )]
+            .into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .project;
+        let desired = crate::resource::resolve(&project, &Default::default()).unwrap();
+        let r = &desired.resources[&"container.app[1]".parse().unwrap()];
+        let spec = r.typed().container().unwrap().clone();
+        let files = injected_files(&spec, &project);
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(files[0].target, "/run/secrets/tok");
+        assert_eq!(files[0].content, b"s3cret");
+    }
 }

@@ -63,11 +63,9 @@ impl Names for Project {
         if o.file.is_some() || o.external {
             return None;
         }
-        o.content.clone().or_else(|| {
-            o.environment
-                .as_ref()
-                .map(|var| std::env::var(var).unwrap_or_default())
-        })
+        // `environment:`'s variable as the loader read it (shell, then env
+        // files), the same text resolve hashes
+        o.content.clone().or_else(|| o.environment_value.clone())
     }
 }
 
