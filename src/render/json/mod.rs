@@ -7,7 +7,7 @@
 //! strings.
 //!
 //! This module holds the document's shape (plan, summary, resource changes,
-//! orphans); the reasons a resource is in it are [`reasons`].
+//! orphans); the reasons a resource is in it are in `reasons`.
 
 mod reasons;
 

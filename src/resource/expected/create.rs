@@ -1,6 +1,7 @@
 //! [`Expected`]: the create request and network endpoints for one container,
 //! assembled from the other modules' parts plus the service keys that only
-//! the create request carries (ports, devices, limits, healthcheck, ...).
+//! the create request carries (ports, devices, ulimits, block I/O,
+//! healthcheck, ...).
 //!
 //! The mapping follows docker/compose's `getCreateConfigs` (pkg/compose/create.go).
 

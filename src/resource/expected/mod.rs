@@ -12,6 +12,11 @@
 //! limits from the short keys or `deploy.resources`, aliases, links,
 //! `service:` references resolved to the dependency's container.
 //!
+//! One module a part: `create` assembles [`Expected`] from `updatable` (what
+//! `docker update` changes), `networks` (attach order and endpoints),
+//! `mounts`, `files` (configs and secrets) and `names` (the project-wide
+//! names a spec refers to, [`Names`]).
+//!
 //! [`ContainerSpec`]: crate::resource::spec::ContainerSpec
 
 mod create;
