@@ -13,9 +13,10 @@ use crate::plan::{Action, Change, InPlace};
 use crate::resource::{Address, Kind};
 
 impl Differ<'_> {
-    /// `depends_on: {x: {restart: true}}`: a container whose dependency is
-    /// replaced is restarted with it (an update, unless it changes anyway).
-    pub(super) fn restarts(&self, changes: &mut [Change]) {
+    /// The containers that lean on a recreated one: in its namespaces or
+    /// with its volumes, replaced with it; with `depends_on: {x: {restart:
+    /// true}}`, restarted with it (an update, unless it changes anyway).
+    pub(super) fn follow_replacements(&self, changes: &mut [Change]) {
         let recreates = |c: &Change| {
             c.address.kind == Kind::Container
                 && (c.action == Action::Replace
@@ -36,20 +37,9 @@ impl Differ<'_> {
                 let Some(r) = self.input.desired.resources.get(&c.address) else {
                     continue;
                 };
-                if !matches!(c.action, Action::NoOp | Action::Update) {
-                    continue;
-                }
-                for dep in &r.shares_with {
-                    if let Some(&action) = recreated.get(dep) {
-                        c.reasons.push(Reason::Dependency {
-                            on: dep.clone(),
-                            action,
-                        });
-                        c.action = Action::Replace;
-                        c.ops.clear();
-                    }
-                }
-                if c.action == Action::Replace {
+                if leans_on(c, &r.shares_with, &recreated) {
+                    c.action = Action::Replace;
+                    c.ops.clear();
                     recreated.insert(c.address.clone(), Action::Replace);
                     grew = true;
                 }
@@ -62,23 +52,33 @@ impl Differ<'_> {
             let Some(r) = self.input.desired.resources.get(&c.address) else {
                 continue;
             };
-            if !matches!(c.action, Action::NoOp | Action::Update) {
-                continue;
-            }
-            for dep in &r.restart_with {
-                if let Some(&action) = recreated.get(dep) {
-                    c.reasons.push(Reason::Dependency {
-                        on: dep.clone(),
-                        action,
-                    });
-                    c.action = Action::Update;
-                    if !c.ops.contains(&InPlace::Restart) {
-                        // a restart starts it too
-                        c.ops.retain(|op| *op != InPlace::Start);
-                        c.ops.push(InPlace::Restart);
-                    }
+            if leans_on(c, &r.restart_with, &recreated) {
+                c.action = Action::Update;
+                if !c.ops.contains(&InPlace::Restart) {
+                    // a restart starts it too
+                    c.ops.retain(|op| *op != InPlace::Start);
+                    c.ops.push(InPlace::Restart);
                 }
             }
         }
     }
+}
+
+/// Whether `c`, kept so far (a no-op or an update), depends through `deps`
+/// on a recreated container; each such dependency becomes one of its reasons.
+fn leans_on(c: &mut Change, deps: &[Address], recreated: &BTreeMap<Address, Action>) -> bool {
+    if !matches!(c.action, Action::NoOp | Action::Update) {
+        return false;
+    }
+    let mut leans = false;
+    for dep in deps {
+        if let Some(&action) = recreated.get(dep) {
+            c.reasons.push(Reason::Dependency {
+                on: dep.clone(),
+                action,
+            });
+            leans = true;
+        }
+    }
+    leans
 }

@@ -113,7 +113,7 @@ pub fn diff(input: &DiffInput) -> Plan {
             d.record(change, &mut changes);
         }
     }
-    d.restarts(&mut changes);
+    d.follow_replacements(&mut changes);
     if input.mode == Mode::RefreshOnly {
         refresh_operations(&mut changes);
     }
