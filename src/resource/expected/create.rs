@@ -77,6 +77,75 @@ pub fn expected(
     }
     exposed.sort();
     exposed.dedup();
+    let updatable = updatable(spec);
+    let host_config = host_config(
+        s,
+        names,
+        files,
+        network_mode,
+        port_bindings,
+        &links,
+        &updatable,
+    );
+
+    let environment: Vec<String> = s
+        .environment
+        .iter()
+        // no value: unset (the engine drops a bare `KEY`)
+        .map(|(k, v)| match v {
+            None => k.clone(),
+            Some(v) => format!("{k}={v}"),
+        })
+        .collect();
+    let mut all_labels: HashMap<String, String> = s
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    all_labels.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let first: HashMap<String, EndpointSettings> = networks.iter().take(1).cloned().collect();
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: s.command.clone(),
+        entrypoint: s.entrypoint.clone(),
+        env: (!environment.is_empty()).then_some(environment),
+        labels: Some(all_labels),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        healthcheck: s.healthcheck.as_deref().map(healthcheck),
+        user: s.user.clone(),
+        working_dir: s.working_dir.clone(),
+        hostname: s.hostname.clone(),
+        domainname: s.domainname.clone(),
+        tty: Some(s.tty),
+        open_stdin: Some(s.stdin_open),
+        stop_signal: s.stop_signal.clone(),
+        stop_timeout: s
+            .stop_grace_period
+            .map(|d| (d.0.max(0) + 999_999_999) / 1_000_000_000),
+        host_config: Some(host_config),
+        networking_config: (!first.is_empty()).then_some(bollard::models::NetworkingConfig {
+            endpoints_config: Some(first),
+        }),
+        ..Default::default()
+    };
+    Expected {
+        body,
+        networks,
+        updatable,
+    }
+}
+
+/// How the engine runs the container (ports, mounts, namespaces, devices,
+/// resources, logging), with `updatable`'s attributes written in.
+fn host_config(
+    s: &Service,
+    names: &dyn Names,
+    files: &[(String, String)],
+    network_mode: Option<String>,
+    port_bindings: HashMap<String, Option<Vec<PortBinding>>>,
+    links: &[String],
+    updatable: &Updatable,
+) -> HostConfig {
     let tmpfs: HashMap<String, String> = s
         .tmpfs
         .iter()
@@ -86,8 +155,7 @@ pub fn expected(
         })
         .collect();
     let (binds, mounts) = mounts(s, names, files);
-    let updatable = updatable(spec);
-    let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    let non_empty = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
     let non_empty_map = |m: &BTreeMap<String, String>| {
         (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     };
@@ -96,7 +164,7 @@ pub fn expected(
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
         binds: (!binds.is_empty()).then_some(binds),
         mounts: (!mounts.is_empty()).then_some(mounts),
-        network_mode: network_mode.clone(),
+        network_mode,
         init: s.init,
         cap_add: non_empty(&s.cap_add),
         cap_drop: non_empty(&s.cap_drop),
@@ -198,7 +266,7 @@ pub fn expected(
                 .map(|v| volumes_from(v, names))
                 .collect()
         }),
-        links: non_empty(&links),
+        links: non_empty(links),
         storage_opt: non_empty_map(&s.storage_opt),
         userns_mode: s.userns_mode.clone(),
         uts_mode: s.uts.clone(),
@@ -212,52 +280,7 @@ pub fn expected(
         ..Default::default()
     };
     updatable.apply_to(&mut host_config);
-
-    let environment: Vec<String> = s
-        .environment
-        .iter()
-        // no value: unset (the engine drops a bare `KEY`)
-        .map(|(k, v)| match v {
-            None => k.clone(),
-            Some(v) => format!("{k}={v}"),
-        })
-        .collect();
-    let mut all_labels: HashMap<String, String> = s
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    all_labels.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let first: HashMap<String, EndpointSettings> = networks.iter().take(1).cloned().collect();
-    let body = ContainerCreateBody {
-        image: Some(spec.image.clone()),
-        cmd: s.command.clone(),
-        entrypoint: s.entrypoint.clone(),
-        env: (!environment.is_empty()).then_some(environment),
-        labels: Some(all_labels),
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        healthcheck: s.healthcheck.as_deref().map(healthcheck),
-        user: s.user.clone(),
-        working_dir: s.working_dir.clone(),
-        hostname: s.hostname.clone(),
-        domainname: s.domainname.clone(),
-        tty: Some(s.tty),
-        open_stdin: Some(s.stdin_open),
-        stop_signal: s.stop_signal.clone(),
-        stop_timeout: s
-            .stop_grace_period
-            .map(|d| (d.0.max(0) + 999_999_999) / 1_000_000_000),
-        host_config: Some(host_config),
-        networking_config: (!first.is_empty()).then_some(bollard::models::NetworkingConfig {
-            endpoints_config: Some(first),
-        }),
-        ..Default::default()
-    };
-    Expected {
-        body,
-        networks,
-        updatable,
-    }
+    host_config
 }
 
 /// One of `blkio_config`'s rate lists, for the engine.
