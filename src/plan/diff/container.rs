@@ -112,11 +112,7 @@ impl Differ<'_> {
             }
         }
         let id = found.map(|c| c.id.clone()).or_else(|| Some(st.id.clone()));
-        let mut change = new_change(r, Some(st), action, reasons, id);
-        if action == Action::Update {
-            change.ops = ops.into_iter().collect();
-        }
-        change
+        with_ops(new_change(r, Some(st), action, reasons, id), ops)
     }
 
     /// A container carrying our labels that the state does not know (a crash
@@ -142,10 +138,17 @@ impl Differ<'_> {
             ops.extend(drift.ops);
             action = action.max(drift.action);
         }
-        let mut change = new_change(r, None, action, reasons, Some(c.id.clone()));
-        if action == Action::Update {
-            change.ops = ops.into_iter().collect();
-        }
-        change
+        with_ops(
+            new_change(r, None, action, reasons, Some(c.id.clone())),
+            ops,
+        )
     }
+}
+
+/// `change` doing `ops` in place, when it is an update (no other action has any).
+fn with_ops(mut change: Change, ops: BTreeSet<InPlace>) -> Change {
+    if change.action == Action::Update {
+        change.ops = ops.into_iter().collect();
+    }
+    change
 }
