@@ -19,6 +19,8 @@ use crate::resource::{ContainerSpec, Kind, Resource, Spec, labels};
 use crate::state::StateResource;
 
 impl Differ<'_> {
+    /// A desired container against its record and the engine: created, kept,
+    /// updated in place or replaced, with every reason.
     pub(super) fn container(&self, r: &Resource, st: Option<&StateResource>) -> Change {
         let engine = self.engine.as_ref();
         let found = engine.and_then(|e| {

@@ -71,6 +71,8 @@ impl Differ<'_> {
         new_change(r, Some(st), action, reasons, id)
     }
 
+    /// Images: a changed build is rebuilt (a replacement), a changed pulled
+    /// image recorded anew (an update); a tag that moved on the engine is drift.
     pub(super) fn image(&self, r: &Resource, st: Option<&StateResource>) -> Change {
         let built = r.typed().image().is_some_and(|i| i.build.is_some());
         let current = self
