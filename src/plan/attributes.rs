@@ -1,4 +1,7 @@
 //! Attribute-level differences between two specs: `ports[0].published: "5000" -> "8080"`.
+//!
+//! Separate from the diff because it knows nothing of resources or actions:
+//! it walks two JSON values, and the diff turns what it finds into reasons.
 
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! Plans: what apply will do to each resource, and why.
 //!
-//! [`diff`] is a pure function of the desired resources, the state and what the
+//! [`diff()`] is a pure function of the desired resources, the state and what the
 //! engine shows. Actions ([`Action`]) decide what apply does; reasons
 //! ([`Reason`]) only explain the plan to a reviewer and are never used to make
 //! decisions during apply (as in Terraform's `ActionReason`).

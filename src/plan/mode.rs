@@ -1,4 +1,8 @@
 //! What a plan is for: one typed input of the diff.
+//!
+//! Separate because a mode changes only what counts as desired (the files,
+//! the state, or nothing of the targeted services); the diff then runs the
+//! same way for all of them.
 
 use std::collections::BTreeMap;
 

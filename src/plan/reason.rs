@@ -1,4 +1,7 @@
 //! Why a resource is in the plan. Typed, with stable snake_case names in JSON.
+//!
+//! Separate from actions: reasons explain a plan to a reviewer and are what
+//! the renderers read; apply never decides anything from them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

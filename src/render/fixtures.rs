@@ -1,4 +1,7 @@
 //! Hand-built plans for the renderers' snapshot tests.
+//!
+//! Shared by the text, Markdown and JSON tests, so that the three formats are
+//! specified over the same plans.
 
 use serde_json::{Value, json};
 

@@ -8,7 +8,7 @@
 //!   built from its own types ([`json::JsonPlan`]), never from the internal
 //!   structs.
 //!
-//! Text and Markdown are laid out from one [`view::PlanView`], so both say the
+//! Text and Markdown are laid out from one `view::PlanView`, so both say the
 //! same thing in the same words. Sensitive values arrive masked by the plan
 //! (`(sensitive)`); renderers print them unquoted and never unmask anything.
 //! Whether to colour (`--no-color`, `NO_COLOR`, a terminal or not) is the

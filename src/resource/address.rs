@@ -1,5 +1,9 @@
 //! Resource addresses: `network.<key>`, `volume.<key>`, `image.<service>`,
 //! `container.<service>[<n>]` (n from 1), as DESIGN.md names them.
+//!
+//! Separate because every layer keys by them (desired resources, state,
+//! plans, engine labels) and they are parsed back from text (`berth state`
+//! commands, the address label).
 
 use std::fmt;
 use std::str::FromStr;

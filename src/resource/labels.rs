@@ -1,6 +1,9 @@
 //! The labels berth and docker compose put on what they create. The engine's
 //! labels are the ground truth of ownership: a container labelled with our
 //! project and address is ours even when the state file lost it.
+//!
+//! Separate because both sides use the same names: apply writes them on what
+//! it creates, the diff and import read them back from the engine.
 
 pub const PROJECT: &str = "com.docker.compose.project";
 pub const SERVICE: &str = "com.docker.compose.service";

@@ -26,7 +26,7 @@ pub fn default_path(project_dir: &Path, project: &str) -> PathBuf {
 }
 
 /// One state file on disk. Holds no lock: callers that may save take
-/// [`lock`](super::lock) for the whole command first.
+/// [`lock`](super::lock()) for the whole command first.
 #[derive(Debug, Clone)]
 pub struct StateStore {
     path: PathBuf,

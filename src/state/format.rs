@@ -14,10 +14,9 @@
 //!   hash), so the next plan says exactly that: those attributes will now be
 //!   applied. A record without them is unchanged, and plans no change.
 //!
-//! Writing
-//! always produces the current format: pretty JSON, fields in a fixed order,
-//! resources sorted by address, a final newline, so that two states differ in
-//! `diff` exactly where they differ.
+//! Writing always produces the current format: pretty JSON, fields in a fixed
+//! order, resources sorted by address, a final newline, so that two states
+//! differ in `diff` exactly where they differ.
 
 use std::collections::BTreeMap;
 use std::path::Path;

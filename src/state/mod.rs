@@ -9,7 +9,7 @@
 //!   first so that a newer file is refused and older formats can be migrated;
 //! - `file` ([`StateStore`], [`default_path`]): loading, and atomic saving with
 //!   a backup of the previous version;
-//! - `lock` ([`lock`], [`LockGuard`], [`Holder`]): the OS file lock held for a
+//! - `lock` ([`lock()`], [`LockGuard`], [`Holder`]): the OS file lock held for a
 //!   whole command that may write state;
 //! - `timestamp` ([`format_rfc3339`]): RFC 3339 UTC times for the lock holder;
 //! - `error` ([`StateError`]): one-line errors that name the file and say what
