@@ -187,7 +187,7 @@ pub fn context_hash(dir: &Path, dockerfile: Option<&str>, skip: &[PathBuf]) -> i
         }
         hasher.update([0xff]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Feed a file's bytes to `hasher`, through `buf`.
@@ -208,7 +208,7 @@ pub(super) fn update_with_file(hasher: &mut Sha256, path: &Path, buf: &mut [u8])
 pub fn json_sha256<T: serde::Serialize + ?Sized>(v: &T) -> String {
     let mut w = HashWriter(Sha256::new());
     serde_json::to_writer(&mut w, v).expect("JSON values serialise");
-    hex(&w.0.finalize())
+    hex::encode(w.0.finalize())
 }
 
 /// An `io::Write` that feeds a sha256.
@@ -223,18 +223,6 @@ impl std::io::Write for HashWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Lowercase hex of a digest. (A table lookup: formatting byte by byte with
-/// `write!` showed up in profiles, it runs for every resource's spec hash.)
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
 }
 
 #[cfg(test)]
@@ -252,16 +240,10 @@ mod tests {
     }
 
     #[test]
-    fn hex_is_lowercase_two_digits_per_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-        assert_eq!(hex(&[]), "");
-    }
-
-    #[test]
     fn json_sha256_hashes_the_compact_json_text() {
         let v = serde_json::json!({"a": [1, "x\ny"], "b": {"c": null}});
         let text = serde_json::to_string(&v).unwrap();
-        assert_eq!(json_sha256(&v), hex(&Sha256::digest(text.as_bytes())));
+        assert_eq!(json_sha256(&v), hex::encode(Sha256::digest(text.as_bytes())));
     }
 
     fn names(dir: &Path, dockerfile: Option<&str>) -> Vec<String> {

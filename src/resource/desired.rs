@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::address::Address;
-use super::context::{context_hash, dockerfile_in_context, hex, json_sha256};
+use super::context::{context_hash, dockerfile_in_context, json_sha256};
 use super::spec::{BuildSpec, ImageSpec, Spec};
 use crate::compose::model::{MountType, Project, Service};
 
@@ -558,7 +558,7 @@ fn file_hashes(p: &Project, s: &Service) -> Result<BTreeMap<String, String>, Res
         } else {
             continue;
         };
-        out.insert(format!("{kind}.{}", m.source), hex(&Sha256::digest(&bytes)));
+        out.insert(format!("{kind}.{}", m.source), hex::encode(Sha256::digest(&bytes)));
     }
     Ok(out)
 }

@@ -77,7 +77,7 @@ pub async fn build(
             // a hash of the text instead of random digits keeps the cache
             let name = format!(
                 ".dockerfile.{}",
-                &crate::resource::context::hex(&Sha256::digest(&text))[..20]
+                &hex::encode(Sha256::digest(&text))[..20]
             );
             generated = (name, text);
             Dockerfile::Generated {
