@@ -156,6 +156,7 @@ pub fn compute(
     if let Some(dir) = path.parent() {
         options.context_skip.push(crate::paths::clean(dir).into());
     }
+    options.context_cache = Some(crate::resource::context_cache::beside_state(&path));
     let mut timer = crate::timing::Timer::new();
     let mut loaded = loaded;
     let desired = if command == "berth plan" {

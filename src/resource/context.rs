@@ -1,7 +1,8 @@
 //! Build contexts: the entries `docker build` sends (its `.dockerignore`
 //! rules, see [`super::dockerignore`]) and a content hash over them (paths,
 //! modes and bytes), so a code change is a planned image rebuild. The build
-//! context tar is written from the same list.
+//! context tar is written from the same list. Whether the hash can be
+//! taken from disk instead is [`super::context_cache`]'s concern.
 
 use std::fs;
 use std::io::{self, Read};
@@ -164,13 +165,42 @@ fn walk(
     Ok(())
 }
 
+/// A sent entry and what `lstat` said of it.
+pub struct Listed {
+    pub entry: Entry,
+    pub meta: fs::Metadata,
+}
+
+/// [`context_files`], each `lstat`ed (before any is read: a file written
+/// after its `lstat` then shows a new stat, not an old one with new bytes).
+pub fn context_listing(
+    dir: &Path,
+    dockerfile: Option<&str>,
+    skip: &[PathBuf],
+) -> io::Result<Vec<Listed>> {
+    context_files(dir, dockerfile, skip)?
+        .into_iter()
+        .map(|entry| {
+            Ok(Listed {
+                meta: fs::symlink_metadata(&entry.path)?,
+                entry,
+            })
+        })
+        .collect()
+}
+
 /// sha256 over every sent entry's relative path, kind, mode and content
-/// (bytes, or a symlink's target).
+/// (bytes, or a symlink's target). The state records it: any change to what
+/// is hashed plans a rebuild of every built image.
 pub fn context_hash(dir: &Path, dockerfile: Option<&str>, skip: &[PathBuf]) -> io::Result<String> {
+    hash_listing(&context_listing(dir, dockerfile, skip)?)
+}
+
+/// [`context_hash`] of listed entries: reads every file.
+pub fn hash_listing(listing: &[Listed]) -> io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
-    for entry in context_files(dir, dockerfile, skip)? {
-        let meta = fs::symlink_metadata(&entry.path)?;
+    for Listed { entry, meta } in listing {
         hasher.update(entry.name.as_bytes());
         hasher.update([0]);
         hasher.update(meta.permissions().mode().to_le_bytes());
@@ -190,8 +220,21 @@ pub fn context_hash(dir: &Path, dockerfile: Option<&str>, skip: &[PathBuf]) -> i
     Ok(hex::encode(hasher.finalize()))
 }
 
+#[cfg(test)]
+thread_local! {
+    static FILES_READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many files this thread has read to hash them (tests of the cache).
+#[cfg(test)]
+pub(super) fn files_read() -> usize {
+    FILES_READ.with(std::cell::Cell::get)
+}
+
 /// Feed a file's bytes to `hasher`, through `buf`.
 pub(super) fn update_with_file(hasher: &mut Sha256, path: &Path, buf: &mut [u8]) -> io::Result<()> {
+    #[cfg(test)]
+    FILES_READ.with(|n| n.set(n.get() + 1));
     let mut f = fs::File::open(path)?;
     loop {
         let n = f.read(buf)?;
@@ -243,7 +286,10 @@ mod tests {
     fn json_sha256_hashes_the_compact_json_text() {
         let v = serde_json::json!({"a": [1, "x\ny"], "b": {"c": null}});
         let text = serde_json::to_string(&v).unwrap();
-        assert_eq!(json_sha256(&v), hex::encode(Sha256::digest(text.as_bytes())));
+        assert_eq!(
+            json_sha256(&v),
+            hex::encode(Sha256::digest(text.as_bytes()))
+        );
     }
 
     fn names(dir: &Path, dockerfile: Option<&str>) -> Vec<String> {
@@ -383,6 +429,31 @@ mod tests {
         assert_ne!(
             context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
             edited
+        );
+    }
+
+    #[test]
+    fn the_hash_is_the_one_states_record() {
+        // the value berth recorded before the context-hash cache: what is
+        // hashed must never move (every built image would plan a rebuild)
+        let d = tree(&[
+            (".dockerignore", "*.log\n"),
+            ("Dockerfile", "FROM scratch\n"),
+            ("a.log", "left out"),
+            ("sub/b", "b"),
+        ]);
+        std::os::unix::fs::symlink("sub/b", d.path().join("link")).unwrap();
+        for (name, mode) in [
+            (".dockerignore", 0o644),
+            ("Dockerfile", 0o644),
+            ("sub", 0o755),
+            ("sub/b", 0o600),
+        ] {
+            fs::set_permissions(d.path().join(name), fs::Permissions::from_mode(mode)).unwrap();
+        }
+        assert_eq!(
+            context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
+            "aedb6909a43b89b1dea68477ac214b57fdcc05e58e111887cfabd4f04b26f14d"
         );
     }
 

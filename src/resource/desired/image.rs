@@ -1,6 +1,7 @@
 //! A service's image resource: the tag it is built or pulled under and, for a
 //! built one, the build's inputs with the content hash of its context. The
-//! hashes of all contexts are taken once per resolve, here.
+//! hashes of all contexts are taken once per resolve, here, through the
+//! context-hash cache when [`super::ResolveOptions::context_cache`] names one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use super::{ResolveError, Resource, resource};
 use crate::compose::model::{Project, Service};
 use crate::resource::address::Address;
 use crate::resource::context::{context_hash, dockerfile_in_context};
+use crate::resource::context_cache::ContextCache;
 use crate::resource::spec::{BuildSpec, ImageSpec, Spec};
 
 /// The tag berth builds a service's image under: `image:` if set, else `<project>-<service>`.
@@ -37,21 +39,35 @@ fn hash_context((context, dockerfile): &ContextKey, skip: &[PathBuf]) -> Result<
 }
 
 /// The content hash of every build context the services use, each hashed
-/// once (or why it could not be read).
+/// once (or why it could not be read), through the cache file `cache` when
+/// given.
 pub(super) fn context_hashes(
     p: &Project,
     services: &BTreeSet<String>,
     skip: &[PathBuf],
+    cache: Option<&Path>,
 ) -> HashMap<ContextKey, Result<String, String>> {
+    let mut cache = cache.map(ContextCache::open);
     let mut out = HashMap::new();
     for name in services {
         if let Some(b) = &p.services[name].build {
             let key = context_key(b);
             if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(key) {
-                let hash = hash_context(slot.key(), skip);
+                let hash = match &mut cache {
+                    Some(cache) => {
+                        let (context, dockerfile) = slot.key();
+                        cache
+                            .context_hash(Path::new(context), dockerfile.as_deref(), skip)
+                            .map_err(|e| e.to_string())
+                    }
+                    None => hash_context(slot.key(), skip),
+                };
                 slot.insert(hash);
             }
         }
+    }
+    if let Some(cache) = cache {
+        cache.save();
     }
     out
 }

@@ -6,7 +6,7 @@
 //!   networks and volumes, then every service's image and containers in
 //!   parallel, in address order);
 //! - `image`: a service's image resource, and the build-context hashes it
-//!   carries;
+//!   carries (through the context-hash cache when one is given);
 //! - `container`: a service's container resources and the hashes of the
 //!   files they take in.
 
@@ -116,6 +116,9 @@ pub struct ResolveOptions {
     pub targets: Vec<String>,
     /// Directories left out of build-context hashes (the state directory).
     pub context_skip: Vec<std::path::PathBuf>,
+    /// The context-hash cache file (see [`super::context_cache`]); None:
+    /// every context is read in full.
+    pub context_cache: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]

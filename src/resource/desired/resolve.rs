@@ -144,7 +144,12 @@ fn shared_resources(
             )
         })
         .collect();
-    let contexts = context_hashes(p, &services, &opts.context_skip);
+    let contexts = context_hashes(
+        p,
+        &services,
+        &opts.context_skip,
+        opts.context_cache.as_deref(),
+    );
     let selected = Selected {
         names: services,
         replicas,
