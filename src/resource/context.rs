@@ -81,6 +81,20 @@ pub fn context_files(
     dockerfile: Option<&str>,
     skip: &[PathBuf],
 ) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    walk_context(dir, dockerfile, skip, &mut |entry, _| out.push(entry))?;
+    Ok(out)
+}
+
+/// The walk of [`context_files`], handing each entry to `sink`, with what
+/// `lstat` says of it when `sink` wants it (taken through the directory
+/// being read: no path lookup from the root per entry).
+fn walk_context(
+    dir: &Path,
+    dockerfile: Option<&str>,
+    skip: &[PathBuf],
+    sink: &mut dyn Sink,
+) -> io::Result<()> {
     let mut patterns = dockerignore_patterns(dir)?;
     let invalid = |e: super::dockerignore::PatternError| {
         io::Error::new(
@@ -101,9 +115,35 @@ pub fn context_files(
         patterns.push(format!("!{dockerfile}"));
     }
     let matcher = PatternMatcher::new(&patterns).map_err(invalid)?;
-    let mut out = Vec::new();
-    walk(dir, "", None, &matcher, skip, &mut out)?;
-    Ok(out)
+    walk(dir, "", None, &matcher, skip, sink)
+}
+
+/// Where the walk puts entries: a closure of the entry and, when
+/// [`Sink::wants_metadata`], its `lstat`.
+trait Sink {
+    fn wants_metadata(&self) -> bool {
+        false
+    }
+    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>);
+}
+
+impl<F: FnMut(Entry, Option<fs::Metadata>)> Sink for F {
+    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>) {
+        self(entry, meta)
+    }
+}
+
+/// Collects [`Listed`] entries.
+struct ListingSink(Vec<Listed>);
+
+impl Sink for ListingSink {
+    fn wants_metadata(&self) -> bool {
+        true
+    }
+    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>) {
+        let meta = meta.expect("the walk gives metadata when it is wanted");
+        self.0.push(Listed { entry, meta });
+    }
 }
 
 fn walk(
@@ -112,7 +152,7 @@ fn walk(
     parent: Option<&MatchInfo>,
     matcher: &PatternMatcher,
     skip: &[PathBuf],
-    out: &mut Vec<Entry>,
+    out: &mut dyn Sink,
 ) -> io::Result<()> {
     let mut children = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
     // Go's WalkDir visits names in byte order
@@ -153,11 +193,18 @@ fn walk(
             }
             continue;
         }
-        out.push(Entry {
-            name: name.clone(),
-            path: path.clone(),
-            kind,
-        });
+        let meta = match out.wants_metadata() {
+            true => Some(child.metadata()?),
+            false => None,
+        };
+        out.put(
+            Entry {
+                name: name.clone(),
+                path: path.clone(),
+                kind,
+            },
+            meta,
+        );
         if kind == EntryKind::Dir {
             walk(&path, &name, Some(&info), matcher, skip, out)?;
         }
@@ -178,15 +225,9 @@ pub fn context_listing(
     dockerfile: Option<&str>,
     skip: &[PathBuf],
 ) -> io::Result<Vec<Listed>> {
-    context_files(dir, dockerfile, skip)?
-        .into_iter()
-        .map(|entry| {
-            Ok(Listed {
-                meta: fs::symlink_metadata(&entry.path)?,
-                entry,
-            })
-        })
-        .collect()
+    let mut sink = ListingSink(Vec::new());
+    walk_context(dir, dockerfile, skip, &mut sink)?;
+    Ok(sink.0)
 }
 
 /// sha256 over every sent entry's relative path, kind, mode and content
