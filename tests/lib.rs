@@ -4,6 +4,7 @@ mod apply;
 mod cli;
 mod common;
 mod conformance;
+mod context_cache;
 mod dockerignore;
 mod drift;
 mod engine;

@@ -107,6 +107,7 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
     if let Some(dir) = path.parent() {
         options.context_skip.push(crate::paths::clean(dir).into());
     }
+    options.context_cache = Some(crate::resource::context_cache::beside_state(&path));
     let mut timer = crate::timing::Timer::new();
     let desired = if release_model {
         resolve_releasing(&mut loaded, &options)?

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Plan;
-use crate::resource::context::hex;
 
 /// Version of the saved plan file format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -57,7 +56,7 @@ pub struct SavedPlan {
 /// sha256 of a file's bytes, or of its absence.
 pub fn file_hash(path: &Path) -> String {
     match std::fs::read(path) {
-        Ok(bytes) => hex(&Sha256::digest(&bytes)),
+        Ok(bytes) => hex::encode(Sha256::digest(&bytes)),
         Err(_) => "absent".to_string(),
     }
 }

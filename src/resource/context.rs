@@ -1,7 +1,8 @@
 //! Build contexts: the entries `docker build` sends (its `.dockerignore`
 //! rules, see [`super::dockerignore`]) and a content hash over them (paths,
 //! modes and bytes), so a code change is a planned image rebuild. The build
-//! context tar is written from the same list.
+//! context tar is written from the same list. Whether the hash can be
+//! taken from disk instead is [`super::context_cache`]'s concern.
 
 use std::fs;
 use std::io::{self, Read};
@@ -80,6 +81,20 @@ pub fn context_files(
     dockerfile: Option<&str>,
     skip: &[PathBuf],
 ) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    walk_context(dir, dockerfile, skip, &mut |entry, _| out.push(entry))?;
+    Ok(out)
+}
+
+/// The walk of [`context_files`], handing each entry to `sink`, with what
+/// `lstat` says of it when `sink` wants it (taken through the directory
+/// being read: no path lookup from the root per entry).
+fn walk_context(
+    dir: &Path,
+    dockerfile: Option<&str>,
+    skip: &[PathBuf],
+    sink: &mut dyn Sink,
+) -> io::Result<()> {
     let mut patterns = dockerignore_patterns(dir)?;
     let invalid = |e: super::dockerignore::PatternError| {
         io::Error::new(
@@ -100,9 +115,35 @@ pub fn context_files(
         patterns.push(format!("!{dockerfile}"));
     }
     let matcher = PatternMatcher::new(&patterns).map_err(invalid)?;
-    let mut out = Vec::new();
-    walk(dir, "", None, &matcher, skip, &mut out)?;
-    Ok(out)
+    walk(dir, "", None, &matcher, skip, sink)
+}
+
+/// Where the walk puts entries: a closure of the entry and, when
+/// [`Sink::wants_metadata`], its `lstat`.
+trait Sink {
+    fn wants_metadata(&self) -> bool {
+        false
+    }
+    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>);
+}
+
+impl<F: FnMut(Entry, Option<fs::Metadata>)> Sink for F {
+    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>) {
+        self(entry, meta)
+    }
+}
+
+/// Collects [`Listed`] entries.
+struct ListingSink(Vec<Listed>);
+
+impl Sink for ListingSink {
+    fn wants_metadata(&self) -> bool {
+        true
+    }
+    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>) {
+        let meta = meta.expect("the walk gives metadata when it is wanted");
+        self.0.push(Listed { entry, meta });
+    }
 }
 
 fn walk(
@@ -111,7 +152,7 @@ fn walk(
     parent: Option<&MatchInfo>,
     matcher: &PatternMatcher,
     skip: &[PathBuf],
-    out: &mut Vec<Entry>,
+    out: &mut dyn Sink,
 ) -> io::Result<()> {
     let mut children = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
     // Go's WalkDir visits names in byte order
@@ -152,11 +193,18 @@ fn walk(
             }
             continue;
         }
-        out.push(Entry {
-            name: name.clone(),
-            path: path.clone(),
-            kind,
-        });
+        let meta = match out.wants_metadata() {
+            true => Some(child.metadata()?),
+            false => None,
+        };
+        out.put(
+            Entry {
+                name: name.clone(),
+                path: path.clone(),
+                kind,
+            },
+            meta,
+        );
         if kind == EntryKind::Dir {
             walk(&path, &name, Some(&info), matcher, skip, out)?;
         }
@@ -164,13 +212,36 @@ fn walk(
     Ok(())
 }
 
+/// A sent entry and what `lstat` said of it.
+pub struct Listed {
+    pub entry: Entry,
+    pub meta: fs::Metadata,
+}
+
+/// [`context_files`], each `lstat`ed (before any is read: a file written
+/// after its `lstat` then shows a new stat, not an old one with new bytes).
+pub fn context_listing(
+    dir: &Path,
+    dockerfile: Option<&str>,
+    skip: &[PathBuf],
+) -> io::Result<Vec<Listed>> {
+    let mut sink = ListingSink(Vec::new());
+    walk_context(dir, dockerfile, skip, &mut sink)?;
+    Ok(sink.0)
+}
+
 /// sha256 over every sent entry's relative path, kind, mode and content
-/// (bytes, or a symlink's target).
+/// (bytes, or a symlink's target). The state records it: any change to what
+/// is hashed plans a rebuild of every built image.
 pub fn context_hash(dir: &Path, dockerfile: Option<&str>, skip: &[PathBuf]) -> io::Result<String> {
+    hash_listing(&context_listing(dir, dockerfile, skip)?)
+}
+
+/// [`context_hash`] of listed entries: reads every file.
+pub fn hash_listing(listing: &[Listed]) -> io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
-    for entry in context_files(dir, dockerfile, skip)? {
-        let meta = fs::symlink_metadata(&entry.path)?;
+    for Listed { entry, meta } in listing {
         hasher.update(entry.name.as_bytes());
         hasher.update([0]);
         hasher.update(meta.permissions().mode().to_le_bytes());
@@ -187,11 +258,24 @@ pub fn context_hash(dir: &Path, dockerfile: Option<&str>, skip: &[PathBuf]) -> i
         }
         hasher.update([0xff]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+thread_local! {
+    static FILES_READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many files this thread has read to hash them (tests of the cache).
+#[cfg(test)]
+pub(super) fn files_read() -> usize {
+    FILES_READ.with(std::cell::Cell::get)
 }
 
 /// Feed a file's bytes to `hasher`, through `buf`.
 pub(super) fn update_with_file(hasher: &mut Sha256, path: &Path, buf: &mut [u8]) -> io::Result<()> {
+    #[cfg(test)]
+    FILES_READ.with(|n| n.set(n.get() + 1));
     let mut f = fs::File::open(path)?;
     loop {
         let n = f.read(buf)?;
@@ -208,7 +292,7 @@ pub(super) fn update_with_file(hasher: &mut Sha256, path: &Path, buf: &mut [u8])
 pub fn json_sha256<T: serde::Serialize + ?Sized>(v: &T) -> String {
     let mut w = HashWriter(Sha256::new());
     serde_json::to_writer(&mut w, v).expect("JSON values serialise");
-    hex(&w.0.finalize())
+    hex::encode(w.0.finalize())
 }
 
 /// An `io::Write` that feeds a sha256.
@@ -223,18 +307,6 @@ impl std::io::Write for HashWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Lowercase hex of a digest. (A table lookup: formatting byte by byte with
-/// `write!` showed up in profiles, it runs for every resource's spec hash.)
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
 }
 
 #[cfg(test)]
@@ -252,16 +324,13 @@ mod tests {
     }
 
     #[test]
-    fn hex_is_lowercase_two_digits_per_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-        assert_eq!(hex(&[]), "");
-    }
-
-    #[test]
     fn json_sha256_hashes_the_compact_json_text() {
         let v = serde_json::json!({"a": [1, "x\ny"], "b": {"c": null}});
         let text = serde_json::to_string(&v).unwrap();
-        assert_eq!(json_sha256(&v), hex(&Sha256::digest(text.as_bytes())));
+        assert_eq!(
+            json_sha256(&v),
+            hex::encode(Sha256::digest(text.as_bytes()))
+        );
     }
 
     fn names(dir: &Path, dockerfile: Option<&str>) -> Vec<String> {
@@ -401,6 +470,31 @@ mod tests {
         assert_ne!(
             context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
             edited
+        );
+    }
+
+    #[test]
+    fn the_hash_is_the_one_states_record() {
+        // the value berth recorded before the context-hash cache: what is
+        // hashed must never move (every built image would plan a rebuild)
+        let d = tree(&[
+            (".dockerignore", "*.log\n"),
+            ("Dockerfile", "FROM scratch\n"),
+            ("a.log", "left out"),
+            ("sub/b", "b"),
+        ]);
+        std::os::unix::fs::symlink("sub/b", d.path().join("link")).unwrap();
+        for (name, mode) in [
+            (".dockerignore", 0o644),
+            ("Dockerfile", 0o644),
+            ("sub", 0o755),
+            ("sub/b", 0o600),
+        ] {
+            fs::set_permissions(d.path().join(name), fs::Permissions::from_mode(mode)).unwrap();
+        }
+        assert_eq!(
+            context_hash(d.path(), Some("Dockerfile"), &[]).unwrap(),
+            "aedb6909a43b89b1dea68477ac214b57fdcc05e58e111887cfabd4f04b26f14d"
         );
     }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobMatcher};
 use sha2::{Digest, Sha256};
 
-use super::context::{hex, update_with_file};
+use super::context::update_with_file;
 
 /// One `.dockerignore` rule: a glob, negated with a leading `!`.
 struct Rule {
@@ -138,5 +138,5 @@ pub fn context_hash(dir: &Path, skip: &[PathBuf]) -> std::io::Result<String> {
         }
         hasher.update([0xff]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }

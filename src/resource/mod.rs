@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod context;
+pub mod context_cache;
 pub mod context_v1;
 pub mod desired;
 pub mod dockerignore;

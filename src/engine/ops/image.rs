@@ -75,10 +75,7 @@ pub async fn build(
             // the docker CLI's name, `.dockerfile.` and 20 hex digits: the
             // builder leaves `.dockerignore` (which names it) in the image;
             // a hash of the text instead of random digits keeps the cache
-            let name = format!(
-                ".dockerfile.{}",
-                &crate::resource::context::hex(&Sha256::digest(&text))[..20]
-            );
+            let name = format!(".dockerfile.{}", &hex::encode(Sha256::digest(&text))[..20]);
             generated = (name, text);
             Dockerfile::Generated {
                 name: &generated.0,
