@@ -78,6 +78,37 @@ fn pretend_applied(dir: &Path, project: &str) {
 }
 
 #[test]
+fn a_plan_without_build_contexts_writes_no_state_and_no_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  app:\n    image: berth-test-demo:latest\n",
+    )
+    .unwrap();
+    let plan = plan_json(
+        dir.path(),
+        &["-p", "nothing-written"],
+        &["--refresh=false"],
+        2,
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            "network.default create",
+            "image.app create",
+            "container.app[1] create"
+        ]
+    );
+    // the lock file lives in `state/`; no state is written, and no cache
+    // without a build context
+    assert!(!dir.path().join("state/nothing-written.json").exists());
+    assert!(
+        !dir.path().join("state/cache").exists(),
+        "no cache directory"
+    );
+}
+
+#[test]
 fn from_nothing_the_example_plans_every_resource_and_exits_2() {
     let dir = crate::common::example_copy(false);
     let project = unique_project("plan-ex");

@@ -47,16 +47,18 @@ pub(super) fn context_hashes(
     skip: &[PathBuf],
     cache: Option<&Path>,
 ) -> HashMap<ContextKey, Result<String, String>> {
-    let mut cache = cache.map(ContextCache::open);
+    // opened at the first build context: a project without one writes nothing
+    let mut opened: Option<ContextCache> = None;
     let mut out = HashMap::new();
     for name in services {
         if let Some(b) = &p.services[name].build {
             let key = context_key(b);
             if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(key) {
-                let hash = match &mut cache {
-                    Some(cache) => {
+                let hash = match cache {
+                    Some(path) => {
                         let (context, dockerfile) = slot.key();
-                        cache
+                        opened
+                            .get_or_insert_with(|| ContextCache::open(path))
                             .context_hash(Path::new(context), dockerfile.as_deref(), skip)
                             .map_err(|e| e.to_string())
                     }
@@ -66,7 +68,7 @@ pub(super) fn context_hashes(
             }
         }
     }
-    if let Some(cache) = cache {
+    if let Some(cache) = opened {
         cache.save();
     }
     out
