@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::compose::diagnostic::{Diagnostic, Sink, suggest};
+use crate::compose::host::Host;
 use crate::compose::interpolate::Vars;
 use crate::compose::node::{Entry, Node, Value};
 use crate::compose::source::{FileId, SourceMap};
@@ -16,6 +17,8 @@ use crate::paths::clean;
 
 /// What decoding needs besides the tree.
 pub struct Ctx<'a> {
+    /// Where files and the process environment are read.
+    pub host: &'a dyn Host,
     pub sink: &'a mut Sink,
     /// The project's variables (shell over `.env`), for bare `KEY` entries.
     pub vars: &'a Vars,
@@ -89,7 +92,7 @@ impl Ctx<'_> {
     /// `~` is the home directory, an absolute path stays as written (`/srv/data/`),
     /// a relative one is joined to the directory and cleaned.
     pub(super) fn resolve_path(&self, n: &Node, p: &str) -> String {
-        if let Some(home) = expand_home(p) {
+        if let Some(home) = expand_home(self.host, p) {
             return home;
         }
         let path = Path::new(p);
@@ -409,9 +412,9 @@ pub(super) fn seq<'n>(ctx: &mut Ctx, n: &'n Node, path: &str) -> Option<&'n [Nod
 /// `~` and what follows it, joined to the home directory and cleaned (Go's
 /// `filepath.Join(home, p[1:])`); `None` when `p` does not start with `~` or
 /// there is no home directory.
-pub(super) fn expand_home(p: &str) -> Option<String> {
+pub(super) fn expand_home(host: &dyn Host, p: &str) -> Option<String> {
     let rest = p.strip_prefix('~')?;
-    let home = std::env::var_os("HOME")?;
+    let home = host.var("HOME")?;
     Some(clean(&Path::new(&home).join(rest.trim_start_matches('/'))))
 }
 

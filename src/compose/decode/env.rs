@@ -8,6 +8,7 @@ use std::path::Path;
 use super::ctx::{Ctx, KnownKeys, index};
 use crate::compose::diagnostic::Diagnostic;
 use crate::compose::dotenv::{self, EnvPair};
+use crate::compose::env_layers::EnvLayers;
 use crate::compose::interpolate::Vars;
 use crate::compose::node::{Node, Value};
 use crate::paths::io_reason;
@@ -100,7 +101,7 @@ pub(super) fn env_file_refs(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<EnvFileR
 /// Read and parse one env or label file; values may refer to `vars`. `None`
 /// when an optional file is missing or the file is reported as invalid.
 pub(super) fn read_env_file(ctx: &mut Ctx, f: &EnvFileRef, vars: &Vars) -> Option<Vec<EnvPair>> {
-    let text = match std::fs::read_to_string(&f.full) {
+    let text = match ctx.host.read_to_string(Path::new(&f.full)) {
         Ok(text) => text,
         Err(_) if !f.required => return None,
         Err(e) => {
@@ -152,16 +153,17 @@ pub(super) fn env_file(
     path: &str,
     environment: &[(String, Option<String>)],
 ) -> Vec<(String, Option<String>)> {
-    let mut scope: Option<Vars> = None;
-    for (k, v) in environment {
-        if let Some(v) = v
-            && !ctx.vars.contains(k)
-        {
-            scope
-                .get_or_insert_with(|| ctx.vars.clone())
-                .insert(k.clone(), v.clone());
+    // the service's own values under the project's, only when it adds any
+    let adds = |(k, v): &&(String, Option<String>)| v.is_some() && !ctx.vars.contains(k);
+    let scope: Option<Vars> = environment.iter().any(|e| adds(&e)).then(|| {
+        let mut scope = EnvLayers::over(ctx.vars.clone(), |_| true);
+        for (k, v) in environment {
+            if let Some(v) = v {
+                scope.set(k.clone(), v.clone());
+            }
         }
-    }
+        scope.into_vars()
+    });
     let mut out = Vec::new();
     for f in env_file_refs(ctx, n, path) {
         let vars: &Vars = match &scope {
@@ -181,14 +183,14 @@ pub(super) fn env_file(
 /// overrides an earlier one, and a file's `${VAR}` and bare `KEY` refer to the
 /// labels of the files before it only (not to the environment).
 pub(super) fn label_files(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, String> {
-    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    let mut labels = EnvLayers::default();
     for f in env_file_refs(ctx, n, path) {
-        let earlier = Vars::new(labels.clone());
-        for (k, v) in read_env_file(ctx, &f, &earlier).into_iter().flatten() {
-            if let Some(v) = v.or_else(|| earlier.get(&k).map(str::to_string)) {
-                labels.insert(k, v);
+        // a bare KEY takes an earlier file's value: it is already set
+        for (k, v) in read_env_file(ctx, &f, labels.vars()).into_iter().flatten() {
+            if let Some(v) = v {
+                labels.set(k, v);
             }
         }
     }
-    labels
+    labels.into_vars().into_map()
 }
