@@ -59,9 +59,13 @@ pub(super) fn build(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Build> {
             ];
             fields!(ctx, entries, path, KEYS, |key, v, p| {
                 match key {
-                    "context" => context = ctx.string(v, &p).map(|c| resolve_context(ctx, v, &c)),
-                    "dockerfile" => b.dockerfile = ctx.string(v, &p),
-                    "dockerfile_inline" => b.dockerfile_inline = ctx.string(v, &p),
+                    "context" => {
+                        context = ctx
+                            .read::<String>(v, &p)
+                            .map(|c| resolve_context(ctx, v, &c))
+                    }
+                    "dockerfile" => b.dockerfile = ctx.read::<String>(v, &p),
+                    "dockerfile_inline" => b.dockerfile_inline = ctx.read::<String>(v, &p),
                     "args" => {
                         b.args = ctx
                             .key_values(v, &p, '=')
@@ -73,8 +77,8 @@ pub(super) fn build(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Build> {
                             .collect()
                     }
                     "labels" => b.labels = ctx.labels(v, &p),
-                    "target" => b.target = ctx.string(v, &p),
-                    "network" => b.network = ctx.string(v, &p),
+                    "target" => b.target = ctx.read::<String>(v, &p),
+                    "network" => b.network = ctx.read::<String>(v, &p),
                     other => {
                         b.extra.insert(other.to_string(), to_json(v));
                     }

@@ -12,7 +12,6 @@ use crate::compose::host::Host;
 use crate::compose::interpolate::Vars;
 use crate::compose::node::{Entry, Node, Value};
 use crate::compose::source::{FileId, SourceMap};
-use crate::compose::units::{Bytes, Duration};
 use crate::paths::clean;
 
 /// What decoding needs besides the tree.
@@ -102,154 +101,6 @@ impl Ctx<'_> {
         clean(&self.base_dir(n).join(path))
     }
 
-    // ---- scalars ----
-
-    pub(super) fn string(&mut self, n: &Node, path: &str) -> Option<String> {
-        match &n.value {
-            Value::Seq(_) | Value::Map(_) => {
-                self.expected(n, path, "a string");
-                None
-            }
-            Value::Null => None,
-            _ => n.scalar_text(),
-        }
-    }
-
-    pub(super) fn int(&mut self, n: &Node, path: &str) -> Option<i64> {
-        match &n.value {
-            Value::Int(i) => Some(*i),
-            Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
-            Value::Str(s) => match s.trim().parse::<i64>() {
-                Ok(i) => Some(i),
-                Err(_) => {
-                    self.err_hint(
-                        n,
-                        path,
-                        format!("expected a whole number, found `{s}`"),
-                        "write a whole number",
-                    );
-                    None
-                }
-            },
-            Value::Null => None,
-            _ => {
-                self.expected(n, path, "a whole number");
-                None
-            }
-        }
-    }
-
-    pub(super) fn uint(&mut self, n: &Node, path: &str) -> Option<u64> {
-        let i = self.int(n, path)?;
-        if i < 0 {
-            self.err_hint(
-                n,
-                path,
-                format!("expected a number of 0 or more, found {i}"),
-                "write a whole number of 0 or more",
-            );
-            return None;
-        }
-        Some(i as u64)
-    }
-
-    pub(super) fn float(&mut self, n: &Node, path: &str) -> Option<f64> {
-        match &n.value {
-            Value::Int(i) => Some(*i as f64),
-            Value::Float(f) => Some(*f),
-            Value::Str(s) => match s.trim().parse::<f64>() {
-                Ok(f) => Some(f),
-                Err(_) => {
-                    self.err_hint(
-                        n,
-                        path,
-                        format!("expected a number, found `{s}`"),
-                        "write a number, such as `1.5`",
-                    );
-                    None
-                }
-            },
-            Value::Null => None,
-            _ => {
-                self.expected(n, path, "a number");
-                None
-            }
-        }
-    }
-
-    pub(super) fn boolean(&mut self, n: &Node, path: &str) -> Option<bool> {
-        match &n.value {
-            Value::Bool(b) => Some(*b),
-            Value::Str(s) => match s.as_str() {
-                "1" | "t" | "T" | "true" | "TRUE" | "True" | "y" | "Y" | "yes" | "YES" | "Yes"
-                | "on" | "ON" | "On" => Some(true),
-                "0" | "f" | "F" | "false" | "FALSE" | "False" | "n" | "N" | "no" | "NO" | "No"
-                | "off" | "OFF" | "Off" => Some(false),
-                _ => {
-                    self.err_hint(
-                        n,
-                        path,
-                        format!("expected true or false, found `{s}`"),
-                        "write `true` or `false`",
-                    );
-                    None
-                }
-            },
-            Value::Null => None,
-            _ => {
-                self.expected(n, path, "true or false");
-                None
-            }
-        }
-    }
-
-    pub(super) fn duration(&mut self, n: &Node, path: &str) -> Option<Duration> {
-        let s = match &n.value {
-            Value::Int(0) => return Some(Duration(0)),
-            Value::Int(_) | Value::Float(_) => {
-                self.err_hint(
-                    n,
-                    path,
-                    format!("`{}` is not a duration: it has no unit", n.scalar_text()?),
-                    "write a duration with a unit, such as `30s`, `1m30s` or `500ms`",
-                );
-                return None;
-            }
-            _ => self.string(n, path)?,
-        };
-        match Duration::parse(&s) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.err_hint(
-                    n,
-                    path,
-                    format!("invalid duration: {e}"),
-                    "write a duration such as `30s`, `1m30s` or `500ms` (units: ns, us, ms, s, m, h)",
-                );
-                None
-            }
-        }
-    }
-
-    pub(super) fn bytes(&mut self, n: &Node, path: &str) -> Option<Bytes> {
-        if let Value::Int(i) = n.value {
-            return Some(Bytes(i));
-        }
-        let s = self.string(n, path)?;
-        match Bytes::parse(&s) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                self.err_hint(
-                    n,
-                    path,
-                    format!("invalid size: {e}"),
-                    "write a size such as `512m`, `1g` or a number of bytes",
-                );
-                None
-            }
-        }
-    }
-
     // ---- collections ----
 
     /// A mapping's entries, or an error when the node is something else.
@@ -284,11 +135,11 @@ impl Ctx<'_> {
             Value::Seq(items) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, item)| self.string(item, &index(path, i)))
+                .filter_map(|(i, item)| self.read::<String>(item, &index(path, i)))
                 .collect(),
             Value::Null => vec![],
             Value::Str(_) | Value::Int(_) | Value::Float(_) if single_ok => {
-                self.string(n, path).into_iter().collect()
+                self.read::<String>(n, path).into_iter().collect()
             }
             _ => {
                 self.expected(n, path, "a list of strings");
@@ -310,7 +161,7 @@ impl Ctx<'_> {
                 .enumerate()
                 .filter_map(|(i, item)| {
                     let p = index(path, i);
-                    let text = self.string(item, &p)?;
+                    let text = self.read::<String>(item, &p)?;
                     Some(match text.split_once(sep) {
                         Some((k, v)) => (k.to_string(), Some(v.to_string())),
                         None => (text, None),
@@ -323,7 +174,7 @@ impl Ctx<'_> {
                     let p = join(path, &e.key.name);
                     let v = match &e.value.value {
                         Value::Null => None,
-                        _ => self.string(&e.value, &p),
+                        _ => self.read::<String>(&e.value, &p),
                     };
                     (e.key.name.clone(), v)
                 })

@@ -68,7 +68,7 @@ pub(super) fn depends_on(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String
                     const KEYS: &[&str] = &["condition", "restart", "required"];
                     fields!(ctx, fields, &p, KEYS, |key, v, kp| {
                         match key {
-                            "condition" => match ctx.string(v, &kp).as_deref() {
+                            "condition" => match ctx.read::<String>(v, &kp).as_deref() {
                                 Some("service_started") => d.condition = Condition::ServiceStarted,
                                 Some("service_healthy") => d.condition = Condition::ServiceHealthy,
                                 Some("service_completed_successfully") => {
@@ -89,8 +89,8 @@ pub(super) fn depends_on(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String
                                 }
                                 None => {}
                             },
-                            "restart" => d.restart = ctx.boolean(v, &kp).unwrap_or(false),
-                            "required" => d.required = ctx.boolean(v, &kp).unwrap_or(true),
+                            "restart" => d.restart = ctx.read::<bool>(v, &kp).unwrap_or(false),
+                            "required" => d.required = ctx.read::<bool>(v, &kp).unwrap_or(true),
                             _ => {}
                         }
                     });

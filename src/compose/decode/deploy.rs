@@ -5,6 +5,7 @@ use super::ctx::{Ctx, KnownKeys, to_json};
 use super::resources::resource_limit;
 use crate::compose::model::*;
 use crate::compose::node::Node;
+use crate::compose::units::Duration;
 
 pub(super) fn deploy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Deploy> {
     let entries = ctx.map(n, path)?;
@@ -25,8 +26,8 @@ pub(super) fn deploy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Deploy> {
     ];
     fields!(ctx, entries, path, KEYS, |key, v, p| {
         match key {
-            "mode" => d.mode = ctx.string(v, &p),
-            "replicas" => d.replicas = ctx.uint(v, &p).map(|u| u as u32),
+            "mode" => d.mode = ctx.read::<String>(v, &p),
+            "replicas" => d.replicas = ctx.read::<u64>(v, &p).map(|u| u as u32),
             "labels" => d.labels = ctx.labels(v, &p),
             "update_config" => d.update_config = update_config(ctx, v, &p),
             "rollback_config" => d.rollback_config = update_config(ctx, v, &p),
@@ -54,10 +55,10 @@ pub(super) fn deploy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Deploy> {
                     const RP: &[&str] = &["condition", "delay", "max_attempts", "window"];
                     fields!(ctx, entries, &p, RP, |k, rv, rp| {
                         match k {
-                            "condition" => r.condition = ctx.string(rv, &rp),
-                            "delay" => r.delay = ctx.duration(rv, &rp),
-                            "max_attempts" => r.max_attempts = ctx.uint(rv, &rp),
-                            "window" => r.window = ctx.duration(rv, &rp),
+                            "condition" => r.condition = ctx.read::<String>(rv, &rp),
+                            "delay" => r.delay = ctx.read::<Duration>(rv, &rp),
+                            "max_attempts" => r.max_attempts = ctx.read::<u64>(rv, &rp),
+                            "window" => r.window = ctx.read::<Duration>(rv, &rp),
                             _ => {}
                         }
                     });
@@ -86,13 +87,13 @@ pub(super) fn update_config(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Updat
     ];
     fields!(ctx, entries, path, KEYS, |key, v, p| {
         match key {
-            "parallelism" => u.parallelism = ctx.uint(v, &p),
-            "delay" => u.delay = ctx.duration(v, &p),
-            "failure_action" => u.failure_action = ctx.string(v, &p),
-            "monitor" => u.monitor = ctx.duration(v, &p),
-            "max_failure_ratio" => u.max_failure_ratio = ctx.float(v, &p),
+            "parallelism" => u.parallelism = ctx.read::<u64>(v, &p),
+            "delay" => u.delay = ctx.read::<Duration>(v, &p),
+            "failure_action" => u.failure_action = ctx.read::<String>(v, &p),
+            "monitor" => u.monitor = ctx.read::<Duration>(v, &p),
+            "max_failure_ratio" => u.max_failure_ratio = ctx.read::<f64>(v, &p),
             "order" => {
-                u.order = ctx.string(v, &p);
+                u.order = ctx.read::<String>(v, &p);
                 if let Some(o) = &u.order
                     && o != "start-first"
                     && o != "stop-first"

@@ -58,8 +58,8 @@ pub(super) fn env_file_refs(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<EnvFileR
                     |k, v, kp| {
                         match k {
                             "path" => file = Some(v.clone()),
-                            "required" => required = ctx.boolean(v, &kp).unwrap_or(true),
-                            _ => match ctx.string(v, &kp).as_deref() {
+                            "required" => required = ctx.read::<bool>(v, &kp).unwrap_or(true),
+                            _ => match ctx.read::<String>(v, &kp).as_deref() {
                                 Some("raw") => raw = true,
                                 Some("") | None => {}
                                 Some(other) => ctx.err_hint(
@@ -82,7 +82,7 @@ pub(super) fn env_file_refs(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<EnvFileR
             }
             _ => (item.clone(), true, false),
         };
-        let Some(written) = ctx.string(&file_node, &p) else {
+        let Some(written) = ctx.read::<String>(&file_node, &p) else {
             continue;
         };
         let full = ctx.resolve_path(&file_node, &written);

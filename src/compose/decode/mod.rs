@@ -31,6 +31,7 @@ mod deploy;
 mod env;
 mod networking;
 mod ports;
+mod read;
 mod resources;
 mod service;
 mod top_level;

@@ -20,7 +20,7 @@ pub(super) fn extra_hosts(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<String> {
                         }
                     }
                     _ => {
-                        if let Some(ip) = ctx.string(&e.value, &p) {
+                        if let Some(ip) = ctx.read::<String>(&e.value, &p) {
                             out.push(format!("{}={ip}", e.key.name));
                         }
                     }
@@ -82,9 +82,9 @@ pub(super) fn service_networks(
                         fields!(ctx, fields, &p, KEYS, |k, v, kp| {
                             match k {
                                 "aliases" => sn.aliases = ctx.strings(v, &kp, false),
-                                "ipv4_address" => sn.ipv4_address = ctx.string(v, &kp),
-                                "ipv6_address" => sn.ipv6_address = ctx.string(v, &kp),
-                                "priority" => sn.priority = ctx.int(v, &kp),
+                                "ipv4_address" => sn.ipv4_address = ctx.read::<String>(v, &kp),
+                                "ipv6_address" => sn.ipv6_address = ctx.read::<String>(v, &kp),
+                                "priority" => sn.priority = ctx.read::<i64>(v, &kp),
                                 other => {
                                     sn.extra.insert(other.to_string(), to_json(v));
                                 }

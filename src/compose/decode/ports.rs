@@ -124,7 +124,7 @@ pub(super) fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                 fields!(ctx, entries, &p, KEYS, |k, v, kp| {
                     match k {
                         "target" => {
-                            if let Some(t) = ctx.uint(v, &kp) {
+                            if let Some(t) = ctx.read::<u64>(v, &kp) {
                                 if port_number(&t.to_string()).is_some() && t > 0 {
                                     port.target = t as u32;
                                     has_target = true;
@@ -139,7 +139,7 @@ pub(super) fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                             }
                         }
                         "published" => {
-                            if let Some(pp) = ctx.string(v, &kp) {
+                            if let Some(pp) = ctx.read::<String>(v, &kp) {
                                 if port_range(&pp).is_none() {
                                     ctx.err_hint(
                                         v,
@@ -151,15 +151,18 @@ pub(super) fn ports(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Port> {
                                 port.published = Some(pp);
                             }
                         }
-                        "host_ip" => port.host_ip = ctx.string(v, &kp),
+                        "host_ip" => port.host_ip = ctx.read::<String>(v, &kp),
                         "protocol" => {
-                            port.protocol = ctx.string(v, &kp).unwrap_or_else(|| "tcp".into())
+                            port.protocol =
+                                ctx.read::<String>(v, &kp).unwrap_or_else(|| "tcp".into())
                         }
                         "mode" => {
-                            port.mode = ctx.string(v, &kp).unwrap_or_else(|| "ingress".into())
+                            port.mode = ctx
+                                .read::<String>(v, &kp)
+                                .unwrap_or_else(|| "ingress".into())
                         }
-                        "name" => port.name = ctx.string(v, &kp),
-                        "app_protocol" => port.app_protocol = ctx.string(v, &kp),
+                        "name" => port.name = ctx.read::<String>(v, &kp),
+                        "app_protocol" => port.app_protocol = ctx.read::<String>(v, &kp),
                         _ => {}
                     }
                 });

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::ctx::{Ctx, KnownKeys, index, join, seq, to_json};
 use crate::compose::model::*;
 use crate::compose::node::{Node, Value};
+use crate::compose::units::Bytes;
 
 pub(super) fn resource_limit(ctx: &mut Ctx, n: &Node, path: &str) -> Option<ResourceLimit> {
     let entries = ctx.map(n, path)?;
@@ -14,9 +15,9 @@ pub(super) fn resource_limit(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Reso
     const KEYS: &[&str] = &["cpus", "memory", "pids", "devices", "generic_resources"];
     fields!(ctx, entries, path, KEYS, |key, v, p| {
         match key {
-            "cpus" => r.cpus = ctx.float(v, &p),
-            "memory" => r.memory = ctx.bytes(v, &p),
-            "pids" => r.pids = ctx.int(v, &p),
+            "cpus" => r.cpus = ctx.read::<f64>(v, &p),
+            "memory" => r.memory = ctx.read::<Bytes>(v, &p),
+            "pids" => r.pids = ctx.read::<i64>(v, &p),
             other => {
                 r.extra.insert(other.to_string(), to_json(v));
             }
@@ -33,7 +34,10 @@ pub(super) fn devices(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Device> {
     for (i, item) in items.iter().enumerate() {
         let p = index(path, i);
         if let Value::Map(_) = item.value {
-            let f = |ctx: &mut Ctx, k: &str| item.get(k).and_then(|v| ctx.string(v, &join(&p, k)));
+            let f = |ctx: &mut Ctx, k: &str| {
+                item.get(k)
+                    .and_then(|v| ctx.read::<String>(v, &join(&p, k)))
+            };
             let source = f(ctx, "source").unwrap_or_default();
             let target = f(ctx, "target").unwrap_or_else(|| source.clone());
             let permissions = f(ctx, "permissions").unwrap_or_else(|| "rwm".into());
@@ -44,7 +48,7 @@ pub(super) fn devices(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<Device> {
             });
             continue;
         }
-        let Some(text) = ctx.string(item, &p) else {
+        let Some(text) = ctx.read::<String>(item, &p) else {
             continue;
         };
         let parts: Vec<&str> = text.split(':').collect();
@@ -84,13 +88,13 @@ pub(super) fn blkio_config(ctx: &mut Ctx, n: &Node, path: &str) -> Option<BlkioC
     ];
     fields!(ctx, entries, path, KEYS, |key, v, p| {
         match key {
-            "weight" => b.weight = ctx.uint(v, &p).map(|w| w as u16),
+            "weight" => b.weight = ctx.read::<u64>(v, &p).map(|w| w as u16),
             "weight_device" => {
                 b.weight_device = devices_of(ctx, v, &p, "weight")
                     .into_iter()
                     .map(|(path, n, at)| WeightDevice {
                         path,
-                        weight: ctx.uint(n, &at).unwrap_or(0) as u16,
+                        weight: ctx.read::<u64>(n, &at).unwrap_or(0) as u16,
                     })
                     .collect()
             }
@@ -100,7 +104,7 @@ pub(super) fn blkio_config(ctx: &mut Ctx, n: &Node, path: &str) -> Option<BlkioC
                     .filter_map(|(path, n, at)| {
                         Some(ThrottleDevice {
                             path,
-                            rate: ctx.bytes(n, &at)?,
+                            rate: ctx.read::<Bytes>(n, &at)?,
                         })
                     })
                     .collect();
@@ -137,7 +141,7 @@ pub(super) fn devices_of<'n>(
         let mut amount = None;
         fields!(ctx, entries, &at, &["path", value][..], |key, v, p| {
             if key == "path" {
-                device = ctx.string(v, &p);
+                device = ctx.read::<String>(v, &p);
             } else {
                 amount = Some((v, p));
             }
@@ -161,9 +165,9 @@ pub(super) fn ulimits(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, U
                 let (mut soft, mut hard) = (None, None);
                 fields!(ctx, fields, &p, &["soft", "hard"], |k, v, kp| {
                     if k == "soft" {
-                        soft = ctx.int(v, &kp);
+                        soft = ctx.read::<i64>(v, &kp);
                     } else {
-                        hard = ctx.int(v, &kp);
+                        hard = ctx.read::<i64>(v, &kp);
                     }
                 });
                 match (soft, hard) {
@@ -179,7 +183,7 @@ pub(super) fn ulimits(ctx: &mut Ctx, n: &Node, path: &str) -> BTreeMap<String, U
                     }
                 }
             }
-            _ => ctx.int(&e.value, &p).map(Ulimit::Single),
+            _ => ctx.read::<i64>(&e.value, &p).map(Ulimit::Single),
         };
         if let Some(u) = u {
             out.insert(e.key.name.clone(), u);

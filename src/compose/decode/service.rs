@@ -18,6 +18,7 @@ use super::volumes::{mount_targets_unique, volumes};
 use crate::compose::diagnostic::suggest;
 use crate::compose::model::*;
 use crate::compose::node::{Node, Value};
+use crate::compose::units::{Bytes, Duration};
 
 /// Service attributes berth models.
 pub const SERVICE_KEYS: &[&str] = &[
@@ -172,8 +173,8 @@ pub(super) fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Servic
             "entrypoint" => s.entrypoint = shell_command(ctx, v, &p),
             "configs" => s.configs = file_mounts(ctx, v, &p, None),
             "secrets" => s.secrets = file_mounts(ctx, v, &p, Some("/run/secrets/")),
-            "container_name" => s.container_name = ctx.string(v, &p),
-            "cpus" => s.cpus = ctx.float(v, &p),
+            "container_name" => s.container_name = ctx.read::<String>(v, &p),
+            "cpus" => s.cpus = ctx.read::<f64>(v, &p),
             "depends_on" => s.depends_on = depends_on(ctx, v, &p),
             "deploy" => s.deploy = deploy(ctx, v, &p).map(Box::new),
             "devices" => s.devices = devices(ctx, v, &p),
@@ -186,67 +187,67 @@ pub(super) fn service(ctx: &mut Ctx, n: &Node, path: &str, name: &str) -> Servic
             "extends" => {}
             "extra_hosts" => s.extra_hosts = extra_hosts(ctx, v, &p),
             "healthcheck" => s.healthcheck = healthcheck(ctx, v, &p).map(Box::new),
-            "hostname" => s.hostname = nonempty(ctx.string(v, &p)),
-            "image" => s.image = ctx.string(v, &p),
-            "init" => s.init = ctx.boolean(v, &p),
-            "ipc" => s.ipc = nonempty(ctx.string(v, &p)),
+            "hostname" => s.hostname = nonempty(ctx.read::<String>(v, &p)),
+            "image" => s.image = ctx.read::<String>(v, &p),
+            "init" => s.init = ctx.read::<bool>(v, &p),
+            "ipc" => s.ipc = nonempty(ctx.read::<String>(v, &p)),
             "labels" => s.labels = ctx.labels(v, &p),
             "logging" => s.logging = logging(ctx, v, &p).map(Box::new),
-            "mem_limit" => s.mem_limit = ctx.bytes(v, &p),
-            "network_mode" => s.network_mode = ctx.string(v, &p),
+            "mem_limit" => s.mem_limit = ctx.read::<Bytes>(v, &p),
+            "network_mode" => s.network_mode = ctx.read::<String>(v, &p),
             "networks" => s.networks = service_networks(ctx, v, &p),
-            "pid" => s.pid = nonempty(ctx.string(v, &p)),
-            "platform" => s.platform = nonempty(ctx.string(v, &p)),
+            "pid" => s.pid = nonempty(ctx.read::<String>(v, &p)),
+            "platform" => s.platform = nonempty(ctx.read::<String>(v, &p)),
             "ports" => s.ports = ports(ctx, v, &p),
-            "privileged" => s.privileged = ctx.boolean(v, &p).unwrap_or(false),
+            "privileged" => s.privileged = ctx.read::<bool>(v, &p).unwrap_or(false),
             "profiles" => s.profiles = ctx.strings(v, &p, false),
             "pull_policy" => s.pull_policy = pull_policy(ctx, v, &p),
             "cgroup" => s.cgroup = cgroup(ctx, v, &p),
             "blkio_config" => s.blkio_config = blkio_config(ctx, v, &p).map(Box::new),
-            "read_only" => s.read_only = ctx.boolean(v, &p).unwrap_or(false),
+            "read_only" => s.read_only = ctx.read::<bool>(v, &p).unwrap_or(false),
             "restart" => s.restart = restart(ctx, v, &p),
-            "scale" => s.scale = ctx.uint(v, &p).map(|u| u as u32),
+            "scale" => s.scale = ctx.read::<u64>(v, &p).map(|u| u as u32),
             "security_opt" => s.security_opt = ctx.strings(v, &p, false),
-            "shm_size" => s.shm_size = ctx.bytes(v, &p),
-            "stdin_open" => s.stdin_open = ctx.boolean(v, &p).unwrap_or(false),
-            "stop_grace_period" => s.stop_grace_period = ctx.duration(v, &p),
-            "stop_signal" => s.stop_signal = nonempty(ctx.string(v, &p)),
+            "shm_size" => s.shm_size = ctx.read::<Bytes>(v, &p),
+            "stdin_open" => s.stdin_open = ctx.read::<bool>(v, &p).unwrap_or(false),
+            "stop_grace_period" => s.stop_grace_period = ctx.read::<Duration>(v, &p),
+            "stop_signal" => s.stop_signal = nonempty(ctx.read::<String>(v, &p)),
             "sysctls" => s.sysctls = ctx.string_map(v, &p),
             "tmpfs" => s.tmpfs = ctx.strings(v, &p, true),
-            "tty" => s.tty = ctx.boolean(v, &p).unwrap_or(false),
+            "tty" => s.tty = ctx.read::<bool>(v, &p).unwrap_or(false),
             "ulimits" => s.ulimits = ulimits(ctx, v, &p),
-            "user" => s.user = nonempty(ctx.string(v, &p)),
+            "user" => s.user = nonempty(ctx.read::<String>(v, &p)),
             "volumes" => s.volumes = volumes(ctx, v, &p),
-            "working_dir" => s.working_dir = nonempty(ctx.string(v, &p)),
-            "mem_reservation" => s.mem_reservation = ctx.bytes(v, &p),
-            "memswap_limit" => s.memswap_limit = ctx.bytes(v, &p),
+            "working_dir" => s.working_dir = nonempty(ctx.read::<String>(v, &p)),
+            "mem_reservation" => s.mem_reservation = ctx.read::<Bytes>(v, &p),
+            "memswap_limit" => s.memswap_limit = ctx.read::<Bytes>(v, &p),
             "label_file" => from_label_files = label_files(ctx, v, &p),
             // Go's omitempty: Compose leaves these out when zero
-            "cpu_count" => s.cpu_count = ctx.int(v, &p).filter(|i| *i != 0),
-            "cpu_percent" => s.cpu_percent = ctx.int(v, &p).filter(|i| *i != 0),
-            "cpu_shares" => s.cpu_shares = ctx.int(v, &p).filter(|i| *i != 0),
-            "cpu_quota" => s.cpu_quota = ctx.int(v, &p).filter(|i| *i != 0),
-            "cpu_period" => s.cpu_period = ctx.int(v, &p).filter(|i| *i != 0),
-            "cpu_rt_period" => s.cpu_rt_period = ctx.int(v, &p).filter(|i| *i != 0),
-            "cpu_rt_runtime" => s.cpu_rt_runtime = ctx.int(v, &p).filter(|i| *i != 0),
-            "cgroup_parent" => s.cgroup_parent = nonempty(ctx.string(v, &p)),
-            "cpuset" => s.cpuset = nonempty(ctx.string(v, &p)),
+            "cpu_count" => s.cpu_count = ctx.read::<i64>(v, &p).filter(|i| *i != 0),
+            "cpu_percent" => s.cpu_percent = ctx.read::<i64>(v, &p).filter(|i| *i != 0),
+            "cpu_shares" => s.cpu_shares = ctx.read::<i64>(v, &p).filter(|i| *i != 0),
+            "cpu_quota" => s.cpu_quota = ctx.read::<i64>(v, &p).filter(|i| *i != 0),
+            "cpu_period" => s.cpu_period = ctx.read::<i64>(v, &p).filter(|i| *i != 0),
+            "cpu_rt_period" => s.cpu_rt_period = ctx.read::<i64>(v, &p).filter(|i| *i != 0),
+            "cpu_rt_runtime" => s.cpu_rt_runtime = ctx.read::<i64>(v, &p).filter(|i| *i != 0),
+            "cgroup_parent" => s.cgroup_parent = nonempty(ctx.read::<String>(v, &p)),
+            "cpuset" => s.cpuset = nonempty(ctx.read::<String>(v, &p)),
             "device_cgroup_rules" => s.device_cgroup_rules = ctx.strings(v, &p, false),
             "dns_opt" => s.dns_opt = ctx.strings(v, &p, false),
-            "domainname" => s.domainname = nonempty(ctx.string(v, &p)),
+            "domainname" => s.domainname = nonempty(ctx.read::<String>(v, &p)),
             "external_links" => s.external_links = ctx.strings(v, &p, false),
             "group_add" => s.group_add = ctx.strings(v, &p, false),
-            "isolation" => s.isolation = nonempty(ctx.string(v, &p)),
+            "isolation" => s.isolation = nonempty(ctx.read::<String>(v, &p)),
             "links" => s.links = ctx.strings(v, &p, false),
-            "mac_address" => s.mac_address = nonempty(ctx.string(v, &p)),
-            "mem_swappiness" => s.mem_swappiness = ctx.int(v, &p),
-            "oom_kill_disable" => s.oom_kill_disable = ctx.boolean(v, &p).unwrap_or(false),
-            "oom_score_adj" => s.oom_score_adj = ctx.int(v, &p),
-            "pids_limit" => s.pids_limit = ctx.int(v, &p),
-            "runtime" => s.runtime = nonempty(ctx.string(v, &p)),
+            "mac_address" => s.mac_address = nonempty(ctx.read::<String>(v, &p)),
+            "mem_swappiness" => s.mem_swappiness = ctx.read::<i64>(v, &p),
+            "oom_kill_disable" => s.oom_kill_disable = ctx.read::<bool>(v, &p).unwrap_or(false),
+            "oom_score_adj" => s.oom_score_adj = ctx.read::<i64>(v, &p),
+            "pids_limit" => s.pids_limit = ctx.read::<i64>(v, &p),
+            "runtime" => s.runtime = nonempty(ctx.read::<String>(v, &p)),
             "storage_opt" => s.storage_opt = ctx.string_map(v, &p),
-            "userns_mode" => s.userns_mode = nonempty(ctx.string(v, &p)),
-            "uts" => s.uts = nonempty(ctx.string(v, &p)),
+            "userns_mode" => s.userns_mode = nonempty(ctx.read::<String>(v, &p)),
+            "uts" => s.uts = nonempty(ctx.read::<String>(v, &p)),
             "volumes_from" => s.volumes_from = ctx.strings(v, &p, false),
             // an empty string is Go's zero value, which Compose leaves out (`omitempty`)
             other
@@ -388,11 +389,11 @@ pub(super) fn file_mounts(
                 const KEYS: &[&str] = &["source", "target", "uid", "gid", "mode"];
                 fields!(ctx, entries, &p, KEYS, |key, v, kp| {
                     match key {
-                        "source" => m.source = ctx.string(v, &kp).unwrap_or_default(),
-                        "target" => m.target = ctx.string(v, &kp),
-                        "uid" => m.uid = ctx.string(v, &kp),
-                        "gid" => m.gid = ctx.string(v, &kp),
-                        "mode" => m.mode = ctx.uint(v, &kp).map(|u| u as u32),
+                        "source" => m.source = ctx.read::<String>(v, &kp).unwrap_or_default(),
+                        "target" => m.target = ctx.read::<String>(v, &kp),
+                        "uid" => m.uid = ctx.read::<String>(v, &kp),
+                        "gid" => m.gid = ctx.read::<String>(v, &kp),
+                        "mode" => m.mode = ctx.read::<u64>(v, &kp).map(|u| u as u32),
                         _ => {}
                     }
                 });
@@ -412,7 +413,7 @@ pub(super) fn file_mounts(
                 out.push(m);
             }
             _ => {
-                if let Some(source) = ctx.string(item, &p) {
+                if let Some(source) = ctx.read::<String>(item, &p) {
                     let target = default_dir.map(|d| format!("{d}{source}"));
                     out.push(FileMount {
                         source,
@@ -464,12 +465,12 @@ pub(super) fn healthcheck(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Healthc
                     }
                 }
             }
-            "interval" => h.interval = ctx.duration(v, &p),
-            "timeout" => h.timeout = ctx.duration(v, &p),
-            "start_period" => h.start_period = ctx.duration(v, &p),
-            "start_interval" => h.start_interval = ctx.duration(v, &p),
-            "retries" => h.retries = ctx.uint(v, &p),
-            "disable" => h.disable = ctx.boolean(v, &p).unwrap_or(false),
+            "interval" => h.interval = ctx.read::<Duration>(v, &p),
+            "timeout" => h.timeout = ctx.read::<Duration>(v, &p),
+            "start_period" => h.start_period = ctx.read::<Duration>(v, &p),
+            "start_interval" => h.start_interval = ctx.read::<Duration>(v, &p),
+            "retries" => h.retries = ctx.read::<u64>(v, &p),
+            "disable" => h.disable = ctx.read::<bool>(v, &p).unwrap_or(false),
             _ => {}
         }
     });
@@ -481,7 +482,7 @@ pub(super) fn logging(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Logging> {
     let mut l = Logging::default();
     fields!(ctx, entries, path, &["driver", "options"], |key, v, p| {
         match key {
-            "driver" => l.driver = ctx.string(v, &p),
+            "driver" => l.driver = ctx.read::<String>(v, &p),
             _ => l.options = ctx.string_map(v, &p),
         }
     });
@@ -491,7 +492,7 @@ pub(super) fn logging(ctx: &mut Ctx, n: &Node, path: &str) -> Option<Logging> {
 /// `cgroup`: the container's cgroup namespace, `host` or `private` (unlike `ipc`
 /// or `pid`, not another service's).
 pub(super) fn cgroup(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
-    let c = ctx.string(n, path)?;
+    let c = ctx.read::<String>(n, path)?;
     if !matches!(c.as_str(), "host" | "private") {
         ctx.err_hint(
             n,
@@ -504,7 +505,7 @@ pub(super) fn cgroup(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
 }
 
 pub(super) fn pull_policy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
-    let p = ctx.string(n, path)?;
+    let p = ctx.read::<String>(n, path)?;
     const OK: &[&str] = &[
         "always",
         "never",
@@ -526,7 +527,7 @@ pub(super) fn pull_policy(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String>
 }
 
 pub(super) fn restart(ctx: &mut Ctx, n: &Node, path: &str) -> Option<String> {
-    let r = ctx.string(n, path)?;
+    let r = ctx.read::<String>(n, path)?;
     let base = r.split(':').next().unwrap_or("");
     const OK: &[&str] = &["no", "always", "on-failure", "unless-stopped"];
     if !OK.contains(&base) {

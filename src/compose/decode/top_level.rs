@@ -46,9 +46,9 @@ pub(super) fn external(ctx: &mut Ctx, n: &Node, path: &str) -> (bool, Option<Str
         Value::Map(_) => (
             true,
             n.get("name")
-                .and_then(|v| ctx.string(v, &join(path, "name"))),
+                .and_then(|v| ctx.read::<String>(v, &join(path, "name"))),
         ),
-        _ => (ctx.boolean(n, path).unwrap_or(false), None),
+        _ => (ctx.read::<bool>(n, path).unwrap_or(false), None),
     }
 }
 
@@ -70,8 +70,8 @@ pub(super) fn network(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &
         ];
         fields!(ctx, entries, path, KEYS, |k, v, p| {
             match k {
-                "name" => name = ctx.string(v, &p),
-                "driver" => net.driver = ctx.string(v, &p),
+                "name" => name = ctx.read::<String>(v, &p),
+                "driver" => net.driver = ctx.read::<String>(v, &p),
                 "driver_opts" => net.driver_opts = ctx.string_map(v, &p),
                 "ipam" => net.ipam = ipam(ctx, v, &p),
                 "external" => {
@@ -81,10 +81,10 @@ pub(super) fn network(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &
                         name = ext_name;
                     }
                 }
-                "internal" => net.internal = ctx.boolean(v, &p).unwrap_or(false),
-                "attachable" => net.attachable = ctx.boolean(v, &p).unwrap_or(false),
+                "internal" => net.internal = ctx.read::<bool>(v, &p).unwrap_or(false),
+                "attachable" => net.attachable = ctx.read::<bool>(v, &p).unwrap_or(false),
                 "labels" => net.labels = ctx.labels(v, &p),
-                "enable_ipv6" => net.enable_ipv6 = ctx.boolean(v, &p),
+                "enable_ipv6" => net.enable_ipv6 = ctx.read::<bool>(v, &p),
                 other => {
                     net.extra.insert(other.to_string(), to_json(v));
                 }
@@ -107,7 +107,7 @@ pub(super) fn ipam(ctx: &mut Ctx, n: &Node, path: &str) -> Ipam {
         &["driver", "config", "options"],
         |k, v, p| {
             match k {
-                "driver" => out.driver = ctx.string(v, &p),
+                "driver" => out.driver = ctx.read::<String>(v, &p),
                 "options" => out.options = ctx.string_map(v, &p),
                 _ => {
                     for (i, pool) in seq(ctx, v, &p).unwrap_or(&[]).iter().enumerate() {
@@ -118,9 +118,9 @@ pub(super) fn ipam(ctx: &mut Ctx, n: &Node, path: &str) -> Ipam {
                                 &["subnet", "gateway", "ip_range", "aux_addresses"];
                             fields!(ctx, fields, &pp, KEYS, |ck, cv, cp| {
                                 match ck {
-                                    "subnet" => c.subnet = ctx.string(cv, &cp),
-                                    "gateway" => c.gateway = ctx.string(cv, &cp),
-                                    "ip_range" => c.ip_range = ctx.string(cv, &cp),
+                                    "subnet" => c.subnet = ctx.read::<String>(cv, &cp),
+                                    "gateway" => c.gateway = ctx.read::<String>(cv, &cp),
+                                    "ip_range" => c.ip_range = ctx.read::<String>(cv, &cp),
                                     _ => c.aux_addresses = ctx.string_map(cv, &cp),
                                 }
                             });
@@ -141,8 +141,8 @@ pub(super) fn volume(ctx: &mut Ctx, n: &Node, path: &str, key: &str, project: &s
         const KEYS: &[&str] = &["name", "driver", "driver_opts", "external", "labels"];
         fields!(ctx, entries, path, KEYS, |k, v, p| {
             match k {
-                "name" => name = ctx.string(v, &p),
-                "driver" => vol.driver = ctx.string(v, &p),
+                "name" => name = ctx.read::<String>(v, &p),
+                "driver" => vol.driver = ctx.read::<String>(v, &p),
                 "driver_opts" => vol.driver_opts = ctx.string_map(v, &p),
                 "external" => {
                     let (ext, ext_name) = external(ctx, v, &p);
@@ -182,17 +182,17 @@ pub(super) fn file_object(
         ];
         fields!(ctx, entries, path, KEYS, |k, v, p| {
             match k {
-                "name" => name = ctx.string(v, &p),
-                "file" => o.file = ctx.string(v, &p).map(|f| ctx.resolve_path(v, &f)),
+                "name" => name = ctx.read::<String>(v, &p),
+                "file" => o.file = ctx.read::<String>(v, &p).map(|f| ctx.resolve_path(v, &f)),
                 "environment" => {
-                    o.environment = ctx.string(v, &p);
+                    o.environment = ctx.read::<String>(v, &p);
                     o.environment_value = o
                         .environment
                         .as_deref()
                         .and_then(|var| ctx.vars.get(var))
                         .map(str::to_string);
                 }
-                "content" => o.content = ctx.string(v, &p),
+                "content" => o.content = ctx.read::<String>(v, &p),
                 "external" => {
                     let (ext, ext_name) = external(ctx, v, &p);
                     o.external = ext;

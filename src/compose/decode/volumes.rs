@@ -8,6 +8,7 @@ use super::ctx::{Ctx, KnownKeys, index, join, seq};
 use super::ports::unique_by;
 use crate::compose::model::*;
 use crate::compose::node::{Node, Value};
+use crate::compose::units::Bytes;
 use crate::paths::clean;
 
 /// The target path of a short volume spec, cleaned, for merge unicity.
@@ -216,7 +217,7 @@ pub(super) fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> 
     fields!(ctx, entries, p, KEYS, |k, v, kp| {
         match k {
             "type" => {
-                kind = match ctx.string(v, &kp).as_deref() {
+                kind = match ctx.read::<String>(v, &kp).as_deref() {
                     Some("bind") => Some(MountType::Bind),
                     Some("volume") => Some(MountType::Volume),
                     Some("tmpfs") => Some(MountType::Tmpfs),
@@ -231,10 +232,10 @@ pub(super) fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> 
                     None => None,
                 }
             }
-            "source" => source = ctx.string(v, &kp).map(|s| (s, v.clone())),
-            "target" => target = ctx.string(v, &kp),
-            "read_only" => read_only = ctx.boolean(v, &kp).unwrap_or(false),
-            "consistency" => consistency = ctx.string(v, &kp),
+            "source" => source = ctx.read::<String>(v, &kp).map(|s| (s, v.clone())),
+            "target" => target = ctx.read::<String>(v, &kp),
+            "read_only" => read_only = ctx.read::<bool>(v, &kp).unwrap_or(false),
+            "consistency" => consistency = ctx.read::<String>(v, &kp),
             "bind" => {
                 if let Some(fields) = ctx.map(v, &kp) {
                     let mut b = BindOptions {
@@ -248,11 +249,11 @@ pub(super) fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> 
                         &["propagation", "create_host_path", "selinux"],
                         |bk, bv, bp| {
                             match bk {
-                                "propagation" => b.propagation = ctx.string(bv, &bp),
+                                "propagation" => b.propagation = ctx.read::<String>(bv, &bp),
                                 "create_host_path" => {
-                                    b.create_host_path = ctx.boolean(bv, &bp).unwrap_or(true)
+                                    b.create_host_path = ctx.read::<bool>(bv, &bp).unwrap_or(true)
                                 }
-                                _ => b.selinux = ctx.string(bv, &bp),
+                                _ => b.selinux = ctx.read::<String>(bv, &bp),
                             }
                         }
                     );
@@ -269,8 +270,8 @@ pub(super) fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> 
                         &["nocopy", "subpath", "labels"],
                         |vk, vv, vp| {
                             match vk {
-                                "nocopy" => o.nocopy = ctx.boolean(vv, &vp).unwrap_or(false),
-                                "subpath" => o.subpath = ctx.string(vv, &vp),
+                                "nocopy" => o.nocopy = ctx.read::<bool>(vv, &vp).unwrap_or(false),
+                                "subpath" => o.subpath = ctx.read::<String>(vv, &vp),
                                 _ => {}
                             }
                         }
@@ -283,9 +284,9 @@ pub(super) fn long_volume(ctx: &mut Ctx, item: &Node, p: &str) -> Option<Mount> 
                     let mut t = TmpfsOptions::default();
                     fields!(ctx, fields, &kp, &["size", "mode"], |tk, tv, tp| {
                         if tk == "size" {
-                            t.size = ctx.bytes(tv, &tp);
+                            t.size = ctx.read::<Bytes>(tv, &tp);
                         } else {
-                            t.mode = ctx.uint(tv, &tp).map(|u| u as u32);
+                            t.mode = ctx.read::<u64>(tv, &tp).map(|u| u as u32);
                         }
                     });
                     tmpfs = Some(t);
