@@ -32,6 +32,10 @@ impl Vars {
     pub fn as_map(&self) -> &BTreeMap<String, String> {
         &self.map
     }
+
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.map
+    }
 }
 
 /// Why a template could not be expanded.

@@ -2,6 +2,8 @@
 pub mod decode;
 pub mod diagnostic;
 pub mod dotenv;
+pub mod env_layers;
+pub mod host;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
@@ -14,7 +16,8 @@ pub mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use load::{LoadOptions, Loaded, load};
+pub use host::{Host, MemoryHost, RealHost};
+pub use load::{LoadOptions, Loaded, load, load_from};
 pub use model::Project;
 
 /// Write the project as `docker compose config` prints it (JSON, or YAML):
