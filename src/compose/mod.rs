@@ -62,3 +62,19 @@ impl<W: std::io::Write> std::io::Write for EscapeDollars<W> {
         self.0.flush()
     }
 }
+
+/// The project `yaml` loads as (as `/project/compose.yaml`, project `name`),
+/// from a file tree in memory: where tests of the later stages start.
+#[cfg(test)]
+pub(crate) fn project_from_yaml(yaml: &str, name: &str) -> Project {
+    let host = MemoryHost::default().file("/project/compose.yaml", yaml);
+    let options = LoadOptions {
+        working_dir: "/project".into(),
+        project_name: Some(name.into()),
+        ..Default::default()
+    };
+    match load_from(&host, options) {
+        Ok(loaded) => loaded.project,
+        Err(d) => panic!("{}", d.render(false)),
+    }
+}

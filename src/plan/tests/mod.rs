@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::*;
-use crate::compose::{LoadOptions, load};
 use crate::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
 use crate::resource::expected::updatable;
 use crate::resource::{Address, Desired, Kind, ResolveOptions, labels, resolve};
@@ -44,15 +43,7 @@ volumes:
 ";
 
 fn desired_from(yaml: &str, scale: &[(&str, u32)]) -> Desired {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
-    let project = load(LoadOptions {
-        working_dir: dir.path().to_path_buf(),
-        project_name: Some("demo".into()),
-        ..Default::default()
-    })
-    .unwrap()
-    .project;
+    let project = crate::compose::project_from_yaml(yaml, "demo");
     let opts = ResolveOptions {
         scale: scale.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
         ..Default::default()

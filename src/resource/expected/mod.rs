@@ -41,18 +41,9 @@ use crate::{compose::model::Project, resource::spec::ContainerSpec};
 /// at `address`: what the tests beside each part start from.
 #[cfg(test)]
 fn spec_of(yaml: &str, address: &str) -> (Project, ContainerSpec) {
-    use crate::compose::{LoadOptions, load};
     use crate::resource::desired::{ResolveOptions, resolve};
 
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
-    let project = load(LoadOptions {
-        working_dir: dir.path().to_path_buf(),
-        project_name: Some("demo".into()),
-        ..Default::default()
-    })
-    .unwrap()
-    .project;
+    let project = crate::compose::project_from_yaml(yaml, "demo");
     let desired = resolve(&project, &ResolveOptions::default()).unwrap();
     let r = &desired.resources[&address.parse().unwrap()];
     let spec = r.typed().container().unwrap().clone();
