@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::common::Berth;
 use crate::common::engine::unique_project;
+use crate::common::{Berth, pretend_applied};
 
 /// Every entry's mtime an hour back: older than any cache written now, so
 /// the first plan stores its records (newer files are hashed every time).
@@ -20,35 +20,6 @@ fn age(dir: &Path) {
         }
         filetime::set_symlink_file_times(e.path(), hour_ago, hour_ago).unwrap();
     }
-}
-
-/// The state `berth apply` would leave for `dir`'s project (made-up IDs),
-/// resolved without the cache.
-fn pretend_applied(dir: &Path, project: &str) {
-    use berth::compose::{LoadOptions, load};
-    use berth::resource::{ResolveOptions, resolve};
-    use berth::state::{State, StateResource, StateStore, default_path};
-    let loaded = load(LoadOptions {
-        working_dir: dir.to_path_buf(),
-        project_name: Some(project.to_string()),
-        ..Default::default()
-    })
-    .unwrap();
-    let options = ResolveOptions {
-        context_skip: vec![dir.join("state")],
-        ..Default::default()
-    };
-    let desired = resolve(&loaded.project, &options).unwrap();
-    let mut state = State::new(project);
-    for r in desired.resources.values() {
-        state.insert(
-            r.address.clone(),
-            StateResource::recorded(r, format!("id-{}", r.address)),
-        );
-    }
-    StateStore::new(default_path(dir, project))
-        .save(&mut state)
-        .unwrap();
 }
 
 fn plan(dir: &Path, project: &str, code: i32) -> String {

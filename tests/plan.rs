@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::Berth;
 use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, label, unique_project};
+use crate::common::{Berth, pretend_applied};
 
 /// `berth <global> plan <plan_args> --format json --detailed-exitcode`, parsed.
 fn plan_json(dir: &Path, global: &[&str], plan_args: &[&str], code: i32) -> Value {
@@ -46,35 +46,6 @@ fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
         .iter()
         .find(|c| c["address"] == address)
         .unwrap_or_else(|| panic!("{address} is not in the plan: {plan:#}"))
-}
-
-/// Write the state berth would have after applying `dir`'s project, with made-up IDs.
-fn pretend_applied(dir: &Path, project: &str) {
-    use berth::compose::{LoadOptions, load};
-    use berth::resource::{ResolveOptions, resolve};
-    use berth::state::{State, StateResource, StateStore, default_path};
-    let loaded = load(LoadOptions {
-        working_dir: dir.to_path_buf(),
-        project_name: Some(project.to_string()),
-        ..Default::default()
-    })
-    .unwrap();
-    // as `berth plan` does: the state directory is not part of a build context
-    let options = ResolveOptions {
-        context_skip: vec![dir.join("state")],
-        ..Default::default()
-    };
-    let desired = resolve(&loaded.project, &options).unwrap();
-    let mut state = State::new(project);
-    for r in desired.resources.values() {
-        state.insert(
-            r.address.clone(),
-            StateResource::recorded(r, format!("id-{}", r.address)),
-        );
-    }
-    StateStore::new(default_path(dir, project))
-        .save(&mut state)
-        .unwrap();
 }
 
 #[test]

@@ -229,3 +229,33 @@ pub fn fail_with_all(failures: &[String], total: usize, of_what: &str) {
     }
     panic!("{report}");
 }
+
+/// Write the state berth would have after applying `dir`'s project, with
+/// made-up IDs (resolved without the context-hash cache).
+pub fn pretend_applied(dir: &Path, project: &str) {
+    use berth::compose::{LoadOptions, load};
+    use berth::resource::{ResolveOptions, resolve};
+    use berth::state::{State, StateResource, StateStore, default_path};
+    let loaded = load(LoadOptions {
+        working_dir: dir.to_path_buf(),
+        project_name: Some(project.to_string()),
+        ..Default::default()
+    })
+    .unwrap();
+    // as `berth plan` does: the state directory is not part of a build context
+    let options = ResolveOptions {
+        context_skip: vec![dir.join("state")],
+        ..Default::default()
+    };
+    let desired = resolve(&loaded.project, &options).unwrap();
+    let mut state = State::new(project);
+    for r in desired.resources.values() {
+        state.insert(
+            r.address.clone(),
+            StateResource::recorded(r, format!("id-{}", r.address)),
+        );
+    }
+    StateStore::new(default_path(dir, project))
+        .save(&mut state)
+        .unwrap();
+}
