@@ -18,8 +18,24 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 
 /// `items.into_iter().map(f).collect()` in parallel: each item is moved into
 /// `f`, so what `f` does not keep is freed as the work goes.
-pub fn map_owned<T: Send, R: Send>(mut items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = threads_for(items.len());
+    map_on(threads, items, f)
+}
+
+/// [`map_owned`] for items that are each worth a thread (a directory tree
+/// to walk): split over every core however few they are.
+pub fn map_heavy<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    map_on(cores.min(items.len()).max(1), items, f)
+}
+
+/// `items` in `threads` contiguous chunks, `f` of each item, results in order.
+fn map_on<T: Send, R: Send>(
+    threads: usize,
+    mut items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }

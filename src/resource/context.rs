@@ -81,20 +81,17 @@ pub fn context_files(
     dockerfile: Option<&str>,
     skip: &[PathBuf],
 ) -> io::Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    walk_context(dir, dockerfile, skip, &mut |entry, _| out.push(entry))?;
-    Ok(out)
+    let walked = walk_context(dir, dockerfile, skip, false)?;
+    Ok(walked.into_iter().map(|(entry, _)| entry).collect())
 }
 
-/// The walk of [`context_files`], handing each entry to `sink`, with what
-/// `lstat` says of it when `sink` wants it (taken through the directory
-/// being read: no path lookup from the root per entry).
+/// The walk of [`context_files`]: each entry, with its `lstat` when `stat`.
 fn walk_context(
     dir: &Path,
     dockerfile: Option<&str>,
     skip: &[PathBuf],
-    sink: &mut dyn Sink,
-) -> io::Result<()> {
+    stat: bool,
+) -> io::Result<Vec<Walked>> {
     let mut patterns = dockerignore_patterns(dir)?;
     let invalid = |e: super::dockerignore::PatternError| {
         io::Error::new(
@@ -115,101 +112,105 @@ fn walk_context(
         patterns.push(format!("!{dockerfile}"));
     }
     let matcher = PatternMatcher::new(&patterns).map_err(invalid)?;
-    walk(dir, "", None, &matcher, skip, sink)
+    let walk = Walk {
+        matcher: &matcher,
+        skip,
+        stat,
+    };
+    walk.dir(dir, "", None)
 }
 
-/// Where the walk puts entries: a closure of the entry and, when
-/// [`Sink::wants_metadata`], its `lstat`.
-trait Sink {
-    fn wants_metadata(&self) -> bool {
-        false
-    }
-    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>);
+/// An entry of the walk and, when asked for, its `lstat` (taken through the
+/// directory being read: no path lookup from the root per entry).
+type Walked = (Entry, Option<fs::Metadata>);
+
+/// A directory to walk below the one being read: its path, its name in the
+/// context, and what its own patterns matched.
+type Below = (PathBuf, String, MatchInfo);
+
+struct Walk<'a> {
+    matcher: &'a PatternMatcher,
+    skip: &'a [PathBuf],
+    stat: bool,
 }
 
-impl<F: FnMut(Entry, Option<fs::Metadata>)> Sink for F {
-    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>) {
-        self(entry, meta)
-    }
-}
-
-/// Collects [`Listed`] entries.
-struct ListingSink(Vec<Listed>);
-
-impl Sink for ListingSink {
-    fn wants_metadata(&self) -> bool {
-        true
-    }
-    fn put(&mut self, entry: Entry, meta: Option<fs::Metadata>) {
-        let meta = meta.expect("the walk gives metadata when it is wanted");
-        self.0.push(Listed { entry, meta });
-    }
-}
-
-fn walk(
-    dir: &Path,
-    rel: &str,
-    parent: Option<&MatchInfo>,
-    matcher: &PatternMatcher,
-    skip: &[PathBuf],
-    out: &mut dyn Sink,
-) -> io::Result<()> {
-    let mut children = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
-    // Go's WalkDir visits names in byte order
-    children.sort_by_key(|e| e.file_name());
-    let none = MatchInfo::default();
-    for child in children {
-        let path = child.path();
-        if skip.contains(&path) {
-            continue;
-        }
-        let name = child.file_name().to_string_lossy().into_owned();
-        let name = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        let file_type = child.file_type()?;
-        let kind = if file_type.is_dir() {
-            EntryKind::Dir
-        } else if file_type.is_symlink() {
-            EntryKind::Symlink
-        } else if file_type.is_file() {
-            EntryKind::File
-        } else {
-            continue;
-        };
-        let (excluded, info) = matcher.matches_using_parent_results(&name, parent.unwrap_or(&none));
-        if excluded {
-            let prefix = format!("{name}/");
-            let may_come_back = kind == EntryKind::Dir
-                && matcher.has_exceptions()
-                && matcher
-                    .patterns()
-                    .iter()
-                    .any(|p| p.is_exception() && format!("{}/", p.as_str()).starts_with(&prefix));
-            if may_come_back {
-                walk(&path, &name, Some(&info), matcher, skip, out)?;
+impl Walk<'_> {
+    /// The entries sent of `dir` (named `rel` in the context), in the order
+    /// `docker build` sends them. The top level's subdirectories are walked
+    /// on every core (an unchanged context costs only these `lstat`s).
+    fn dir(&self, dir: &Path, rel: &str, parent: Option<&MatchInfo>) -> io::Result<Vec<Walked>> {
+        let mut children = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
+        // Go's WalkDir visits names in byte order
+        children.sort_by_key(|e| e.file_name());
+        let none = MatchInfo::default();
+        // each child: the entry (when sent), then the directory below it (when walked)
+        let mut parts: Vec<(Option<Walked>, Option<Below>)> = Vec::new();
+        for child in children {
+            let path = child.path();
+            if self.skip.contains(&path) {
+                continue;
             }
-            continue;
+            let name = child.file_name().to_string_lossy().into_owned();
+            let name = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let file_type = child.file_type()?;
+            let kind = if file_type.is_dir() {
+                EntryKind::Dir
+            } else if file_type.is_symlink() {
+                EntryKind::Symlink
+            } else if file_type.is_file() {
+                EntryKind::File
+            } else {
+                continue;
+            };
+            let (excluded, info) = self
+                .matcher
+                .matches_using_parent_results(&name, parent.unwrap_or(&none));
+            if excluded {
+                if kind == EntryKind::Dir && self.may_come_back(&name) {
+                    parts.push((None, Some((path, name, info))));
+                }
+                continue;
+            }
+            let meta = match self.stat {
+                true => Some(child.metadata()?),
+                false => None,
+            };
+            let below = (kind == EntryKind::Dir).then(|| (path.clone(), name.clone(), info));
+            parts.push((Some((Entry { name, path, kind }, meta)), below));
         }
-        let meta = match out.wants_metadata() {
-            true => Some(child.metadata()?),
-            false => None,
+        let walk_below = |below: Option<Below>| match below {
+            Some((path, name, info)) => self.dir(&path, &name, Some(&info)),
+            None => Ok(Vec::new()),
         };
-        out.put(
-            Entry {
-                name: name.clone(),
-                path: path.clone(),
-                kind,
-            },
-            meta,
-        );
-        if kind == EntryKind::Dir {
-            walk(&path, &name, Some(&info), matcher, skip, out)?;
+        let (entries, below): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+        let below: Vec<io::Result<Vec<Walked>>> = if rel.is_empty() {
+            crate::par::map_heavy(below, walk_below)
+        } else {
+            below.into_iter().map(walk_below).collect()
+        };
+        let mut out = Vec::new();
+        for (entry, below) in entries.into_iter().zip(below) {
+            out.extend(entry);
+            out.extend(below?);
         }
+        Ok(out)
     }
-    Ok(())
+
+    /// Whether a left-out directory is still walked: an exception starts
+    /// with its path, so some of its entries may come back.
+    fn may_come_back(&self, name: &str) -> bool {
+        let prefix = format!("{name}/");
+        self.matcher.has_exceptions()
+            && self
+                .matcher
+                .patterns()
+                .iter()
+                .any(|p| p.is_exception() && format!("{}/", p.as_str()).starts_with(&prefix))
+    }
 }
 
 /// A sent entry and what `lstat` said of it.
@@ -225,9 +226,14 @@ pub fn context_listing(
     dockerfile: Option<&str>,
     skip: &[PathBuf],
 ) -> io::Result<Vec<Listed>> {
-    let mut sink = ListingSink(Vec::new());
-    walk_context(dir, dockerfile, skip, &mut sink)?;
-    Ok(sink.0)
+    let walked = walk_context(dir, dockerfile, skip, true)?;
+    Ok(walked
+        .into_iter()
+        .map(|(entry, meta)| Listed {
+            entry,
+            meta: meta.expect("the walk gives every entry's lstat when asked"),
+        })
+        .collect())
 }
 
 /// sha256 over every sent entry's relative path, kind, mode and content
