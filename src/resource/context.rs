@@ -117,7 +117,7 @@ fn walk_context(
         skip,
         stat,
     };
-    walk.dir(dir, "", None)
+    walk.context(dir)
 }
 
 /// An entry of the walk and, when asked for, its `lstat` (taken through the
@@ -135,16 +135,56 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    /// The entries sent of `dir` (named `rel` in the context), in the order
-    /// `docker build` sends them. The top level's subdirectories are walked
-    /// on every core (an unchanged context costs only these `lstat`s).
-    fn dir(&self, dir: &Path, rel: &str, parent: Option<&MatchInfo>) -> io::Result<Vec<Walked>> {
+    /// The entries sent of the context `dir`, in the order `docker build`
+    /// sends them. Its top level's subdirectories are walked on every core
+    /// (an unchanged context costs only these `lstat`s).
+    fn context(&self, dir: &Path) -> io::Result<Vec<Walked>> {
+        let parts = self.children(dir, "", None)?;
+        let (entries, below): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+        let below = crate::par::map_heavy(below, |below| {
+            let mut out = Vec::new();
+            if let Some((path, name, info)) = below {
+                self.dir(&path, &name, &info, &mut out)?;
+            }
+            Ok::<_, io::Error>(out)
+        });
+        let mut out = Vec::new();
+        for (entry, below) in entries.into_iter().zip(below) {
+            out.extend(entry);
+            out.append(&mut below?);
+        }
+        Ok(out)
+    }
+
+    /// The entries sent of `dir` (named `rel` in the context), appended to `out`.
+    fn dir(
+        &self,
+        dir: &Path,
+        rel: &str,
+        parent: &MatchInfo,
+        out: &mut Vec<Walked>,
+    ) -> io::Result<()> {
+        for (entry, below) in self.children(dir, rel, Some(parent))? {
+            out.extend(entry);
+            if let Some((path, name, info)) = below {
+                self.dir(&path, &name, &info, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each child of `dir` in byte order (as Go's WalkDir visits them): the
+    /// entry when it is sent, then the directory below it when it is walked.
+    fn children(
+        &self,
+        dir: &Path,
+        rel: &str,
+        parent: Option<&MatchInfo>,
+    ) -> io::Result<Vec<(Option<Walked>, Option<Below>)>> {
         let mut children = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
-        // Go's WalkDir visits names in byte order
         children.sort_by_key(|e| e.file_name());
         let none = MatchInfo::default();
-        // each child: the entry (when sent), then the directory below it (when walked)
-        let mut parts: Vec<(Option<Walked>, Option<Below>)> = Vec::new();
+        let mut parts = Vec::with_capacity(children.len());
         for child in children {
             let path = child.path();
             if self.skip.contains(&path) {
@@ -182,22 +222,7 @@ impl Walk<'_> {
             let below = (kind == EntryKind::Dir).then(|| (path.clone(), name.clone(), info));
             parts.push((Some((Entry { name, path, kind }, meta)), below));
         }
-        let walk_below = |below: Option<Below>| match below {
-            Some((path, name, info)) => self.dir(&path, &name, Some(&info)),
-            None => Ok(Vec::new()),
-        };
-        let (entries, below): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
-        let below: Vec<io::Result<Vec<Walked>>> = if rel.is_empty() {
-            crate::par::map_heavy(below, walk_below)
-        } else {
-            below.into_iter().map(walk_below).collect()
-        };
-        let mut out = Vec::new();
-        for (entry, below) in entries.into_iter().zip(below) {
-            out.extend(entry);
-            out.extend(below?);
-        }
-        Ok(out)
+        Ok(parts)
     }
 
     /// Whether a left-out directory is still walked: an exception starts
