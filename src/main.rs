@@ -12,6 +12,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // re-exports it only with its `extended` feature).
 unsafe extern "C" {
     fn mi_collect(force: bool);
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` in mimalloc's option enum (15 in its v2 and v3
+/// headers alike): how many milliseconds freed pages are kept before they go
+/// back to the OS (10 by default).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// Freed pages go back to the OS at once instead of 10 ms later: a plan
+/// frees the model while it builds the specs, and with the delay both were
+/// resident at once. Measured at 5,000 services: peak RSS 66.8 -> 59 MB.
+fn purge_at_once() {
+    // SAFETY: sets one allocator option to a value its documentation allows
+    // (0: purge immediately); no memory is touched
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
 }
 
 /// Return the calling thread's freed memory to the OS now (see `berth::memory`).
@@ -27,6 +42,7 @@ use berth::cli::Cli;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    purge_at_once();
     berth::memory::on_release(release_freed_memory);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
