@@ -195,15 +195,7 @@ mod tests {
     use crate::state::State;
 
     fn desired(yaml: &str) -> Desired {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
-        let p = crate::compose::load(crate::compose::LoadOptions {
-            working_dir: dir.path().to_path_buf(),
-            project_name: Some("demo".into()),
-            ..Default::default()
-        })
-        .unwrap()
-        .project;
+        let p = crate::compose::project_from_yaml(yaml, "demo");
         crate::resource::resolve(&p, &Default::default()).unwrap()
     }
 
