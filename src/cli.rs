@@ -45,6 +45,17 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub state: Option<PathBuf>,
+    /// Docker engine to talk to (unix:///path, tcp://HOST:PORT, ssh://[USER@]HOST[:PORT]), as `docker -H`. Default: DOCKER_HOST, else the docker context (DOCKER_CONTEXT, else `currentContext` in ~/.docker/config.json), else unix:///var/run/docker.sock. TLS for tcp:// with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH.
+    #[arg(short = 'H', long = "host", global = true, value_name = "URL")]
+    pub host: Option<String>,
+    /// Docker context to use, as `docker --context` (overrides DOCKER_HOST, DOCKER_CONTEXT and the current context).
+    #[arg(
+        long = "context",
+        global = true,
+        value_name = "NAME",
+        conflicts_with = "host"
+    )]
+    pub context: Option<String>,
     /// Do not colour the output (NO_COLOR is honoured too).
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,

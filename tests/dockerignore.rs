@@ -342,7 +342,9 @@ fn berth_build(case: &Case, ctx: &Path, tag: &str) {
     };
     let runtime = berth::engine::runtime().expect("a tokio runtime");
     runtime.block_on(async {
-        let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
+        let engine = Engine::connect(&Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         image::build(&engine, tag, &spec, &BTreeMap::new(), |_| {})
             .await
             .unwrap_or_else(|e| panic!("{}: berth's build failed: {e}", case.name));

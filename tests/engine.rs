@@ -22,7 +22,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn connect() -> Engine {
-    block_on(Engine::connect()).unwrap_or_else(|e| panic!("{e}"))
+    block_on(Engine::connect(&Default::default())).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn observe(project: &str, networks: &[&str], volumes: &[&str], images: &[&str]) -> Observed {
@@ -487,6 +487,6 @@ fn connect_from_env_in_a_child() {
     if std::env::var_os("BERTH_TEST_CHILD").is_none() {
         return;
     }
-    let err = block_on(Engine::connect()).unwrap_err();
+    let err = block_on(Engine::connect(&Default::default())).unwrap_err();
     println!("error: {err}");
 }

@@ -30,7 +30,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn connect() -> Engine {
-    block_on(Engine::connect()).unwrap_or_else(|e| panic!("{e}"))
+    block_on(Engine::connect(&Default::default())).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Load `yaml` as project `name` from `dir` and resolve it.

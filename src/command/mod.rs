@@ -44,6 +44,10 @@ pub fn source(g: &GlobalArgs) -> Source {
         env_files: g.env_files.clone(),
         profiles: g.profiles.clone(),
         state: g.state.clone(),
+        engine: crate::engine::Selection {
+            host: g.host.clone(),
+            context: g.context.clone(),
+        },
     }
 }
 

@@ -1,6 +1,7 @@
-//! Connecting to the engine as the docker CLI would: `DOCKER_HOST`
-//! (`unix://`, `tcp://`) or the default socket, then negotiating the API
-//! version (its answer is the proof that the engine is there).
+//! Connecting to the engine as the docker CLI would (the [`Endpoint`]:
+//! `--host`, `--context`, `DOCKER_HOST`, `DOCKER_CONTEXT`, the current
+//! context, the default socket), over unix, tcp, TLS or ssh, then negotiating
+//! the API version (its answer is the proof that the engine is there).
 //!
 //! bollard speaks API 1.53 by default; Docker 20.10 speaks at most 1.41, so
 //! the version is negotiated down (`negotiate_version`) before anything else.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use bollard::{ClientVersion, Docker};
 
-use super::endpoint::{DEFAULT_HOST, Endpoint};
+use super::endpoint::{Endpoint, Selection, Transport};
 use super::error::EngineError;
 
 /// Requests (other than streams the executor may add later) that take longer
@@ -27,51 +28,82 @@ pub(crate) const REQUEST_TIMEOUT_SECS: u64 = 120;
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
-    /// The address as the user would recognise it (`unix:///var/run/docker.sock`),
-    /// named in every connection error.
-    host: String,
+    endpoint: Endpoint,
 }
 
 impl Engine {
-    /// Connect as the docker CLI would: `DOCKER_HOST` (`unix://`, `tcp://`)
-    /// or the default socket [`DEFAULT_HOST`] (see [`Endpoint::from_env`]);
-    /// negotiate the API version so engines older than bollard's default
-    /// (such as 20.10, API 1.41) work.
-    pub async fn connect() -> Result<Engine, EngineError> {
-        Engine::connect_endpoint(&Endpoint::from_env()?).await
+    /// Connect to the engine the flags and the environment name (see
+    /// [`Endpoint::resolve`]); negotiate the API version so engines older
+    /// than bollard's default (such as 20.10, API 1.41) work.
+    pub async fn connect(selection: &Selection) -> Result<Engine, EngineError> {
+        Engine::connect_endpoint(&Endpoint::from_env(selection)?).await
     }
 
-    /// Connect to `host` (a `DOCKER_HOST` value), or to [`DEFAULT_HOST`] when
-    /// `None`, without reading the environment.
+    /// Connect to `host` (a `DOCKER_HOST` value), or to the default socket
+    /// when `None`, without reading the environment.
     pub async fn connect_to(host: Option<&str>) -> Result<Engine, EngineError> {
-        Engine::connect_endpoint(&Endpoint::parse(host.unwrap_or(DEFAULT_HOST))?).await
+        let endpoint = Endpoint::parse(host.unwrap_or(super::DEFAULT_HOST))?;
+        Engine::connect_endpoint(&endpoint).await
     }
 
-    /// Connect to `endpoint` and negotiate the API version.
+    /// Connect to `endpoint` and negotiate the API version. A failure is one
+    /// line naming the endpoint, where it came from, and what to check.
     pub async fn connect_endpoint(endpoint: &Endpoint) -> Result<Engine, EngineError> {
-        let host = endpoint.host().to_string();
-        let fail =
-            |doing: &str, err| EngineError::from_bollard(&host, doing, REQUEST_TIMEOUT_SECS, err);
-        let docker = match endpoint {
-            Endpoint::Unix { host } => {
-                Docker::connect_with_unix(host, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+        let failed = |err: EngineError| EngineError::connect(endpoint, &err);
+        let timeout = REQUEST_TIMEOUT_SECS;
+        let version = bollard::API_DEFAULT_VERSION;
+        let docker = match &endpoint.transport {
+            Transport::Unix { path } => Docker::connect_with_unix(path, timeout, version),
+            Transport::Tcp { address } => Docker::connect_with_http(address, timeout, version),
+            Transport::Tls { address, files } => {
+                for (what, path) in [
+                    ("CA certificate", &files.ca),
+                    ("client certificate", &files.cert),
+                    ("client key", &files.key),
+                ] {
+                    if !path.is_file() {
+                        return Err(EngineError::Connect {
+                            endpoint: endpoint.describe(),
+                            cause: format!("no {what} at {}", path.display()),
+                            check: EngineError::check(endpoint),
+                        });
+                    }
+                }
+                Docker::connect_with_ssl(
+                    address,
+                    &files.key,
+                    &files.cert,
+                    &files.ca,
+                    timeout,
+                    version,
+                )
             }
-            Endpoint::Tcp { address, .. } => Docker::connect_with_http(
-                address,
-                REQUEST_TIMEOUT_SECS,
-                bollard::API_DEFAULT_VERSION,
-            ),
+            Transport::Ssh(target) => super::ssh::client(target, timeout, version),
         }
-        .map_err(|e| fail("connect", e))?
-        .with_timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS));
+        .map_err(|e| {
+            failed(EngineError::from_bollard(
+                &endpoint.host,
+                "connect",
+                timeout,
+                e,
+            ))
+        })?
+        .with_timeout(Duration::from_secs(timeout));
 
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| fail("negotiate the API version", e))?;
+        let docker = docker.negotiate_version().await.map_err(|e| {
+            failed(EngineError::from_bollard(
+                &endpoint.host,
+                "negotiate the API version",
+                timeout,
+                e,
+            ))
+        })?;
         // the negotiation's answer proves the engine is there: no ping needed
         let docker = pin_api_version(docker);
-        Ok(Engine { docker, host })
+        Ok(Engine {
+            docker,
+            endpoint: endpoint.clone(),
+        })
     }
 
     /// The bollard client, for the apply executor (create, start, build, ...).
@@ -83,7 +115,12 @@ impl Engine {
     /// The engine's address as given (`unix:///var/run/docker.sock`,
     /// `tcp://10.0.0.5:2375`), for messages.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.endpoint.host
+    }
+
+    /// Where the engine is, how it is reached, and where that came from.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// The negotiated API version, e.g. "1.41": the lower of the engine's and
@@ -105,7 +142,7 @@ impl Engine {
 
     /// Classify a bollard error of an operation on this engine.
     pub(crate) fn error(&self, doing: &str, err: bollard::errors::Error) -> EngineError {
-        EngineError::from_bollard(&self.host, doing, REQUEST_TIMEOUT_SECS, err)
+        EngineError::from_bollard(&self.endpoint.host, doing, REQUEST_TIMEOUT_SECS, err)
     }
 }
 
@@ -199,9 +236,12 @@ mod tests {
     fn unknown_schemes_are_refused_before_any_io() {
         let rt = crate::engine::runtime().unwrap();
         let err = rt
-            .block_on(Engine::connect_to(Some("ssh://me@example.com")))
+            .block_on(Engine::connect_to(Some("npipe:////./pipe/docker_engine")))
             .unwrap_err();
         assert!(matches!(err, EngineError::UnsupportedHost { .. }), "{err}");
-        assert!(err.to_string().contains("`ssh://me@example.com`"), "{err}");
+        assert!(
+            err.to_string().contains("`npipe:////./pipe/docker_engine`"),
+            "{err}"
+        );
     }
 }

@@ -10,6 +10,8 @@
 
 use std::io;
 
+use super::endpoint::{Endpoint, Transport};
+
 /// What went wrong talking to the Docker engine. `Display` is one line that
 /// names the engine's address (or the operation) and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,6 +22,16 @@ pub enum EngineError {
         "cannot reach the Docker engine at {host}: {cause} (is dockerd running? start it, or set DOCKER_HOST)"
     )]
     Unreachable { host: String, cause: String },
+
+    /// Connecting failed: `endpoint` names the address and where it came
+    /// from (flag, environment, context), `check` what to look at for this
+    /// transport.
+    #[error("cannot connect to the Docker engine at {endpoint}: {cause} ({check})")]
+    Connect {
+        endpoint: String,
+        cause: String,
+        check: String,
+    },
 
     /// The socket exists but this user may not open it.
     #[error("permission denied on {host} (add your user to the docker group, or run as root)")]
@@ -128,6 +140,53 @@ impl EngineError {
     }
 }
 
+impl EngineError {
+    /// A failure to connect to `endpoint`, from the classified `err`.
+    pub(crate) fn connect(endpoint: &Endpoint, err: &EngineError) -> EngineError {
+        let cause = match err {
+            EngineError::Unreachable { cause, .. } => cause.clone(),
+            EngineError::PermissionDenied { .. } => "permission denied".to_string(),
+            EngineError::Timeout { secs, .. } => format!("no answer within {secs} s"),
+            EngineError::Api {
+                status, message, ..
+            } => format!("the engine answered {status}: {message}"),
+            EngineError::Protocol { message, .. } | EngineError::Failed { message, .. } => {
+                message.clone()
+            }
+            EngineError::UnsupportedHost { .. } | EngineError::Connect { .. } => {
+                return err.clone();
+            }
+        };
+        let check = match (err, &endpoint.transport) {
+            (EngineError::PermissionDenied { .. }, Transport::Unix { .. }) => {
+                "add your user to the docker group, or run as root".to_string()
+            }
+            _ => EngineError::check(endpoint),
+        };
+        EngineError::Connect {
+            endpoint: endpoint.describe(),
+            cause,
+            check,
+        }
+    }
+
+    /// What to check when connecting to `endpoint` fails.
+    pub(crate) fn check(endpoint: &Endpoint) -> String {
+        match &endpoint.transport {
+            Transport::Unix { .. } => "is dockerd running? start it, or choose another engine with -H, DOCKER_HOST or --context".to_string(),
+            Transport::Tcp { .. } => "is the engine listening there? a TLS port needs DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH".to_string(),
+            Transport::Tls { files, .. } => format!(
+                "check the certificates in {}: ca.pem must have signed the engine's certificate, and cert.pem with key.pem must be a client certificate the engine trusts and still valid",
+                files.dir.display()
+            ),
+            Transport::Ssh(target) => format!(
+                "check that `{}` works: the key, known_hosts, and docker on that host",
+                target.check_command()
+            ),
+        }
+    }
+}
+
 /// An OS-level failure talking to the engine: the socket is missing, not
 /// ours, refused, or the connection broke.
 fn io_error(
@@ -145,7 +204,8 @@ fn io_error(
 }
 
 /// The transports berth speaks, for the unsupported-host message.
-pub(crate) const UNSUPPORTED_SCHEME: &str = "berth connects over unix:// and tcp:// (without TLS); ssh:// and docker contexts are not supported yet";
+pub(crate) const UNSUPPORTED_SCHEME: &str =
+    "berth connects over unix://, tcp:// (TLS with DOCKER_TLS_VERIFY) and ssh://";
 
 /// The kind of the first `io::Error` in the source chain, if any (hyper wraps
 /// the OS error of a failed connect a few levels deep).
@@ -272,15 +332,15 @@ mod tests {
     #[test]
     fn unsupported_scheme() {
         let err = EngineError::from_bollard(
-            "ssh://me@host",
+            "npipe://x",
             "connect",
             120,
             B::UnsupportedURISchemeError {
-                uri: "ssh://me@host".into(),
+                uri: "npipe://x".into(),
             },
         );
         assert!(err.to_string().starts_with(
-            "unsupported Docker host `ssh://me@host`: berth connects over unix:// and tcp://"
+            "unsupported Docker host `npipe://x`: berth connects over unix://, tcp://"
         ));
     }
 }

@@ -1,7 +1,8 @@
 //! The engine: the only module that talks to Docker.
 //!
 //! It owns where the engine is ([`Endpoint`]: the transport seam, from
-//! `DOCKER_HOST`), the connection ([`Engine::connect`]: API version
+//! `--host`, `--context`, `DOCKER_HOST`, docker contexts; unix, tcp, TLS,
+//! ssh), the connection ([`Engine::connect`]: API version
 //! negotiation, one-line errors a person can act on), observation
 //! ([`Engine::observe`]: what the engine holds for a project, as plain
 //! [`crate::observed::Observed`] data for the diff) and the operations the
@@ -12,14 +13,16 @@
 //! synchronous runs it on [`runtime()`].
 
 mod connect;
+mod context;
 mod endpoint;
 mod error;
 mod observe;
 pub mod ops;
 mod runtime;
+mod ssh;
 
 pub use connect::Engine;
-pub use endpoint::{DEFAULT_HOST, Endpoint};
+pub use endpoint::{DEFAULT_HOST, Endpoint, Origin, Selection, Transport};
 pub use error::EngineError;
 pub use observe::Lookup;
 pub use runtime::{Session, runtime};

@@ -6,6 +6,7 @@ use std::future::Future;
 use tokio::task::JoinHandle;
 
 use super::connect::Engine;
+use super::endpoint::Selection;
 use super::error::EngineError;
 
 /// A multi-thread tokio runtime with 2 worker threads, with I/O and timers
@@ -16,7 +17,7 @@ use super::error::EngineError;
 ///
 /// ```no_run
 /// let rt = berth::engine::runtime().expect("a tokio runtime");
-/// let engine = rt.block_on(berth::engine::Engine::connect());
+/// let engine = rt.block_on(berth::engine::Engine::connect(&Default::default()));
 /// ```
 ///
 /// Fails only when the OS refuses the threads.
@@ -34,7 +35,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// theirs) overlaps the loading, and plan and apply share the connection.
 ///
 /// ```no_run
-/// let mut session = berth::engine::Session::start().expect("a tokio runtime");
+/// let mut session = berth::engine::Session::start(Default::default()).expect("a tokio runtime");
 /// // ... load the files ...
 /// let engine = session.engine().expect("the engine answers");
 /// let observed = session.block_on(engine.observe("demo", &Default::default()));
@@ -43,18 +44,22 @@ pub struct Session {
     runtime: tokio::runtime::Runtime,
     connecting: Option<JoinHandle<Result<Engine, EngineError>>>,
     engine: Option<Engine>,
+    selection: Selection,
 }
 
 impl Session {
-    /// Start connecting ([`Engine::connect`]) in the background. Fails only
-    /// when the OS refuses the runtime's threads.
-    pub fn start() -> std::io::Result<Session> {
+    /// Start connecting ([`Engine::connect`]) to the engine `selection` and
+    /// the environment name, in the background. Fails only when the OS
+    /// refuses the runtime's threads.
+    pub fn start(selection: Selection) -> std::io::Result<Session> {
         let runtime = runtime()?;
-        let connecting = Some(runtime.spawn(Engine::connect()));
+        let sel = selection.clone();
+        let connecting = Some(runtime.spawn(async move { Engine::connect(&sel).await }));
         Ok(Session {
             runtime,
             connecting,
             engine: None,
+            selection,
         })
     }
 
@@ -64,14 +69,13 @@ impl Session {
         if let Some(engine) = &self.engine {
             return Ok(engine.clone());
         }
-        let connecting = self
-            .connecting
-            .take()
-            .unwrap_or_else(|| self.runtime.spawn(Engine::connect()));
-        let engine = match self.runtime.block_on(connecting) {
-            Ok(connected) => connected?,
-            // the task panicked or was cancelled: connect again, in the foreground
-            Err(_) => self.runtime.block_on(Engine::connect())?,
+        let engine = match self.connecting.take() {
+            Some(connecting) => match self.runtime.block_on(connecting) {
+                Ok(connected) => connected?,
+                // the task panicked or was cancelled: connect again, in the foreground
+                Err(_) => self.runtime.block_on(Engine::connect(&self.selection))?,
+            },
+            None => self.runtime.block_on(Engine::connect(&self.selection))?,
         };
         self.engine = Some(engine.clone());
         Ok(engine)

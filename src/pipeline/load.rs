@@ -21,6 +21,8 @@ pub struct Source {
     pub profiles: Vec<String>,
     /// `--state` / `BERTH_STATE`.
     pub state: Option<PathBuf>,
+    /// `-H, --host` and `--context`: which engine.
+    pub engine: crate::engine::Selection,
 }
 
 /// The loader's options from the source and the process environment.

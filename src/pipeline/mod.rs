@@ -17,6 +17,7 @@ pub use load::{Source, load, load_applicable, state_path};
 use crate::backend::Backend;
 use crate::backend::docker::Docker;
 use crate::compose::Loaded;
+use crate::engine::Selection;
 use crate::error::Error;
 use crate::observed::Observed;
 use crate::plan::{DiffInput, Mode, Plan, diff};
@@ -63,6 +64,8 @@ pub struct Planned {
     /// The backend the plan observed through (`None` with `--refresh=false`),
     /// for apply to go on with.
     backend: Option<Box<dyn Backend>>,
+    /// Which engine (`--host`, `--context`), for a backend made later.
+    engine: Selection,
     pub options: ResolveOptions,
 }
 
@@ -71,15 +74,18 @@ impl Planned {
     pub fn take_backend(&mut self) -> Result<Box<dyn Backend>, Error> {
         match self.backend.take() {
             Some(b) => Ok(b),
-            None => connect(),
+            None => connect(&self.engine),
         }
     }
 }
 
-/// The backend for this project: the Docker engine `DOCKER_HOST` names (or
-/// the default socket), connecting in the background from now on.
-pub fn connect() -> Result<Box<dyn Backend>, Error> {
-    let docker = Docker::start().map_err(|e| Error::io("start the async runtime", e))?;
+/// The backend for this project: the Docker engine `selection` and the
+/// environment name (`--host`, `--context`, `DOCKER_HOST`, the current
+/// docker context, else the default socket), connecting in the background
+/// from now on.
+pub fn connect(selection: &Selection) -> Result<Box<dyn Backend>, Error> {
+    let docker =
+        Docker::start(selection.clone()).map_err(|e| Error::io("start the async runtime", e))?;
     Ok(Box::new(docker))
 }
 
@@ -96,7 +102,11 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         release_model,
     } = request;
     // connect while the files load
-    let mut backend = if refresh { Some(connect()?) } else { None };
+    let mut backend = if refresh {
+        Some(connect(&source.engine)?)
+    } else {
+        None
+    };
     // a destroy removes what the state holds, whatever the files now say
     let mut loaded = if mode == Mode::Destroy {
         load(source, &options.targets)?
@@ -149,6 +159,7 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         lock,
         observed,
         backend,
+        engine: source.engine.clone(),
         options,
     })
 }

@@ -11,13 +11,14 @@ pub use driver::EngineDriver;
 
 use super::{Backend, Job, Record};
 use crate::apply::executor::{Event, Report, execute};
-use crate::engine::{Engine, EngineError, Lookup, Session};
+use crate::engine::{Engine, EngineError, Lookup, Selection, Session};
 use crate::observed::{Observed, ObservedContainer};
 use crate::plan::{Action, Plan};
 use crate::resource::{Desired, Kind};
 use crate::state::State;
 
-/// The Docker engine named by `DOCKER_HOST` (or the default socket).
+/// The Docker engine the flags and environment name (`--host`,
+/// `--context`, `DOCKER_HOST`, docker contexts, else the default socket).
 pub struct Docker {
     session: Session,
 }
@@ -25,9 +26,9 @@ pub struct Docker {
 impl Docker {
     /// Start connecting in the background. Fails only when the OS refuses
     /// the runtime's threads.
-    pub fn start() -> std::io::Result<Docker> {
+    pub fn start(selection: Selection) -> std::io::Result<Docker> {
         Ok(Docker {
-            session: Session::start()?,
+            session: Session::start(selection)?,
         })
     }
 
