@@ -67,15 +67,29 @@ fn edit(dir: &Path, from: &str, to: &str) {
 
 #[test]
 fn the_seed_scenario_on_the_example() {
+    seed_scenario("seed", &Berth::new);
+}
+
+/// The seed scenario on the example, every berth run made from `base` (the
+/// environment that chooses the engine: the local socket, ssh, a context):
+/// apply, the counter answers, nothing to do, a port edit replaces web only,
+/// destroy.
+pub fn seed_scenario(prefix: &str, base: &dyn Fn() -> Berth) {
     let _example = EXAMPLE.lock().unwrap_or_else(|e| e.into_inner());
     let _slot = engine_slot();
-    let project = unique_project("seed");
+    let project = unique_project(prefix);
     let mut cleanup = Cleanup::new(&project);
     cleanup.network("service-network");
     let _images = BuiltImages(vec![format!("{project}-redis"), "web:latest".to_string()]);
     let dir = example_copy();
+    let apply = |dir: &Path| {
+        base()
+            .dir(dir)
+            .args(["-p", &project, "apply", "--auto-approve"])
+            .run()
+    };
 
-    let run = apply(dir.path(), &project, &[]).code(0);
+    let run = apply(dir.path()).code(0);
     assert!(
         run.stdout()
             .contains("Apply complete! Resources: 5 added, 0 changed, 0 replaced, 0 destroyed."),
@@ -104,16 +118,13 @@ fn the_seed_scenario_on_the_example() {
     );
 
     // nothing changed: nothing to do
-    Berth::new()
-        .dir(dir.path())
-        .args(["-p", &project, "apply", "--auto-approve"])
-        .run()
+    apply(dir.path())
         .code(0)
         .stdout_is("No changes. Docker matches the configuration.\n");
 
     // a new published port replaces web only; redis keeps its container and the count
     edit(dir.path(), "\"5000:5000\"", "\"5001:5000\"");
-    let run = apply(dir.path(), &project, &[]).code(0);
+    let run = apply(dir.path()).code(0);
     assert!(
         run.stdout()
             .contains("0 added, 0 changed, 1 replaced, 0 destroyed"),
@@ -124,7 +135,12 @@ fn the_seed_scenario_on_the_example() {
     assert_ne!(id_of("web"), web);
     assert!(get(5001).contains("I have been seen 3 times."));
 
-    Berth::new()
+    base()
+        .dir(dir.path())
+        .args(["-p", &project, "plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+    base()
         .dir(dir.path())
         .args(["-p", &project, "destroy", "--auto-approve"])
         .run()

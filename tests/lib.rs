@@ -15,5 +15,6 @@ mod invalid;
 mod layers;
 mod plan;
 mod realworld;
+mod remote;
 mod state;
 mod state_commands;

@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 pub mod config_diff;
 pub mod engine;
+pub mod remote;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -125,6 +126,11 @@ impl Berth {
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
         self
     }
 
