@@ -56,6 +56,9 @@ pub struct GlobalArgs {
         conflicts_with = "host"
     )]
     pub context: Option<String>,
+    /// Let a state that was applied to another Docker engine move to the one reached now (a re-created host). Without it, berth refuses to plan or apply a state against another engine than the one it records.
+    #[arg(long = "move-engine", global = true)]
+    pub move_engine: bool,
     /// Do not colour the output (NO_COLOR is honoured too).
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,

@@ -85,3 +85,24 @@ pub struct ObservedVolume {
     pub labels: BTreeMap<String, String>,
     pub driver: String,
 }
+
+/// Which engine this is (what a state records it was applied to): its ID (`docker info`), its name (the
+/// host's name) and the address it was reached at, so that a plan against
+/// another engine is refused rather than planning to recreate everything
+/// there (the classic accident: production's state applied to staging).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineIdentity {
+    /// The engine's ID, stable for the life of its data root.
+    pub id: String,
+    /// The engine's host name.
+    pub name: String,
+    /// The address berth reached it at, as the user wrote it.
+    pub endpoint: String,
+}
+
+impl std::fmt::Display for EngineIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` (ID {}) at {}", self.name, self.id, self.endpoint)
+    }
+}

@@ -46,7 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("render", &["plan", "resource"]),
     ("plan", &["state", "observed", "resource", "compose"]),
     ("engine", &["observed", "resource", "compose"]),
-    ("state", &["resource", "compose"]),
+    ("state", &["observed", "resource", "compose"]),
     ("observed", &["resource"]),
     ("resource", &["compose"]),
     ("compose", &[]),

@@ -158,7 +158,9 @@ fn an_unknown_ssh_host_key_is_one_line_naming_the_endpoint() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(
-        !written.iter().any(|f| f.to_string_lossy().ends_with(".json")),
+        !written
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(".json")),
         "no state written: {written:?}"
     );
 }
@@ -220,6 +222,82 @@ fn plan_and_apply_over_tls_with_the_right_certificates_only() {
     );
     berth(&good)
         .args(["destroy", "--auto-approve"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn a_state_applied_to_another_engine_is_refused_until_moved_on_purpose() {
+    let stack = Stack::new("engine-id", SLEEPER);
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    let state_file = stack
+        .dir
+        .path()
+        .join("state")
+        .join(format!("{}.json", stack.project));
+    let text = std::fs::read_to_string(&state_file).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let id = state["engine"]["id"]
+        .as_str()
+        .expect("the engine is recorded");
+    assert!(!id.is_empty());
+    stack
+        .berth()
+        .args(["show"])
+        .run()
+        .code(0)
+        .stdout_has("# applied to the Docker engine `")
+        .stdout_has(id);
+
+    // the same state seen from another engine (its record edited to
+    // another engine's, as if this host were staging and the state production's)
+    std::fs::write(
+        &state_file,
+        text.replace(id, "PROD:ENGINE:ID").replace(
+            &format!("\"name\": {}", state["engine"]["name"]),
+            "\"name\": \"prod-1\"",
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read(&state_file).unwrap();
+    let run = stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    let lines = error_lines(&run);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("was applied to the Docker engine `prod-1` (ID PROD:ENGINE:ID) at ")
+            && lines[0].contains("but this is engine `")
+            && lines[0].contains(id)
+            && lines[0].contains("pass --move-engine"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        std::fs::read(&state_file).unwrap(),
+        before,
+        "state untouched"
+    );
+
+    // moved on purpose: recorded, and plans go on
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--move-engine"])
+        .run()
+        .code(0)
+        .stderr_has("--move-engine: the state moves from engine `prod-1`");
+    let moved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(moved["engine"]["id"].as_str(), Some(id));
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
         .run()
         .code(0);
 }

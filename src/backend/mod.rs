@@ -23,6 +23,9 @@ use crate::plan::Plan;
 use crate::resource::Desired;
 use crate::state::{State, StateError};
 
+/// Which engine to reach (`--host`, `--context`), as the engine resolves it.
+pub use crate::engine::Selection;
+
 /// One apply's worth of work for [`Backend::execute`].
 pub struct Job<'a> {
     pub project: &'a Project,
@@ -54,6 +57,11 @@ pub trait Backend {
     /// What this engine cannot do of the plan, one problem per line, found
     /// before anything changes (an attribute the engine's API is too old for).
     fn limits(&mut self, plan: &Plan, desired: &Desired) -> Result<Vec<String>, EngineError>;
+
+    /// Which engine this is (its ID, name and the address it was reached
+    /// at), recorded in the state so that a plan against another engine is
+    /// refused.
+    fn identity(&mut self) -> Result<crate::observed::EngineIdentity, EngineError>;
 
     /// Carry out the steps, at most `job.parallelism` at once; `event`
     /// reports progress. Fails only when the engine cannot be reached at

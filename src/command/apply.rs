@@ -150,6 +150,14 @@ pub fn finish(
 ) -> Result<ExitCode, Error> {
     let color = super::color(g, false);
     if !planned.plan.has_changes() {
+        if planned.engine_moved.is_some() {
+            planned.take_backend()?;
+            planned.store.save(&mut planned.state)?;
+            print_out(
+                "No changes. Docker matches the configuration; the state now records this engine.\n",
+            )?;
+            return Ok(ExitCode::SUCCESS);
+        }
         print_out("No changes. Docker matches the configuration.\n")?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -48,6 +48,7 @@ pub fn source(g: &GlobalArgs) -> Source {
             host: g.host.clone(),
             context: g.context.clone(),
         },
+        move_engine: g.move_engine,
     }
 }
 

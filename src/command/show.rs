@@ -34,6 +34,10 @@ pub fn run(g: &GlobalArgs, args: &ShowArgs) -> Result<ExitCode, Error> {
                 "# state of project `{}`: serial {}, lineage {}\n",
                 state.project, state.serial, state.lineage
             );
+            match &state.engine {
+                Some(engine) => s.push_str(&format!("# applied to the Docker engine {engine}\n")),
+                None => s.push_str("# no engine recorded yet (the next apply records it)\n"),
+            }
             for (address, r) in &state.resources {
                 let id: String = r.id.chars().take(12).collect();
                 s.push_str(&format!("{address}  {}  {id}\n", r.name));

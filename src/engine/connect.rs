@@ -140,6 +140,21 @@ impl Engine {
             }
     }
 
+    /// Which engine this is: `docker info`'s ID and name, and the address
+    /// it was reached at.
+    pub async fn identity(&self) -> Result<crate::observed::EngineIdentity, EngineError> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| self.error("read the engine's identity (docker info)", e))?;
+        Ok(crate::observed::EngineIdentity {
+            id: info.id.unwrap_or_default(),
+            name: info.name.unwrap_or_default(),
+            endpoint: self.endpoint.host.clone(),
+        })
+    }
+
     /// Classify a bollard error of an operation on this engine.
     pub(crate) fn error(&self, doing: &str, err: bollard::errors::Error) -> EngineError {
         EngineError::from_bollard(&self.endpoint.host, doing, REQUEST_TIMEOUT_SECS, err)

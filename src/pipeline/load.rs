@@ -22,7 +22,9 @@ pub struct Source {
     /// `--state` / `BERTH_STATE`.
     pub state: Option<PathBuf>,
     /// `-H, --host` and `--context`: which engine.
-    pub engine: crate::engine::Selection,
+    pub engine: crate::backend::Selection,
+    /// `--move-engine`: a state applied to another engine may move to this one.
+    pub move_engine: bool,
 }
 
 /// The loader's options from the source and the process environment.

@@ -14,16 +14,15 @@ use std::time::Duration;
 pub use inputs::input_hashes;
 pub use load::{Source, load, load_applicable, state_path};
 
-use crate::backend::Backend;
 use crate::backend::docker::Docker;
+use crate::backend::{Backend, Selection};
 use crate::compose::Loaded;
-use crate::engine::Selection;
 use crate::error::Error;
-use crate::observed::Observed;
+use crate::observed::{EngineIdentity, Observed};
 use crate::plan::{DiffInput, Mode, Plan, diff};
 use crate::resource::desired::resolve_taking_services;
 use crate::resource::{Desired, ResolveOptions, resolve};
-use crate::state::{LockGuard, State, StateStore};
+use crate::state::{LockGuard, State, StateError, StateStore};
 
 /// The state lock: taken unless `--lock=false`, waiting up to `timeout`.
 #[derive(Debug, Clone, Copy)]
@@ -66,15 +65,31 @@ pub struct Planned {
     backend: Option<Box<dyn Backend>>,
     /// Which engine (`--host`, `--context`), for a backend made later.
     engine: Selection,
+    /// `--move-engine`: the state may move to the engine reached now.
+    move_engine: bool,
+    /// The engine the state was recorded on, when `--move-engine` moved it
+    /// to this one (apply then saves the state even with nothing to do).
+    pub engine_moved: Option<EngineIdentity>,
     pub options: ResolveOptions,
 }
 
 impl Planned {
-    /// The backend the plan observed through, or (`--refresh=false`) a new one.
+    /// The backend the plan observed through, or (`--refresh=false`) a new
+    /// one, checked to be the state's engine.
     pub fn take_backend(&mut self) -> Result<Box<dyn Backend>, Error> {
         match self.backend.take() {
             Some(b) => Ok(b),
-            None => connect(&self.engine),
+            None => {
+                let mut b = connect(&self.engine)?;
+                let moved = check_engine(
+                    &mut *b,
+                    &mut self.state,
+                    self.store.path(),
+                    self.move_engine,
+                )?;
+                self.engine_moved = self.engine_moved.take().or(moved);
+                Ok(b)
+            }
         }
     }
 }
@@ -87,6 +102,36 @@ pub fn connect(selection: &Selection) -> Result<Box<dyn Backend>, Error> {
     let docker =
         Docker::start(selection.clone()).map_err(|e| Error::io("start the async runtime", e))?;
     Ok(Box::new(docker))
+}
+
+/// Refuse to go on when the state was applied to another engine than
+/// `backend`'s (unless `move_engine`), and record `backend`'s engine in the
+/// state (saved with the state's next save). Returns the engine the state
+/// moved from, if it moved.
+fn check_engine(
+    backend: &mut dyn Backend,
+    state: &mut State,
+    path: &std::path::Path,
+    move_engine: bool,
+) -> Result<Option<EngineIdentity>, Error> {
+    let current = backend.identity()?;
+    let moved = match &state.engine {
+        Some(recorded) if recorded.id != current.id => {
+            if !move_engine {
+                return Err(StateError::OtherEngine {
+                    path: path.to_path_buf(),
+                    recorded: recorded.to_string(),
+                    current: current.to_string(),
+                }
+                .into());
+            }
+            eprintln!("note: --move-engine: the state moves from engine {recorded} to {current}");
+            Some(recorded.clone())
+        }
+        _ => None,
+    };
+    state.engine = Some(current);
+    Ok(moved)
 }
 
 /// Load, resolve, lock, read state, observe, diff.
@@ -129,9 +174,14 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
     let store = StateStore::new(path);
     let existing = store.load(&loaded.project.name)?;
     let state_exists = existing.is_some();
-    let state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
+    let mut state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
+    let mut engine_moved = None;
     let observed = match &mut backend {
-        Some(b) => Some(b.observe(&desired, &state)?),
+        Some(b) => {
+            let observed = b.observe(&desired, &state)?;
+            engine_moved = check_engine(&mut **b, &mut state, store.path(), source.move_engine)?;
+            Some(observed)
+        }
         None => None,
     };
     timer.lap("state, observe");
@@ -160,6 +210,8 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         observed,
         backend,
         engine: source.engine.clone(),
+        move_engine: source.move_engine,
+        engine_moved,
         options,
     })
 }

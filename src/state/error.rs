@@ -15,6 +15,16 @@ pub enum StateError {
     #[error("could not read state file `{path}`: {source}; check that it is readable")]
     Read { path: PathBuf, source: io::Error },
 
+    /// The state was applied to another engine than the one reached now.
+    #[error(
+        "state file `{path}` was applied to the Docker engine {recorded}, but this is engine {current}; nothing was changed: reach the state's engine (-H, --context, DOCKER_HOST), use another --state for this engine, or pass --move-engine if this engine replaces the old one"
+    )]
+    OtherEngine {
+        path: PathBuf,
+        recorded: String,
+        current: String,
+    },
+
     #[error(
         "state file `{path}` is not valid JSON (line {line}, column {column}: {message}); it was not changed: fix it or restore `{path}.backup`"
     )]

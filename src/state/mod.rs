@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::observed::EngineIdentity;
 use crate::resource::Address;
 use crate::resource::spec::{Spec, SpecError};
 
@@ -54,6 +55,10 @@ pub struct State {
     pub berth_version: String,
     /// The Compose project this state belongs to.
     pub project: String,
+    /// The engine the resources were applied to (format 3; `None` until a
+    /// berth that records it applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineIdentity>,
     /// The applied resources, written with address strings as keys, sorted.
     pub resources: BTreeMap<Address, StateResource>,
 }
@@ -98,6 +103,7 @@ impl State {
             serial: 0,
             berth_version: env!("CARGO_PKG_VERSION").to_string(),
             project: project.to_string(),
+            engine: None,
             resources: BTreeMap::new(),
         }
     }

@@ -12,7 +12,7 @@ pub use driver::EngineDriver;
 use super::{Backend, Job, Record};
 use crate::apply::executor::{Event, Report, execute};
 use crate::engine::{Engine, EngineError, Lookup, Selection, Session};
-use crate::observed::{Observed, ObservedContainer};
+use crate::observed::{EngineIdentity, Observed, ObservedContainer};
 use crate::plan::{Action, Plan};
 use crate::resource::{Desired, Kind};
 use crate::state::State;
@@ -21,6 +21,8 @@ use crate::state::State;
 /// `--context`, `DOCKER_HOST`, docker contexts, else the default socket).
 pub struct Docker {
     session: Session,
+    /// The engine's identity, asked once (beside the first observation).
+    identity: Option<EngineIdentity>,
 }
 
 impl Docker {
@@ -29,6 +31,7 @@ impl Docker {
     pub fn start(selection: Selection) -> std::io::Result<Docker> {
         Ok(Docker {
             session: Session::start(selection)?,
+            identity: None,
         })
     }
 
@@ -69,8 +72,22 @@ impl Backend for Docker {
             images: &images,
         };
         let engine = self.engine()?;
-        self.session
-            .block_on(engine.observe(&desired.project, &lookup))
+        // who the engine is costs no extra time: asked beside the lists
+        let (observed, identity) = self.session.block_on(async {
+            tokio::join!(engine.observe(&desired.project, &lookup), engine.identity())
+        });
+        self.identity = Some(identity?);
+        observed
+    }
+
+    fn identity(&mut self) -> Result<EngineIdentity, EngineError> {
+        if let Some(identity) = &self.identity {
+            return Ok(identity.clone());
+        }
+        let engine = self.engine()?;
+        let identity = self.session.block_on(engine.identity())?;
+        self.identity = Some(identity.clone());
+        Ok(identity)
     }
 
     fn container(&mut self, id: &str) -> Result<Option<ObservedContainer>, EngineError> {

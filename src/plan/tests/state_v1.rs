@@ -47,7 +47,7 @@ fn plan(name: &str, state: &State) -> crate::plan::Plan {
 #[test]
 fn a_format_1_state_of_a_faithfully_applied_project_plans_no_change() {
     let (state, raw) = v1_fixture("upgrade");
-    assert_eq!(state.format_version, 2);
+    assert_eq!(state.format_version, crate::state::FORMAT_VERSION);
     for (address, r) in &state.resources {
         let key = address.to_string();
         assert_eq!(r.spec, raw["resources"][&key]["spec"], "{key}");
@@ -142,7 +142,7 @@ fn as_written_by_v1(desired: &crate::resource::Desired, state_dir: &Path) -> Vec
     let mut bytes = crate::state::encode(&state, 3);
     let text = String::from_utf8(bytes.clone()).unwrap();
     bytes = text
-        .replacen("\"format_version\": 2", "\"format_version\": 1", 1)
+        .replacen("\"format_version\": 3", "\"format_version\": 1", 1)
         .into_bytes();
     bytes
 }
