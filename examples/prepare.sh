@@ -9,7 +9,14 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target=x86_64-unknown-linux-gnu
+# The machine's own target (x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu,
+# ...): an explicit --target keeps RUSTFLAGS off build scripts and proc macros,
+# and the images run on this machine's engine.
+target="$(rustc -vV | sed -n 's/^host: //p')"
+if [ -z "$target" ]; then
+    echo "prepare.sh: cannot tell this machine's target: \`rustc -vV\` prints no host: line" >&2
+    exit 1
+fi
 # A separate target dir: static RUSTFLAGS would otherwise invalidate (and
 # contend for the lock on) the workspace's normal build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/demo}"

@@ -90,6 +90,18 @@ pub enum Command {
     State(StateCommand),
     /// Clear a stale lock note. berth's lock is an OS file lock that ends with its process, so a live lock is never broken: it names its holder instead.
     ForceUnlock,
+    /// Print a shell completion script to standard output, e.g. `berth completions bash > ~/.local/share/bash-completion/completions/berth`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print berth's man page (roff) to standard output, e.g. `berth man | man -l -`; with --dir, write berth.1 and one page per subcommand there.
+    Man {
+        /// Write the pages into DIR (created if missing) instead of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Flags of commands that read the state and may lock it.

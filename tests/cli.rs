@@ -118,3 +118,106 @@ fn a_name_key_is_normalised_like_compose_with_a_warning() {
         .stdout_has("\"name\": \"badname\"")
         .stderr_has("using `badname` as Docker Compose does");
 }
+
+/// Where neither a compose file nor an engine can be found: `completions`
+/// and `man` must need neither.
+fn nowhere() -> (tempfile::TempDir, Berth) {
+    let empty = tempfile::tempdir().unwrap();
+    let berth = Berth::new()
+        .dir(empty.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    (empty, berth)
+}
+
+#[test]
+fn bash_completion_names_the_subcommands() {
+    let (_dir, berth) = nowhere();
+    berth
+        .args(["completions", "bash"])
+        .run()
+        .code(0)
+        .stdout_has("complete -F _berth")
+        .stdout_has("plan")
+        .stdout_has("apply")
+        .stdout_has("force-unlock");
+}
+
+#[test]
+fn zsh_completion_is_a_compdef_file() {
+    let (_dir, berth) = nowhere();
+    let run = berth.args(["completions", "zsh"]).run().code(0);
+    assert!(
+        run.stdout().starts_with("#compdef berth"),
+        "zsh completion starts with: {:?}",
+        run.stdout().lines().next()
+    );
+}
+
+#[test]
+fn fish_powershell_and_elvish_completions_are_printed() {
+    for (shell, marker) in [
+        ("fish", "complete -c berth"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[berth]"),
+    ] {
+        let (_dir, berth) = nowhere();
+        berth
+            .args(["completions", shell])
+            .run()
+            .code(0)
+            .stdout_has(marker)
+            .stdout_has("plan");
+    }
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error_naming_the_shells() {
+    // usage errors exit 1 like every error (see usage_errors_exit_1_not_2)
+    let (_dir, berth) = nowhere();
+    berth
+        .args(["completions", "tcsh"])
+        .run()
+        .code(1)
+        .stdout_is("")
+        .stderr_has("invalid value 'tcsh'")
+        .stderr_has("bash");
+}
+
+#[test]
+fn man_prints_a_roff_page_that_lists_the_subcommands() {
+    let (_dir, berth) = nowhere();
+    berth
+        .args(["man"])
+        .run()
+        .code(0)
+        .stdout_has(".TH berth 1")
+        .stdout_has("plan")
+        .stdout_has("apply")
+        .stdout_has("Terraform\\-style plan/apply");
+}
+
+#[test]
+fn man_dir_writes_a_page_per_subcommand() {
+    let (dir, berth) = nowhere();
+    let out = dir.path().join("man/man1");
+    berth
+        .args(["man", "--dir"])
+        .arg(out.to_str().unwrap())
+        .run()
+        .code(0)
+        .stdout_has("berth.1\n")
+        .stdout_has("berth-plan.1\n");
+    for page in [
+        "berth.1",
+        "berth-plan.1",
+        "berth-apply.1",
+        "berth-state-rm.1",
+    ] {
+        let text = std::fs::read_to_string(out.join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page} is not a man page");
+    }
+    assert!(
+        !out.join("berth-help.1").exists(),
+        "clap's help has no page"
+    );
+}

@@ -4,9 +4,11 @@
 //! `backend` and `output`.
 
 pub mod apply;
+pub mod completions;
 pub mod config;
 pub mod destroy;
 pub mod import;
+pub mod man;
 pub mod plan;
 pub mod show;
 pub mod state;
@@ -32,6 +34,8 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Show(args) => show::run(g, args),
         Command::State(cmd) => state::run(g, cmd),
         Command::ForceUnlock => state::force_unlock(g),
+        Command::Completions { shell } => completions::run(*shell),
+        Command::Man { dir } => man::run(dir.as_deref()),
     }
 }
 
