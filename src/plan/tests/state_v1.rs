@@ -142,7 +142,11 @@ fn as_written_by_v1(desired: &crate::resource::Desired, state_dir: &Path) -> Vec
     let mut bytes = crate::state::encode(&state, 3);
     let text = String::from_utf8(bytes.clone()).unwrap();
     bytes = text
-        .replacen("\"format_version\": 3", "\"format_version\": 1", 1)
+        .replacen(
+            &format!("\"format_version\": {}", crate::state::FORMAT_VERSION),
+            "\"format_version\": 1",
+            1,
+        )
         .into_bytes();
     bytes
 }
