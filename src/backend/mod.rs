@@ -63,6 +63,10 @@ pub trait Backend {
     /// refused.
     fn identity(&mut self) -> Result<crate::observed::EngineIdentity, EngineError>;
 
+    /// The name of the machine the engine runs on when it is not this one
+    /// (published ports are reached there, not at localhost).
+    fn remote_host(&mut self) -> Option<String>;
+
     /// Carry out the steps, at most `job.parallelism` at once; `event`
     /// reports progress. Fails only when the engine cannot be reached at
     /// all; a failing step is in the report.

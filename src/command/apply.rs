@@ -200,13 +200,15 @@ pub fn finish(
     ui.finish();
     let code = summarise(&plan, &report, verb)?;
     if report.ok() && verb == "Apply" {
-        print_out(&published(&desired))?;
+        let host = backend.remote_host().unwrap_or_else(|| "localhost".to_string());
+        print_out(&published(&desired, &host))?;
     }
     Ok(code)
 }
 
-/// Where to reach what was applied: every published port.
-fn published(desired: &crate::resource::Desired) -> String {
+/// Where to reach what was applied: every published port, at `machine`
+/// (the engine's host: `localhost`, or a remote engine's name).
+fn published(desired: &crate::resource::Desired, machine: &str) -> String {
     let mut out = String::new();
     for r in desired.resources.values() {
         let Some(c) = r.typed().container() else {
@@ -217,7 +219,7 @@ fn published(desired: &crate::resource::Desired) -> String {
                 continue;
             };
             let host = match p.host_ip.as_deref() {
-                None | Some("") | Some("0.0.0.0") => "localhost",
+                None | Some("") | Some("0.0.0.0") | Some("::") => machine,
                 Some(ip) => ip,
             };
             out.push_str(&format!(

@@ -80,6 +80,10 @@ impl Backend for Docker {
         observed
     }
 
+    fn remote_host(&mut self) -> Option<String> {
+        self.engine().ok()?.endpoint().remote_host()
+    }
+
     fn identity(&mut self) -> Result<EngineIdentity, EngineError> {
         if let Some(identity) = &self.identity {
             return Ok(identity.clone());
