@@ -200,7 +200,9 @@ pub fn finish(
     ui.finish();
     let code = summarise(&plan, &report, verb)?;
     if report.ok() && verb == "Apply" {
-        let host = backend.remote_host().unwrap_or_else(|| "localhost".to_string());
+        let host = backend
+            .remote_host()
+            .unwrap_or_else(|| "localhost".to_string());
         print_out(&published(&desired, &host))?;
     }
     Ok(code)
