@@ -301,3 +301,72 @@ fn a_state_applied_to_another_engine_is_refused_until_moved_on_purpose() {
         .run()
         .code(0);
 }
+
+/// `examples/ci/pipeline.sh`, the commands both workflows run, against the
+/// server over ssh: a pull request's plan (saved, and as Markdown for the
+/// comment), its apply on merge, the same plan again refused as stale, and a
+/// plan with nothing to do.
+#[test]
+fn the_ci_example_plans_and_applies_a_saved_plan_over_ssh() {
+    let sshd = Sshd::start();
+    let stack = Stack::new("ci", SLEEPER);
+    let out = tempfile::tempdir().unwrap();
+    let outputs = out.path().join("github_output");
+    let pipeline = |step: &str| {
+        std::process::Command::new(crate::common::root().join("examples/ci/pipeline.sh"))
+            .arg(step)
+            .current_dir(stack.dir.path())
+            .env("BERTH", env!("CARGO_BIN_EXE_berth"))
+            .env("PATH", sshd.path())
+            .env("DOCKER_HOST", sshd.url())
+            .env("COMPOSE_PROJECT_NAME", &stack.project)
+            .env("PIPELINE_DIR", out.path())
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("NO_COLOR", "1")
+            .env_remove("BERTH_STATE_REMOTE")
+            .output()
+            .unwrap()
+    };
+    let show = |o: &std::process::Output| {
+        format!(
+            "exit {:?}\nstdout: {}\nstderr: {}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+
+    let planned = pipeline("plan");
+    assert_eq!(planned.status.code(), Some(0), "{}", show(&planned));
+    let markdown = std::fs::read_to_string(out.path().join("plan.md")).unwrap();
+    assert!(markdown.contains("container.app[1]"), "{markdown}");
+    assert!(
+        std::fs::read_to_string(&outputs)
+            .unwrap()
+            .contains("changes=true")
+    );
+
+    let applied = pipeline("apply");
+    assert_eq!(applied.status.code(), Some(0), "{}", show(&applied));
+    crate::common::engine::docker(&["inspect", &format!("{}-app-1", stack.project)]);
+
+    // the same saved plan again: the state moved on, so it is stale
+    let again = pipeline("apply");
+    assert_eq!(again.status.code(), Some(1), "{}", show(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("stale"),
+        "{}",
+        show(&again)
+    );
+
+    std::fs::remove_file(out.path().join("plan.bin")).unwrap();
+    std::fs::write(&outputs, "").unwrap();
+    let replanned = pipeline("plan");
+    assert_eq!(replanned.status.code(), Some(0), "{}", show(&replanned));
+    assert!(
+        std::fs::read_to_string(&outputs)
+            .unwrap()
+            .contains("changes=false")
+    );
+    assert!(sshd.ssh_runs() > 0, "the pipeline went through ssh");
+}
