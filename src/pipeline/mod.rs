@@ -134,6 +134,37 @@ fn check_engine(
     Ok(moved)
 }
 
+/// On a remote engine, bind-mount sources are paths on the engine's machine:
+/// berth cannot check them from here, and says so once.
+fn remote_binds_note(desired: &Desired, host: &str) -> Option<String> {
+    let mut sources: Vec<&str> = desired
+        .resources
+        .values()
+        .filter_map(|r| r.typed().container())
+        .flat_map(|c| &c.service.volumes)
+        .filter(|m| m.kind == crate::compose::model::MountType::Bind)
+        .filter_map(|m| m.source.as_deref())
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    if sources.is_empty() {
+        return None;
+    }
+    let shown = sources
+        .iter()
+        .take(5)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = match sources.len().saturating_sub(5) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "note: the engine runs on {host}: bind-mount sources are paths on that machine, not checked from here: {shown}{more}"
+    ))
+}
+
 /// Load, resolve, lock, read state, observe, diff.
 pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
     let PlanRequest {
@@ -180,6 +211,12 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         Some(b) => {
             let observed = b.observe(&desired, &state)?;
             engine_moved = check_engine(&mut **b, &mut state, store.path(), source.move_engine)?;
+            if let Some(note) = b
+                .remote_host()
+                .and_then(|h| remote_binds_note(&desired, &h))
+            {
+                eprintln!("{note}");
+            }
             Some(observed)
         }
         None => None,
@@ -237,4 +274,27 @@ pub fn take_lock(
         return Ok(None);
     }
     Ok(Some(crate::state::lock(path, command, lock.timeout)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_engine_notes_bind_sources_once_and_nothing_else() {
+        let project = crate::compose::project_from_yaml(
+            "services:\n  a:\n    image: x\n    volumes: [\"/srv/data:/data\", \"cache:/cache\", \"/srv/data:/again\"]\n  b:\n    image: x\n    volumes: [\"/etc/app:/etc/app:ro\"]\nvolumes:\n  cache: {}\n",
+            "demo",
+        );
+        let desired = resolve(&project, &ResolveOptions::default()).unwrap();
+        assert_eq!(
+            remote_binds_note(&desired, "prod.example.com").as_deref(),
+            Some(
+                "note: the engine runs on prod.example.com: bind-mount sources are paths on that machine, not checked from here: /etc/app, /srv/data"
+            )
+        );
+        let none = crate::compose::project_from_yaml("services:\n  a:\n    image: x\n", "demo");
+        let desired = resolve(&none, &ResolveOptions::default()).unwrap();
+        assert_eq!(remote_binds_note(&desired, "prod"), None);
+    }
 }
