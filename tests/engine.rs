@@ -423,7 +423,7 @@ fn a_missing_socket_is_one_line_naming_it() {
     let err = block_on(Engine::connect_to(Some("unix:///nonexistent.sock"))).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "cannot reach the Docker engine at unix:///nonexistent.sock: no such file (is dockerd running? start it, or set DOCKER_HOST)"
+        "cannot connect to the Docker engine at unix:///nonexistent.sock (from DOCKER_HOST): no such file (is dockerd running? start it, or choose another engine with -H, DOCKER_HOST or --context)"
     );
 }
 
@@ -438,16 +438,16 @@ fn a_socket_nobody_listens_on_is_refused_in_one_line() {
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot reach the Docker engine at {host}: connection refused (is dockerd running? start it, or set DOCKER_HOST)"
+            "cannot connect to the Docker engine at {host} (from DOCKER_HOST): connection refused (is dockerd running? start it, or choose another engine with -H, DOCKER_HOST or --context)"
         )
     );
 
     // The same over TCP: port 1 on loopback has no listener.
     let err = block_on(Engine::connect_to(Some("tcp://127.0.0.1:1"))).unwrap_err();
-    assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+    assert!(matches!(err, EngineError::Connect { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "cannot reach the Docker engine at tcp://127.0.0.1:1: connection refused (is dockerd running? start it, or set DOCKER_HOST)"
+        "cannot connect to the Docker engine at tcp://127.0.0.1:1 (from DOCKER_HOST): connection refused (is the engine listening there? a TLS port needs DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)"
     );
 }
 
@@ -475,7 +475,7 @@ fn connect_honours_docker_host() {
     );
     assert!(
         stdout.contains(
-            "error: cannot reach the Docker engine at unix:///nonexistent.sock: no such file (is dockerd running? start it, or set DOCKER_HOST)\n"
+            "error: cannot connect to the Docker engine at unix:///nonexistent.sock (from DOCKER_HOST): no such file (is dockerd running? start it, or choose another engine with -H, DOCKER_HOST or --context)\n"
         ),
         "{stdout}"
     );
