@@ -22,3 +22,4 @@ pub mod render;
 pub mod resource;
 pub mod state;
 pub mod timing;
+pub mod utf8;

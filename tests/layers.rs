@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Small helpers every layer may use; they import nothing of the crate.
-const UTILITIES: &[&str] = &["paths", "par", "timing", "memory"];
+const UTILITIES: &[&str] = &["paths", "par", "timing", "memory", "utf8"];
 
 /// Each top-level module of `src/`, top to bottom, with what it may import
 /// (besides itself and [`UTILITIES`]).
@@ -54,6 +54,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("par", &[]),
     ("timing", &[]),
     ("memory", &[]),
+    ("utf8", &[]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod conformance;
 mod context_cache;
+mod corrupt;
 mod dockerignore;
 mod drift;
 mod engine;

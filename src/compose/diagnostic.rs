@@ -1,8 +1,10 @@
 //! Diagnostics: what is wrong, where (file, line, column, key path) and how to fix it.
 
 use std::fmt;
+use std::path::Path;
 
 use super::source::{SourceMap, Span};
+use crate::utf8::NotUtf8;
 
 /// One problem found in the user's input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,28 @@ impl Diagnostic {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// A file (`what`: "compose file", "env file") that is not UTF-8, located
+    /// at its first invalid byte. The file joins `sources` with its invalid
+    /// bytes shown as U+FFFD, so the report quotes the line.
+    pub fn not_utf8(
+        sources: &mut SourceMap,
+        file: &Path,
+        display: String,
+        what: &str,
+        e: &NotUtf8,
+        key: &str,
+    ) -> Self {
+        let id = sources.add(file, display, e.lossy.clone());
+        let span = Span {
+            file: id,
+            line: e.line,
+            col: e.column,
+            offset: u32::try_from(e.offset).unwrap_or(u32::MAX),
+            len: 1,
+        };
+        Diagnostic::at(span, key, format!("{what} is {e}")).with_hint(crate::utf8::HINT)
     }
 
     /// `file:line:col` or the file alone, for one-line reports.

@@ -44,6 +44,9 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
         if key.is_empty() || key.contains(char::is_whitespace) {
             return Err(err(format!("`{}` is not a `KEY=VALUE` line", raw.trim())));
         }
+        if let Some(message) = control_character(key) {
+            return Err(err(message));
+        }
         if key_end == line.len() {
             out.push((key.to_string(), None));
             continue;
@@ -53,11 +56,15 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
             Some(q @ ('"' | '\'')) => {
                 // quoted values may span lines
                 let mut body = value[1..].to_string();
+                // each line is scanned once (a quote left open over many
+                // lines used to rescan the whole value for every line)
+                let (mut scanned, mut escaped) = (0, false);
                 loop {
-                    if let Some(end) = closing_quote(&body, q) {
-                        body.truncate(end);
+                    if let Some(end) = closing_quote(&body[scanned..], q, &mut escaped) {
+                        body.truncate(scanned + end);
                         break;
                     }
+                    scanned = body.len();
                     if i >= lines.len() {
                         return Err(err(format!("unterminated {q} quote in value of `{key}`")));
                     }
@@ -120,22 +127,38 @@ pub fn parse_raw(text: &str) -> Result<Vec<EnvPair>, EnvFileError> {
         if key.contains([' ', '\t']) {
             return Err(err(format!("variable `{key}` contains whitespace")));
         }
+        if let Some(message) = control_character(key) {
+            return Err(err(message));
+        }
         out.push((key.to_string(), value));
     }
     Ok(out)
 }
 
-fn closing_quote(s: &str, q: char) -> Option<usize> {
-    let mut escaped = false;
+/// A variable name holding a control character (NUL, ESC, ...: no process
+/// environment can carry NUL, and a file of them is binary or UTF-16, not an
+/// env file), said with the name escaped so the message stays one line.
+fn control_character(key: &str) -> Option<String> {
+    let c = key.chars().find(|c| c.is_control())?;
+    Some(format!(
+        "variable name `{}` holds the control character U+{:04X}; save the file as UTF-8 text",
+        key.escape_debug(),
+        u32::from(c)
+    ))
+}
+
+/// Where quote `q` closes in `s`, `escaped` saying whether the text before
+/// `s` ended in an escaping backslash (and, when not found, whether `s` does).
+fn closing_quote(s: &str, q: char, escaped: &mut bool) -> Option<usize> {
     for (i, c) in s.char_indices() {
-        if q == '"' && c == '\\' && !escaped {
-            escaped = true;
+        if q == '"' && c == '\\' && !*escaped {
+            *escaped = true;
             continue;
         }
-        if c == q && !escaped {
+        if c == q && !*escaped {
             return Some(i);
         }
-        escaped = false;
+        *escaped = false;
     }
     None
 }
@@ -233,9 +256,43 @@ mod tests {
     }
 
     #[test]
+    fn an_escaped_quote_at_the_end_of_a_line_does_not_close_the_value() {
+        assert_eq!(
+            p("A=\"one \\\"\ntwo\"\nB=3\n"),
+            vec![kv("A", "one \"\ntwo"), kv("B", "3")]
+        );
+    }
+
+    #[test]
+    fn a_quote_left_open_over_many_lines_is_read_in_linear_time() {
+        // every line used to rescan the value so far: quadratic in the lines
+        let text = format!("A=\"{}", "x\n".repeat(200_000));
+        let started = std::time::Instant::now();
+        let e = parse(&text, &Vars::default()).unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn unterminated_quote_is_an_error_with_a_line() {
         let e = parse("A=1\nB=\"open\n", &Vars::default()).unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn a_variable_name_cannot_hold_a_control_character() {
+        // what UTF-16 text read as UTF-8 looks like: a NUL after every ASCII byte
+        let e = parse("A=1\nB\0=2\n", &Vars::default()).unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (
+                2,
+                "variable name `B\\0` holds the control character U+0000; save the file as UTF-8 text"
+            )
+        );
+        let e = parse_raw("\u{1b}[31mA=1\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("U+001B"), "{}", e.message);
     }
 
     #[test]

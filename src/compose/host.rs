@@ -23,8 +23,10 @@ pub trait Host {
 pub struct RealHost;
 
 impl Host for RealHost {
+    /// A file that is not UTF-8 is an error carrying where
+    /// ([`crate::utf8::not_utf8`]), so that it can be reported at that byte.
     fn read_to_string(&self, path: &Path) -> io::Result<String> {
-        std::fs::read_to_string(path)
+        crate::utf8::read_to_string(path)
     }
 
     fn is_file(&self, path: &Path) -> bool {

@@ -32,11 +32,27 @@ pub fn load_options(source: &Source, services: &[String]) -> Result<LoadOptions,
     let working_dir =
         std::env::current_dir().map_err(|e| Error::io("read the current directory", e))?;
     let stdin = if source.files.iter().any(|f| f.as_os_str() == "-") {
-        let mut s = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut bytes)
             .map_err(|e| Error::io("read the compose file from standard input", e))?;
-        Some(s)
+        match crate::utf8::decode(bytes) {
+            Ok(text) => Some(text),
+            Err(bad) => {
+                // located in `-`, as every other problem of a file read from stdin
+                let mut diags = Diagnostics::default();
+                let d = compose::Diagnostic::not_utf8(
+                    &mut diags.sources,
+                    &working_dir.join("-"),
+                    "-".into(),
+                    "compose file",
+                    &bad,
+                    "",
+                );
+                diags.items.push(d);
+                return Err(Error::Input(Box::new(diags)));
+            }
+        }
     } else {
         None
     };

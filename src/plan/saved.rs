@@ -19,6 +19,15 @@ pub const FORMAT_VERSION: u32 = 1;
 pub enum SavedPlanError {
     #[error("cannot read plan file `{file}`: {reason}")]
     Unreadable { file: String, reason: String },
+    #[error(
+        "plan file `{file}` is not valid UTF-8: byte 0x{byte:02x} at line {line}, column {column} ({file}:{line}:{column}); a berth plan file is JSON: make the plan again"
+    )]
+    NotUtf8 {
+        file: String,
+        byte: u8,
+        line: u32,
+        column: u32,
+    },
     #[error("`{file}` is not a berth plan file ({reason})")]
     NotAPlan { file: String, reason: String },
     #[error(
@@ -86,9 +95,15 @@ impl SavedPlan {
 
     pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| SavedPlanError::Unreadable {
+        let bytes = std::fs::read(path).map_err(|e| SavedPlanError::Unreadable {
             file: file.clone(),
             reason: crate::paths::io_reason(&e),
+        })?;
+        let text = crate::utf8::decode(bytes).map_err(|e| SavedPlanError::NotUtf8 {
+            file: file.clone(),
+            byte: e.byte,
+            line: e.line,
+            column: e.column,
         })?;
         let version: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| SavedPlanError::NotAPlan {

@@ -35,6 +35,17 @@ pub enum StateError {
         message: String,
     },
 
+    /// A state file is JSON, and JSON is UTF-8: the first byte that is not.
+    #[error(
+        "state file `{path}` is not valid UTF-8: byte 0x{byte:02x} at line {line}, column {column} ({path}:{line}:{column}); it was not changed: save it as UTF-8, or restore `{path}.backup`"
+    )]
+    NotUtf8 {
+        path: PathBuf,
+        byte: u8,
+        line: u32,
+        column: u32,
+    },
+
     /// Valid JSON that is not a berth state of its format (a missing field, a
     /// wrong type, an unknown field, a bad address).
     #[error(

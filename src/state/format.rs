@@ -44,6 +44,16 @@ pub(super) struct Head {
 /// Reads the head of a state file and checks that this berth can read its
 /// format. Scans the whole text, so invalid JSON anywhere is found here.
 pub(super) fn read_head(path: &Path, bytes: &[u8]) -> Result<Head, StateError> {
+    // Before JSON: serde_json would call a bad byte outside a string
+    // "expected value" and count its column in bytes.
+    if let Err(e) = crate::utf8::check(bytes) {
+        return Err(StateError::NotUtf8 {
+            path: path.to_path_buf(),
+            byte: e.byte,
+            line: e.line,
+            column: e.column,
+        });
+    }
     // serde reads a struct from a JSON array too; a state is an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| json_error(path, &e))?;
@@ -373,6 +383,17 @@ mod tests {
         assert_eq!(
             error(""),
             "state file `state/demo.json` is not valid JSON (line 1, column 0: EOF while parsing a value); it was not changed: fix it or restore `state/demo.json.backup`"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_located_by_line_and_column() {
+        let bytes = b"{\n  \"format_version\": 3,\n  \"l\xc3\xa9\xff\xfe\": 1\n}\n";
+        assert_eq!(
+            decode(Path::new("state/demo.json"), bytes)
+                .unwrap_err()
+                .to_string(),
+            "state file `state/demo.json` is not valid UTF-8: byte 0xff at line 3, column 6 (state/demo.json:3:6); it was not changed: save it as UTF-8, or restore `state/demo.json.backup`"
         );
     }
 

@@ -103,6 +103,20 @@ pub(super) fn env_file_refs(ctx: &mut Ctx, n: &Node, path: &str) -> Vec<EnvFileR
 pub(super) fn read_env_file(ctx: &mut Ctx, f: &EnvFileRef, vars: &Vars) -> Option<Vec<EnvPair>> {
     let text = match ctx.host.read_to_string(Path::new(&f.full)) {
         Ok(text) => text,
+        // even an optional file: it is there, and would be read wrongly
+        Err(e) if crate::utf8::not_utf8(&e).is_some() => {
+            let bad = crate::utf8::not_utf8(&e).expect("checked above");
+            let d = Diagnostic::not_utf8(
+                ctx.sources,
+                Path::new(&f.full),
+                f.written.clone(),
+                "env file",
+                bad,
+                &f.path,
+            );
+            ctx.sink.push(d);
+            return None;
+        }
         Err(_) if !f.required => return None,
         Err(e) => {
             ctx.err_hint(

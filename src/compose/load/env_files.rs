@@ -33,6 +33,18 @@ impl Loader<'_> {
         for file in files {
             let text = match self.host.read_to_string(&file) {
                 Ok(t) => t,
+                Err(e) if crate::utf8::not_utf8(&e).is_some() => {
+                    let bad = crate::utf8::not_utf8(&e).expect("checked above");
+                    let display = file.display().to_string();
+                    return Err(Diagnostic::not_utf8(
+                        &mut self.sources,
+                        &file,
+                        display,
+                        "env file",
+                        bad,
+                        "",
+                    ));
+                }
                 Err(_) if !explicit => continue,
                 Err(e) => {
                     return Err(Diagnostic::new(

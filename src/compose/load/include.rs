@@ -186,6 +186,20 @@ impl Loader<'_> {
         for (file, named_by) in files {
             let text = match (self.host.read_to_string(&file), named_by) {
                 (Ok(text), _) => text,
+                (Err(e), _) if crate::utf8::not_utf8(&e).is_some() => {
+                    let bad = crate::utf8::not_utf8(&e).expect("checked above");
+                    let display = file.display().to_string();
+                    let d = Diagnostic::not_utf8(
+                        &mut self.sources,
+                        &file,
+                        display,
+                        "env file",
+                        bad,
+                        path,
+                    );
+                    self.sink.push(d);
+                    continue;
+                }
                 // the default `.env` is optional
                 (Err(_), None) => continue,
                 (Err(e), Some(n)) => {

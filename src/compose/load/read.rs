@@ -26,6 +26,16 @@ impl Loader<'_> {
         } else {
             let path = absolute(&self.opts.working_dir, file);
             self.host.read_to_string(&path).map_err(|e| {
+                if let Some(bad) = crate::utf8::not_utf8(&e) {
+                    return Diagnostic::not_utf8(
+                        &mut self.sources,
+                        &path,
+                        display.clone(),
+                        "compose file",
+                        bad,
+                        "",
+                    );
+                }
                 Diagnostic::new(
                     None,
                     "",

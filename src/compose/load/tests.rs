@@ -438,3 +438,69 @@ fn a_service_env_file_missing_in_an_included_project_is_reported_in_its_file() {
         "lib/compose.yaml:4:15"
     );
 }
+
+/// `.env`, `compose.yaml` or an `env_file` whose line 3 has two bytes that are
+/// not UTF-8 (`\xff\xfe`) after four characters.
+fn not_utf8_in(dir: &Path, name: &str) {
+    fs::write(dir.join(name), b"A=1\nB=2\n  \xc3\xa9x\xff\xfe=3\n").unwrap();
+}
+
+fn only_error(r: Result<Loaded, Diagnostics>) -> (Diagnostic, String, String) {
+    let Err(d) = r else {
+        panic!("expected an error")
+    };
+    assert_eq!(d.items.len(), 1, "{}", d.render(false));
+    let one = d.items[0].clone();
+    let at = one.location(&d.sources).unwrap();
+    (one, at, d.render(false))
+}
+
+#[test]
+fn a_compose_file_that_is_not_utf8_is_reported_at_its_first_invalid_byte() {
+    let dir = dir_with(&[]);
+    fs::write(
+        dir.path().join("compose.yaml"),
+        b"services:\n  web:\n    \xff\xfeimage: a\n",
+    )
+    .unwrap();
+    let (d, at, rendered) = only_error(load(opts(dir.path())));
+    assert_eq!(at, "compose.yaml:3:5");
+    assert_eq!(
+        d.message,
+        "compose file is not valid UTF-8: byte 0xff at line 3, column 5"
+    );
+    assert_eq!(d.hint.as_deref(), Some("save the file as UTF-8"));
+    // the line is quoted with the bad bytes as U+FFFD, the caret under the first
+    assert!(
+        rendered.contains("3 |     \u{fffd}\u{fffd}image: a\n  |     ^\n"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn a_dot_env_that_is_not_utf8_is_reported_not_skipped() {
+    let dir = dir_with(&[("compose.yaml", "services: {web: {image: a}}\n")]);
+    not_utf8_in(dir.path(), ".env");
+    let (d, at, _) = only_error(load(opts(dir.path())));
+    assert_eq!(at, format!("{}:3:5", dir.path().join(".env").display()));
+    assert_eq!(
+        d.message,
+        "env file is not valid UTF-8: byte 0xff at line 3, column 5"
+    );
+}
+
+#[test]
+fn an_env_file_that_is_not_utf8_is_reported_even_when_optional() {
+    let dir = dir_with(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: a\n    env_file: [{path: app.env, required: false}]\n",
+    )]);
+    not_utf8_in(dir.path(), "app.env");
+    let (d, at, _) = only_error(load(opts(dir.path())));
+    assert_eq!(at, "app.env:3:5");
+    assert_eq!(d.path, "services.web.env_file[0]");
+    assert_eq!(
+        d.message,
+        "env file is not valid UTF-8: byte 0xff at line 3, column 5"
+    );
+}
