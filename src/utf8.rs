@@ -82,6 +82,25 @@ pub fn not_utf8(e: &io::Error) -> Option<&NotUtf8> {
     e.get_ref()?.downcast_ref::<NotUtf8>()
 }
 
+/// Text read from a file, made safe to quote in a one-line message: control
+/// characters (a newline, a tab, ESC, NUL, ...) are written as Rust escapes
+/// (`\n`, `\t`, `\u{1b}`), so a state file cannot break a message over lines
+/// or send escape sequences to the terminal. Anything else is kept as it is.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +154,15 @@ mod tests {
             "not valid UTF-8: byte 0xff at line 3, column 5"
         );
         assert_eq!(e.lossy, "a\nb\nabcd\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn quoted_text_stays_on_one_line() {
+        assert_eq!(one_line("demo \"é\" `x`"), "demo \"é\" `x`");
+        assert_eq!(
+            one_line("a\nb\r\tc\u{1b}[31m\0"),
+            "a\\nb\\r\\tc\\u{1b}[31m\\u{0}"
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn parse(text: &str, vars: &Vars) -> Result<Vec<EnvPair>, EnvFileError> {
         let key = line[..key_end].trim_end();
         let err = |message: String| EnvFileError {
             line: line_no,
-            col: (raw.len() - raw.trim_start().len()) as u32 + 1,
+            col: indent_columns(raw),
             message,
         };
         if key.is_empty() || key.contains(char::is_whitespace) {
@@ -114,7 +114,7 @@ pub fn parse_raw(text: &str) -> Result<Vec<EnvPair>, EnvFileError> {
         }
         let err = |message: String| EnvFileError {
             line: i as u32 + 1,
-            col: (raw.len() - line.len()) as u32 + 1,
+            col: indent_columns(raw),
             message,
         };
         let (key, value) = match line.split_once('=') {
@@ -133,6 +133,13 @@ pub fn parse_raw(text: &str) -> Result<Vec<EnvPair>, EnvFileError> {
         out.push((key.to_string(), value));
     }
     Ok(out)
+}
+
+/// The column where `raw`'s text starts: 1-based, in characters (as the
+/// diagnostic renderer places its caret), after any leading whitespace.
+fn indent_columns(raw: &str) -> u32 {
+    let indent = raw.chars().take_while(|c| c.is_whitespace()).count();
+    u32::try_from(indent).unwrap_or(u32::MAX).saturating_add(1)
 }
 
 /// A variable name holding a control character (NUL, ESC, ...: no process
@@ -293,6 +300,15 @@ mod tests {
         let e = parse_raw("\u{1b}[31mA=1\n").unwrap_err();
         assert_eq!(e.line, 1);
         assert!(e.message.contains("U+001B"), "{}", e.message);
+    }
+
+    #[test]
+    fn columns_count_characters_of_the_indentation() {
+        // U+3000 (ideographic space) is three bytes and one column
+        let e = parse("\u{3000}\tA B=1\n", &Vars::default()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 3));
+        let e = parse_raw("\u{3000}=1\n").unwrap_err();
+        assert_eq!((e.line, e.col), (1, 2));
     }
 
     #[test]

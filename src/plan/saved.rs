@@ -28,13 +28,13 @@ pub enum SavedPlanError {
         line: u32,
         column: u32,
     },
-    #[error("`{file}` is not a berth plan file ({reason})")]
+    #[error("`{file}` is not a berth plan file ({})", crate::utf8::one_line(.reason))]
     NotAPlan { file: String, reason: String },
     #[error(
         "plan file `{file}` has format {version}; this berth reads format {FORMAT_VERSION}: make the plan again with this berth"
     )]
     OtherFormat { file: String, version: u64 },
-    #[error("plan file `{file}` is damaged: {reason}")]
+    #[error("plan file `{file}` is damaged: {}", crate::utf8::one_line(.reason))]
     Damaged { file: String, reason: String },
     #[error(
         "plan file `{file}` was modified after it was saved (its hash does not match); make the plan again"

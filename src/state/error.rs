@@ -2,6 +2,8 @@
 //!
 //! Each message is one line: lowercase, the file in backticks, the cause, then
 //! what to do. Whenever a file is refused, the message says it was not changed.
+//! Text taken from a file (a project name, a serde message quoting a key) is
+//! quoted with [`one_line`], so that no file can break a message over lines.
 
 use std::io;
 use std::path::PathBuf;
@@ -9,6 +11,7 @@ use std::time::Duration;
 
 use super::format::FORMAT_VERSION;
 use super::lock::Holder;
+use crate::utf8::one_line;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -26,7 +29,8 @@ pub enum StateError {
     },
 
     #[error(
-        "state file `{path}` is not valid JSON (line {line}, column {column}: {message}); it was not changed: fix it or restore `{path}.backup`"
+        "state file `{path}` is not valid JSON (line {line}, column {column}: {}); it was not changed: fix it or restore `{path}.backup`",
+        one_line(.message)
     )]
     NotJson {
         path: PathBuf,
@@ -49,7 +53,8 @@ pub enum StateError {
     /// Valid JSON that is not a berth state of its format (a missing field, a
     /// wrong type, an unknown field, a bad address).
     #[error(
-        "state file `{path}` is not a berth state file ({detail}); it was not changed: fix it or restore `{path}.backup`"
+        "state file `{path}` is not a berth state file ({}); it was not changed: fix it or restore `{path}.backup`",
+        one_line(.detail)
     )]
     Malformed { path: PathBuf, detail: String },
 
@@ -64,7 +69,8 @@ pub enum StateError {
     UnknownFormat { path: PathBuf, found: u64 },
 
     #[error(
-        "state file `{path}` belongs to project `{found}`, not `{expected}`; it was not changed: point `--state` at the state of `{expected}`, or pass `--project-name {found}`"
+        "state file `{path}` belongs to project `{}`, not `{expected}`; it was not changed: point `--state` at the state of `{expected}`, or pass `--project-name {}`",
+        one_line(.found), one_line(.found)
     )]
     WrongProject {
         path: PathBuf,
@@ -75,7 +81,8 @@ pub enum StateError {
     /// The file on disk started another history than the state being saved
     /// (e.g. a new state saved where one already exists).
     #[error(
-        "state file `{path}` has lineage {on_disk}, not {saving} as the state being saved; it was not overwritten: load the existing state instead of starting a new one, or move it away"
+        "state file `{path}` has lineage {}, not {saving} as the state being saved; it was not overwritten: load the existing state instead of starting a new one, or move it away",
+        one_line(.on_disk)
     )]
     LineageMismatch {
         path: PathBuf,
@@ -133,9 +140,13 @@ fn locked_message(
     waited: Duration,
 ) -> String {
     let by = match holder {
+        // as the lock file says, which anyone may have written
         Some(h) => format!(
             "by pid {} on host {} running `{}` since {}",
-            h.pid, h.host, h.command, h.since
+            h.pid,
+            one_line(&h.host),
+            one_line(&h.command),
+            one_line(&h.since)
         ),
         None => format!(
             "by another process (`{}` does not name it; `fuser -v {}` does)",

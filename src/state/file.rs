@@ -450,6 +450,25 @@ mod tests {
     }
 
     #[test]
+    fn a_project_name_with_control_characters_is_quoted_on_one_line() {
+        // found by fuzzing (fuzz/fuzz_targets/state.rs): the name was printed
+        // as written, newlines and terminal escapes included
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        fs::create_dir_all(dir.path().join("state")).unwrap();
+        let text = "{\"format_version\": 3, \"lineage\": \"0b7c\", \"serial\": 0, \"berth_version\": \"0.1.0\", \"project\": \"de\\nmo\\u001b[2J\", \"resources\": {}}";
+        fs::write(store.path(), text).unwrap();
+        assert_eq!(
+            store.load("demo").unwrap_err().to_string(),
+            format!(
+                "state file `{}` belongs to project `de\\nmo\\u{{1b}}[2J`, not `demo`; it was not changed: point `--state` at the state of `demo`, or pass `--project-name de\\nmo\\u{{1b}}[2J`",
+                store.path().display()
+            )
+        );
+        assert_eq!(fs::read_to_string(store.path()).unwrap(), text);
+    }
+
+    #[test]
     fn a_new_state_does_not_overwrite_an_existing_one() {
         let dir = tempfile::tempdir().unwrap();
         let (store, existing) = saved(dir.path());

@@ -85,7 +85,11 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let head = read_head(path, bytes)?;
     match head.format_version {
         Some(1) => read_v1(path, bytes).map(|s| migrate_v1(s, path.parent())),
-        Some(2) | Some(3) => read_v2(path, bytes),
+        // format 2 reads as format 3 with no engine recorded
+        Some(2) | Some(3) => read_v2(path, bytes).map(|s| State {
+            format_version: FORMAT_VERSION,
+            ..s
+        }),
         // read_head refused everything else.
         other => unreachable!("format {other:?} passed read_head"),
     }
@@ -368,6 +372,21 @@ mod tests {
         assert_eq!(back, state);
     }
 
+    #[test]
+    fn a_format_2_state_is_format_3_in_memory() {
+        // found by fuzzing (fuzz/fuzz_targets/state.rs): it kept format_version 2
+        let text = String::from_utf8(encode(&demo(), 6)).unwrap();
+        let v2 = text.replacen(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 2",
+            1,
+        );
+        assert_ne!(v2, text);
+        let state = decode(Path::new("s.json"), v2.as_bytes()).unwrap();
+        assert_eq!(state.format_version, FORMAT_VERSION);
+        assert_eq!(state, demo());
+    }
+
     fn error(text: &str) -> String {
         decode(Path::new("state/demo.json"), text.as_bytes())
             .unwrap_err()
@@ -419,6 +438,11 @@ mod tests {
         assert!(
             error(&text.replacen("\"serial\"", "\"colour\": 1, \"serial\"", 1))
                 .contains("unknown field `colour`"),
+        );
+        // a key serde quotes is kept on the message's one line
+        assert!(
+            error(&text.replacen("\"serial\"", "\"col\\nour\": 1, \"serial\"", 1))
+                .contains("unknown field `col\\nour`"),
         );
     }
 
