@@ -22,7 +22,11 @@ fn vars() -> Vars {
 
 fn check_location(text: &str, e: &EnvFileError) {
     let lines = text.split('\n').count() as u32;
-    assert!(e.line >= 1 && e.line <= lines + 1, "line {} of {lines}", e.line);
+    assert!(
+        e.line >= 1 && e.line <= lines + 1,
+        "line {} of {lines}",
+        e.line
+    );
     assert!(e.col >= 1, "column {}", e.col);
     assert!(!e.message.is_empty());
 }
@@ -42,7 +46,10 @@ fuzz_target!(|data: &[u8]| {
     match dotenv::parse_raw(text) {
         Ok(pairs) => {
             for (key, _) in &pairs {
-                assert!(!key.is_empty() && !key.contains([' ', '\t']), "raw key {key:?}");
+                assert!(
+                    !key.is_empty() && !key.contains([' ', '\t']),
+                    "raw key {key:?}"
+                );
             }
         }
         Err(e) => check_location(text, &e),

@@ -16,7 +16,10 @@ fn work_dir() -> &'static PathBuf {
         let dir = std::env::temp_dir().join("berth-fuzz-load");
         std::fs::create_dir_all(&dir).expect("create the fuzz working directory");
         assert!(
-            std::fs::read_dir(&dir).expect("list the fuzz working directory").next().is_none(),
+            std::fs::read_dir(&dir)
+                .expect("list the fuzz working directory")
+                .next()
+                .is_none(),
             "{} must be empty (no .env, no compose files)",
             dir.display()
         );

@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             let message = e.to_string();
-            assert!(!message.contains('\n'), "a plan error is one line: {message}");
+            assert!(
+                !message.contains('\n'),
+                "a plan error is one line: {message}"
+            );
             assert!(
                 message.contains(&*path.to_string_lossy()),
                 "a plan error names the file: {message}"

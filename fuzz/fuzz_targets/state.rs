@@ -40,7 +40,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(None) => panic!("the state file exists, yet load found none"),
         Err(e) => {
             let message = e.to_string();
-            assert!(!message.contains('\n'), "a state error is one line: {message}");
+            assert!(
+                !message.contains('\n'),
+                "a state error is one line: {message}"
+            );
             assert!(
                 message.contains(&*path.to_string_lossy()),
                 "a state error names the file: {message}"
