@@ -16,5 +16,6 @@ mod layers;
 mod plan;
 mod realworld;
 mod remote;
+mod secrets;
 mod state;
 mod state_commands;

@@ -15,6 +15,22 @@ pub enum StateError {
     #[error("could not read state file `{path}`: {source}; check that it is readable")]
     Read { path: PathBuf, source: io::Error },
 
+    /// The key file beside the state cannot be read or made.
+    #[error(
+        "the key that seals the state's sensitive values, `{path}`, is unusable: {detail}; restore it from a backup, or set BERTH_STATE_KEY to the team's key"
+    )]
+    Key { path: PathBuf, detail: String },
+
+    /// The state's sensitive values were sealed with another key.
+    #[error(
+        "state file `{path}` was sealed with key {recorded}, but the key here is {found}; nothing was changed: set BERTH_STATE_KEY to the key the state was written with, or bring its key file (the state's name with .key) from the machine that wrote it"
+    )]
+    OtherKey {
+        path: PathBuf,
+        recorded: String,
+        found: String,
+    },
+
     /// The state was applied to another engine than the one reached now.
     #[error(
         "state file `{path}` was applied to the Docker engine {recorded}, but this is engine {current}; nothing was changed: reach the state's engine (-H, --context, DOCKER_HOST), use another --state for this engine, or pass --move-engine if this engine replaces the old one"

@@ -17,6 +17,12 @@
 //!   its ID, name and address). A format 2 state reads as one with no engine
 //!   recorded; the next apply records it. (A new number, so that an older
 //!   berth refuses the file as newer instead of tripping on the field.)
+//! - Format 4: sensitive values (environment variables and build arguments
+//!   named like secrets, secret file hashes) are sealed (`hmac-sha256:...`)
+//!   under a key kept out of the state, whose ID is `sealed_with`. Earlier
+//!   formats are read as they are; the pipeline seals their values (and
+//!   recomputes the hashes that change) before planning, so the upgrade plans
+//!   nothing, and the next save writes format 4.
 //!
 //! Writing always produces the current format: pretty JSON, fields in a fixed
 //! order, resources sorted by address, a final newline, so that two states
@@ -31,7 +37,7 @@ use super::{State, StateError, StateResource};
 use crate::resource::Address;
 
 /// The state file format this berth writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What every format has to say about itself, read before anything else.
 #[derive(Debug, Deserialize)]
@@ -75,7 +81,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let head = read_head(path, bytes)?;
     match head.format_version {
         Some(1) => read_v1(path, bytes).map(|s| migrate_v1(s, path.parent())),
-        Some(2) | Some(3) => read_v2(path, bytes),
+        Some(2..=4) => read_v2(path, bytes),
         // read_head refused everything else.
         other => unreachable!("format {other:?} passed read_head"),
     }
@@ -215,6 +221,8 @@ struct FileV1<'a> {
     project: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<&'a crate::observed::EngineIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sealed_with: Option<&'a String>,
     resources: &'a BTreeMap<Address, StateResource>,
 }
 
@@ -227,6 +235,7 @@ pub(crate) fn encode(state: &State, serial: u64) -> Vec<u8> {
         berth_version: env!("CARGO_PKG_VERSION"),
         project: &state.project,
         engine: state.engine.as_ref(),
+        sealed_with: state.sealed_with.as_ref(),
         resources: &state.resources,
     };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes to JSON");
@@ -285,7 +294,7 @@ mod tests {
     fn the_file_layout_is_fixed_order_pretty_json_with_sorted_addresses() {
         let text = String::from_utf8(encode(&demo(), 7)).unwrap();
         let expected = r#"{
-  "format_version": 3,
+  "format_version": 4,
   "lineage": "0b7cbbc5-5d1a-4b8e-9a43-7e2f1c7f4a10",
   "serial": 7,
   "berth_version": "VERSION",
@@ -404,9 +413,9 @@ mod tests {
     #[test]
     fn formats_are_checked_before_anything_else() {
         assert_eq!(
-            error("{\"format_version\": 4, \"whatever\": \"a future berth writes\"}"),
+            error("{\"format_version\": 5, \"whatever\": \"a future berth writes\"}"),
             format!(
-                "state file `state/demo.json` was written by a newer berth (format 4; this berth reads up to {FORMAT_VERSION}); upgrade berth"
+                "state file `state/demo.json` was written by a newer berth (format 5; this berth reads up to {FORMAT_VERSION}); upgrade berth"
             )
         );
         assert_eq!(

@@ -47,12 +47,25 @@ impl Differ<'_> {
             _ => None,
         };
 
-        let mut reasons = config_reasons(&st.spec, &r.spec, &[DEPENDENCIES_KEY]);
+        let mut reasons = config_reasons(&st.spec, r.recorded(), &[DEPENDENCIES_KEY]);
         let mut ops = BTreeSet::new();
         let mut action = if reasons.is_empty() {
             Action::NoOp
         } else {
-            match applied.as_deref().and_then(|a| in_place(a, desired)) {
+            // the record's sensitive values are sealed: compare it with the
+            // desired spec as it would be recorded
+            let as_recorded =
+                r.sealed
+                    .as_ref()
+                    .and_then(|s| match Spec::from_json(Kind::Container, s) {
+                        Ok(Spec::Container(c)) => Some(c),
+                        _ => None,
+                    });
+            let desired_recorded = as_recorded.as_deref().unwrap_or(desired);
+            match applied
+                .as_deref()
+                .and_then(|a| in_place(a, desired_recorded))
+            {
                 Some(in_place) => {
                     ops.extend(in_place);
                     Action::Update
@@ -77,7 +90,7 @@ impl Differ<'_> {
         }
         if action == Action::NoOp && st.spec_hash != r.spec_hash {
             // only what it uses changed, and that was already applied: say what
-            reasons.extend(config_reasons(&st.spec, &r.spec, &[]));
+            reasons.extend(config_reasons(&st.spec, r.recorded(), &[]));
             action = Action::Replace;
         }
         if self.refreshed() {
