@@ -15,6 +15,10 @@ pub enum StateError {
     #[error("could not read state file `{path}`: {source}; check that it is readable")]
     Read { path: PathBuf, source: io::Error },
 
+    /// `berth state restore` without a backup.
+    #[error("there is no backup `{path}` to restore from; nothing was changed")]
+    NoBackup { path: PathBuf },
+
     /// The key file beside the state cannot be read or made.
     #[error(
         "the key that seals the state's sensitive values, `{path}`, is unusable: {detail}; restore it from a backup, or set BERTH_STATE_KEY to the team's key"
@@ -42,7 +46,7 @@ pub enum StateError {
     },
 
     #[error(
-        "state file `{path}` is not valid JSON (line {line}, column {column}: {message}); it was not changed: fix it or restore `{path}.backup`"
+        "state file `{path}` is not valid JSON (line {line}, column {column}: {message}); it was not changed: fix it, or restore `{path}.backup` with `berth state restore`"
     )]
     NotJson {
         path: PathBuf,
@@ -54,7 +58,7 @@ pub enum StateError {
     /// Valid JSON that is not a berth state of its format (a missing field, a
     /// wrong type, an unknown field, a bad address).
     #[error(
-        "state file `{path}` is not a berth state file ({detail}); it was not changed: fix it or restore `{path}.backup`"
+        "state file `{path}` is not a berth state file ({detail}); it was not changed: fix it, or restore `{path}.backup` with `berth state restore`"
     )]
     Malformed { path: PathBuf, detail: String },
 
@@ -64,7 +68,7 @@ pub enum StateError {
     NewerFormat { path: PathBuf, found: u64 },
 
     #[error(
-        "state file `{path}` has format_version {found}, which no berth writes; it was not changed: fix it or restore `{path}.backup`"
+        "state file `{path}` has format_version {found}, which no berth writes; it was not changed: fix it, or restore `{path}.backup` with `berth state restore`"
     )]
     UnknownFormat { path: PathBuf, found: u64 },
 

@@ -377,11 +377,11 @@ mod tests {
     fn invalid_json_is_located() {
         assert_eq!(
             error("{\n  \"format_version\": 1,\n  \"lineage\": ,\n}"),
-            "state file `state/demo.json` is not valid JSON (line 3, column 14: expected value); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not valid JSON (line 3, column 14: expected value); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         assert_eq!(
             error(""),
-            "state file `state/demo.json` is not valid JSON (line 1, column 0: EOF while parsing a value); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not valid JSON (line 1, column 0: EOF while parsing a value); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
     }
 
@@ -389,15 +389,15 @@ mod tests {
     fn json_that_is_not_a_state_is_refused_with_the_reason() {
         assert_eq!(
             error("{\"project\": \"demo\"}"),
-            "state file `state/demo.json` is not a berth state file (missing field `format_version`); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not a berth state file (missing field `format_version`); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         assert_eq!(
             error(" [1, \"0b7c\", 3]"),
-            "state file `state/demo.json` is not a berth state file (it is not a JSON object); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not a berth state file (it is not a JSON object); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         assert_eq!(
             error("{\"format_version\": \"1\"}"),
-            "state file `state/demo.json` is not a berth state file (line 1, column 22: invalid type: string \"1\", expected u64); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not a berth state file (line 1, column 22: invalid type: string \"1\", expected u64); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         let text = String::from_utf8(encode(&demo(), 1)).unwrap();
         assert!(
@@ -420,7 +420,7 @@ mod tests {
         );
         assert_eq!(
             error("{\"format_version\": 0}"),
-            "state file `state/demo.json` has format_version 0, which no berth writes; it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` has format_version 0, which no berth writes; it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
     }
 }
