@@ -52,6 +52,9 @@ pub struct ObservedContainer {
     /// Published ports as configured (HostConfig.PortBindings), sorted; an
     /// ephemeral host port ("127.0.0.1::80") has an empty `host_port`.
     pub ports: Vec<ObservedPort>,
+    /// The named volumes it mounts (the inspect's `Mounts` of type volume),
+    /// sorted: the engine refuses to remove a volume any container mounts.
+    pub volumes: Vec<String>,
 }
 
 /// One published port binding.

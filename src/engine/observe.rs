@@ -357,6 +357,16 @@ pub(crate) fn container_from_inspect(inspect: ContainerInspectResponse) -> Obser
         .collect();
     ports.sort();
 
+    let mut volumes: Vec<String> = inspect
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+        .collect();
+    volumes.sort();
+    volumes.dedup();
+
     ObservedContainer {
         id,
         name,
@@ -369,6 +379,7 @@ pub(crate) fn container_from_inspect(inspect: ContainerInspectResponse) -> Obser
         updatable,
         networks,
         ports,
+        volumes,
     }
 }
 
@@ -421,6 +432,11 @@ mod tests {
         "Image": "sha256:1111",
         "State": {"Status": "running", "ExitCode": 0, "Health": {"Status": "starting", "FailingStreak": 0}},
         "Config": {"Image": "web:latest", "Labels": {"b": "2", "a": "1"}},
+        "Mounts": [
+            {"Type": "volume", "Name": "demo_data", "Source": "/var/lib/docker/volumes/demo_data/_data", "Destination": "/data"},
+            {"Type": "bind", "Source": "/srv/conf", "Destination": "/conf"},
+            {"Type": "volume", "Name": "0f1e2d3c", "Source": "/var/lib/docker/volumes/0f1e2d3c/_data", "Destination": "/cache"}
+        ],
         "HostConfig": {
             "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 0},
             "Memory": 0, "NanoCpus": 250000000,
@@ -482,6 +498,8 @@ mod tests {
             ]
         );
         assert_eq!(c.labels.keys().collect::<Vec<_>>(), ["a", "b"]);
+        // volumes by name (anonymous ones too); bind mounts are not volumes
+        assert_eq!(c.volumes, ["0f1e2d3c", "demo_data"]);
     }
 
     #[test]

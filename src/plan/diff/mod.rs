@@ -120,6 +120,8 @@ pub fn diff(input: &DiffInput) -> Plan {
     changes.extend(d.deletions());
     let (orphans, orphan_deletes) = d.orphans();
     changes.extend(orphan_deletes);
+    let in_use = d.objects_in_use(&changes);
+    d.errors.extend(in_use);
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     Plan {
         format_version: FORMAT_VERSION,
