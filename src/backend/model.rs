@@ -94,7 +94,7 @@ impl ModelEngine {
 
     /// What `Engine::observe` returns for the project, looking up what
     /// `desired` names (as the Docker backend's `observe`).
-    fn observe(&self, desired: &Desired) -> Observed {
+    fn observe(&self, desired: &Desired, state: &State) -> Observed {
         let names = |kind: Kind| -> BTreeSet<&str> {
             desired
                 .resources
@@ -103,6 +103,15 @@ impl ModelEngine {
                 .map(|r| r.engine_name.as_str())
                 .collect()
         };
+        // the containers looked up by name: desired and recorded
+        let mut looked_up = names(Kind::Container);
+        looked_up.extend(
+            state
+                .resources
+                .iter()
+                .filter(|(a, _)| a.kind == Kind::Container)
+                .map(|(_, r)| r.name.as_str()),
+        );
         let mut containers: Vec<_> = self
             .containers
             .values()
@@ -128,6 +137,13 @@ impl ModelEngine {
                 .values()
                 .filter(|v| ours(&v.labels) || volumes.contains(v.name.as_str()))
                 .cloned()
+                .collect(),
+            taken: self
+                .containers
+                .values()
+                .filter(|c| !is_ours(&labels_of(c)))
+                .map(|c| (name_of(c).to_string(), c.id.clone().unwrap_or_default()))
+                .filter(|(n, _)| looked_up.contains(n.as_str()))
                 .collect(),
             images: names(Kind::Image)
                 .into_iter()
@@ -678,6 +694,9 @@ enum Poke {
     MoveImage(Index),
     /// A container of the project that nobody knows (an old service, a replica scaled away).
     Orphan(Index, u32),
+    /// Someone else's container holds the name one of ours will take
+    /// (`container_name: redis`, and a `redis` run by hand or by another project).
+    Squatter(Index, bool),
     /// The state lost a record (a crash between create and the state write).
     Forget(Index),
     /// The record is an older one (a state restored from a backup): another
@@ -696,6 +715,7 @@ fn poke() -> impl Strategy<Value = Poke> {
         any::<Index>().prop_map(Poke::RemoveVolume),
         any::<Index>().prop_map(Poke::MoveImage),
         (any::<Index>(), 4u32..6).prop_map(|(i, n)| Poke::Orphan(i, n)),
+        (any::<Index>(), any::<bool>()).prop_map(|(i, b)| Poke::Squatter(i, b)),
         any::<Index>().prop_map(Poke::Forget),
         any::<Index>().prop_map(Poke::Stale),
     ]
@@ -801,14 +821,15 @@ fn neighbours(engine: &mut ModelEngine) {
     }
 }
 
-/// Everything on the engine that is not the project's.
-fn foreign(
-    engine: &ModelEngine,
-) -> (
+/// What is on the engine and not the project's.
+type Foreign = (
     Vec<ContainerInspectResponse>,
     Vec<ObservedNetwork>,
     Vec<ObservedVolume>,
-) {
+);
+
+/// Everything on the engine that is not the project's.
+fn foreign(engine: &ModelEngine) -> Foreign {
     let ours =
         |l: &BTreeMap<String, String>| l.get(labels::PROJECT).map(String::as_str) == Some(PROJECT);
     (
@@ -964,6 +985,33 @@ fn disturb(engine: &mut ModelEngine, state: &mut State, other: &Desired, p: &Pok
                 engine.containers.insert(id, c);
             }
         }
+        Poke::Squatter(i, labelled) => {
+            let names: Vec<&str> = other
+                .resources
+                .values()
+                .filter(|r| r.address.kind == Kind::Container)
+                .map(|r| r.engine_name.as_str())
+                .filter(|n| engine.find(n).is_none())
+                .collect();
+            if let Some(name) = pick(&names, i) {
+                let labels = labelled
+                    .then(|| HashMap::from([(labels::PROJECT.to_string(), "other".to_string())]));
+                let id = engine.id("s");
+                let mut c = ContainerInspectResponse {
+                    id: Some(id.clone()),
+                    name: Some(format!("/{name}")),
+                    image: Some("sha256:local-app:1".into()),
+                    config: Some(ContainerConfig {
+                        image: Some("app:1".into()),
+                        labels,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                set_status(&mut c, ContainerStateStatusEnum::RUNNING);
+                engine.containers.insert(id, c);
+            }
+        }
         Poke::Forget(i) => {
             let addresses: Vec<Address> = state.resources.keys().cloned().collect();
             if let Some(a) = pick(&addresses, i) {
@@ -1018,7 +1066,13 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let mut state = State::new(PROJECT);
     if let Some(earlier) = &case.earlier {
         let (p, d) = load(earlier);
-        let plan = plan_for(Mode::Converge, &d, &state, &engine.observe(&d), false);
+        let plan = plan_for(
+            Mode::Converge,
+            &d,
+            &state,
+            &engine.observe(&d, &state),
+            false,
+        );
         prop_assert!(plan.errors.is_empty(), "earlier plan: {:?}", plan.errors);
         apply(&mut engine, &mut state, &p, &d, &plan).map_err(TestCaseError::fail)?;
         for poke in &case.pokes {
@@ -1036,13 +1090,17 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         mode,
         &desired,
         &state,
-        &engine.observe(&desired),
+        &engine.observe(&desired, &state),
         remove_orphans,
     );
     if !plan.errors.is_empty() {
-        // apply refuses the plan: only a network still in use may cause that here
+        // apply refuses the plan: a network or volume still in use, a name taken
         for e in &plan.errors {
-            prop_assert!(e.contains("cannot be"), "plan error: {}", e);
+            prop_assert!(
+                e.contains("cannot be") || e.contains("does not belong to project"),
+                "plan error: {}",
+                e
+            );
         }
         return Ok(());
     }
@@ -1065,7 +1123,7 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         mode,
         &desired,
         &state,
-        &engine.observe(&desired),
+        &engine.observe(&desired, &state),
         remove_orphans,
     );
     if let Intent::Destroy { volumes } = case.plan {
@@ -1088,7 +1146,15 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     );
 
     // (b) nothing outside the project is touched
-    prop_assert_eq!(&foreign(&engine), &before, "something not ours changed");
+    let after = foreign(&engine);
+    let names =
+        |f: &Foreign| -> Vec<String> { f.0.iter().map(|c| name_of(c).to_string()).collect() };
+    prop_assert!(
+        after == before,
+        "something not ours changed: containers {:?} -> {:?}",
+        names(&before),
+        names(&after)
+    );
 
     // (c) nothing is duplicated
     let mut addresses = BTreeSet::new();
@@ -1152,7 +1218,7 @@ fn summary(plan: &Plan) -> Vec<String> {
 }
 
 /// Cases in CI (on 2 cores, well under 30 s); `PROPTEST_CASES` asks for more.
-const CASES: u32 = 256;
+const CASES: u32 = 512;
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
