@@ -22,6 +22,11 @@ pub struct Observed {
     /// Image reference as written (e.g. "web:latest") -> local image ID
     /// ("sha256:..."). A reference with no local image is absent.
     pub images: BTreeMap<String, String>,
+    /// Containers under a name the plan looks up that carry another
+    /// project's label or none: name -> ID. Creating one of ours under that
+    /// name would remove it (a leftover of ours is removed first), so the
+    /// plan refuses instead, as Docker Compose's name conflict does.
+    pub taken: BTreeMap<String, String>,
 }
 
 /// One container, from its inspect.
@@ -52,6 +57,9 @@ pub struct ObservedContainer {
     /// Published ports as configured (HostConfig.PortBindings), sorted; an
     /// ephemeral host port ("127.0.0.1::80") has an empty `host_port`.
     pub ports: Vec<ObservedPort>,
+    /// The named volumes it mounts (the inspect's `Mounts` of type volume),
+    /// sorted: the engine refuses to remove a volume any container mounts.
+    pub volumes: Vec<String>,
 }
 
 /// One published port binding.

@@ -13,7 +13,7 @@ use super::in_place::in_place;
 use super::{Differ, config_reasons, created, new_change};
 use crate::observed::ObservedContainer;
 use crate::plan::reason::{Drift, Reason};
-use crate::plan::{Action, Change, InPlace};
+use crate::plan::{Action, Change, InPlace, Mode};
 use crate::resource::desired::DEPENDENCIES_KEY;
 use crate::resource::{ContainerSpec, Kind, Resource, Spec, labels};
 use crate::state::StateResource;
@@ -157,6 +157,39 @@ impl Differ<'_> {
             new_change(r, None, action, reasons, Some(c.id.clone())),
             ops,
         )
+    }
+}
+
+impl Differ<'_> {
+    /// Containers the plan creates, or renames, under a name that another
+    /// project's container (or nobody's) holds: apply would remove that one
+    /// to make room (as it removes a leftover of ours), so the plan refuses,
+    /// as Docker Compose's name conflict does.
+    pub(super) fn names_taken(&self, changes: &[Change]) -> Vec<String> {
+        let Some(e) = &self.engine else {
+            return Vec::new();
+        };
+        if self.input.mode == Mode::RefreshOnly {
+            return Vec::new();
+        }
+        changes
+            .iter()
+            .filter(|c| c.address.kind == Kind::Container)
+            .filter(|c| {
+                matches!(c.action, Action::Create | Action::Replace)
+                    || c.ops.contains(&InPlace::Rename)
+            })
+            .filter_map(|c| Some((c, e.observed.taken.get(&c.name)?)))
+            .map(|(c, id)| {
+                format!(
+                    "a container named `{}` (ID {}) already exists and does not belong to project `{}`; remove or rename it, or give `{}` another `container_name`",
+                    c.name,
+                    id.get(..12).unwrap_or(id),
+                    self.input.desired.project,
+                    c.address.name
+                )
+            })
+            .collect()
     }
 }
 
