@@ -105,12 +105,28 @@ pub struct EngineIdentity {
     pub id: String,
     /// The engine's host name.
     pub name: String,
+    /// Its data root (`DockerRootDir`): two engines on one host can share
+    /// an ID (Docker 20.10 derives it from `/etc/docker/key.json`, which a
+    /// cloned machine also shares), never a data root.
+    #[serde(default)]
+    pub root: String,
     /// The address berth reached it at, as the user wrote it.
     pub endpoint: String,
 }
 
+impl EngineIdentity {
+    /// Whether `other` is the same engine: the same ID and data root.
+    pub fn same_engine(&self, other: &EngineIdentity) -> bool {
+        self.id == other.id && self.root == other.root
+    }
+}
+
 impl std::fmt::Display for EngineIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` (ID {}) at {}", self.name, self.id, self.endpoint)
+        write!(
+            f,
+            "`{}` (ID {}, data root {}) at {}",
+            self.name, self.id, self.root, self.endpoint
+        )
     }
 }

@@ -10,6 +10,7 @@ mod drift;
 mod engine;
 mod engine_conformance;
 mod engine_ops;
+mod faults;
 mod import;
 mod invalid;
 mod layers;

@@ -130,7 +130,7 @@ fn check_engine(
 ) -> Result<Option<EngineIdentity>, Error> {
     let current = backend.identity()?;
     let moved = match &state.engine {
-        Some(recorded) if recorded.id != current.id => {
+        Some(recorded) if !recorded.same_engine(&current) => {
             if !move_engine {
                 return Err(StateError::OtherEngine {
                     path: path.to_path_buf(),
