@@ -286,24 +286,38 @@ fn a_missing_image_and_containers_that_exit_fail_with_the_reason() {
     assert!(all.contains("bad"), "{all}");
     assert!(!all.contains("panicked"), "{all}");
 
-    // restarts in a loop: apply ends (the engine restarts it), and the
-    // plan shows it as drift, not as a success
+    // restarts in a loop until the engine gives up (`on-failure:2`): apply
+    // ends, and once the engine has given up, the plan shows it as drift
     let stack = Stack::new(
         "loop",
-        "services:\n  looping:\n    image: berth-test-demo:latest\n    command: [\"exit\", \"1\"]\n    restart: always\n",
+        "services:\n  looping:\n    image: berth-test-demo:latest\n    command: [\"exit\", \"1\"]\n    restart: on-failure:2\n",
     );
     let started = Instant::now();
     let _ = stack.berth().args(["apply", "--auto-approve"]).run();
     assert!(started.elapsed() < Duration::from_secs(120));
-    std::thread::sleep(Duration::from_secs(2));
+    let name = format!("{}-looping-1", stack.project);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = crate::common::engine::docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            &name,
+        ]);
+        if status.trim() == "exited 2" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still restarting: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let run = stack
         .berth()
         .args(["plan", "--detailed-exitcode"])
         .run()
         .code(2);
     assert!(
-        run.stdout().contains("container.looping[1]"),
-        "the looping container is drift: {}",
+        run.stdout().contains("container.looping[1]") && run.stdout().contains("exited"),
+        "the stopped container is drift: {}",
         run.stdout()
     );
 }
