@@ -256,35 +256,32 @@ fn a_state_applied_to_one_engine_is_refused_on_another() {
         .code(0);
 }
 
+/// Applying `yaml` on the machine's engine fails (exit 1), naming `what`,
+/// without a panic.
+fn apply_fails_naming(yaml: &str, what: &str) {
+    let stack = Stack::new("exits", yaml);
+    let run = stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    let all = run.stdout() + &run.stderr();
+    assert!(all.contains(what), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+}
+
 #[test]
 fn a_missing_image_and_containers_that_exit_fail_with_the_reason() {
-    let stack = Stack::new(
-        "exits",
+    apply_fails_naming(
         "services:\n  gone:\n    image: berth-no-such-image:1\n",
+        "berth-no-such-image",
     );
-    let run = stack
-        .berth()
-        .args(["apply", "--auto-approve"])
-        .run()
-        .code(1);
-    let all = run.stdout() + &run.stderr();
-    assert!(all.contains("berth-no-such-image"), "{all}");
-    assert!(!all.contains("panicked"), "{all}");
-
     // exits at start, with a dependent waiting for it to be healthy: the
     // wait is bounded and says what it waited for
-    let stack = Stack::new(
-        "exits",
+    apply_fails_naming(
         "services:\n  bad:\n    image: berth-test-demo:latest\n    command: [\"exit\", \"3\"]\n    restart: \"no\"\n    healthcheck:\n      test: [\"CMD\", \"/berth-demo\", \"exit\", \"0\"]\n      interval: 1s\n      retries: 2\n  good:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n    depends_on:\n      bad: {condition: service_healthy}\n",
+        "bad",
     );
-    let run = stack
-        .berth()
-        .args(["apply", "--auto-approve"])
-        .run()
-        .code(1);
-    let all = run.stdout() + &run.stderr();
-    assert!(all.contains("bad"), "{all}");
-    assert!(!all.contains("panicked"), "{all}");
 
     // restarts in a loop until the engine gives up (`on-failure:2`): apply
     // ends, and once the engine has given up, the plan shows it as drift
