@@ -265,6 +265,13 @@ pub enum StateCommand {
     },
     /// Print the state file as it is on disk (JSON), e.g. `berth state pull > backup.json`.
     Pull,
+    /// Make the backup (`<state>.backup`, the version before the last save) the state again, e.g. after the state file was damaged.
+    ///
+    /// The backup must read as a state of this project. The file it replaces, damaged or not, is kept as `<state>.before-restore`. Then run `berth plan`: containers the newer state recorded carry berth's labels, so the plan adopts them instead of creating them twice.
+    Restore {
+        #[command(flatten)]
+        lock: LockArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

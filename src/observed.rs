@@ -22,6 +22,11 @@ pub struct Observed {
     /// Image reference as written (e.g. "web:latest") -> local image ID
     /// ("sha256:..."). A reference with no local image is absent.
     pub images: BTreeMap<String, String>,
+    /// Containers under a name the plan looks up that carry another
+    /// project's label or none: name -> ID. Creating one of ours under that
+    /// name would remove it (a leftover of ours is removed first), so the
+    /// plan refuses instead, as Docker Compose's name conflict does.
+    pub taken: BTreeMap<String, String>,
 }
 
 /// One container, from its inspect.
@@ -52,6 +57,9 @@ pub struct ObservedContainer {
     /// Published ports as configured (HostConfig.PortBindings), sorted; an
     /// ephemeral host port ("127.0.0.1::80") has an empty `host_port`.
     pub ports: Vec<ObservedPort>,
+    /// The named volumes it mounts (the inspect's `Mounts` of type volume),
+    /// sorted: the engine refuses to remove a volume any container mounts.
+    pub volumes: Vec<String>,
 }
 
 /// One published port binding.
@@ -97,12 +105,28 @@ pub struct EngineIdentity {
     pub id: String,
     /// The engine's host name.
     pub name: String,
+    /// Its data root (`DockerRootDir`): two engines on one host can share
+    /// an ID (Docker 20.10 derives it from `/etc/docker/key.json`, which a
+    /// cloned machine also shares), never a data root.
+    #[serde(default)]
+    pub root: String,
     /// The address berth reached it at, as the user wrote it.
     pub endpoint: String,
 }
 
+impl EngineIdentity {
+    /// Whether `other` is the same engine: the same ID and data root.
+    pub fn same_engine(&self, other: &EngineIdentity) -> bool {
+        self.id == other.id && self.root == other.root
+    }
+}
+
 impl std::fmt::Display for EngineIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}` (ID {}) at {}", self.name, self.id, self.endpoint)
+        write!(
+            f,
+            "`{}` (ID {}, data root {}) at {}",
+            self.name, self.id, self.root, self.endpoint
+        )
     }
 }

@@ -174,7 +174,7 @@ fn not_utf8_is_reported_at_the_first_invalid_byte_by_every_reader() {
     assert_eq!(
         message,
         format!(
-            "state file `{s}` is not valid UTF-8: byte 0xff at line 3, column 5 ({s}:3:5); it was not changed: save it as UTF-8, or restore `{s}.backup`"
+            "state file `{s}` is not valid UTF-8: byte 0xff at line 3, column 5 ({s}:3:5); it was not changed: save it as UTF-8, or restore `{s}.backup` with `berth state restore`"
         )
     );
 

@@ -272,7 +272,8 @@ fn a_state_applied_to_another_engine_is_refused_until_moved_on_purpose() {
     let lines = error_lines(&run);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].contains("was applied to the Docker engine `prod-1` (ID PROD:ENGINE:ID) at ")
+        lines[0]
+            .contains("was applied to the Docker engine `prod-1` (ID PROD:ENGINE:ID, data root ")
             && lines[0].contains("but this is engine `")
             && lines[0].contains(id)
             && lines[0].contains("pass --move-engine"),

@@ -190,3 +190,108 @@ fn a_killed_holder_leaves_no_lock_behind() {
     let guard = lock(&state, "berth apply", Duration::ZERO).expect("a dead holder holds nothing");
     assert_eq!(holder_in(guard.path()).pid, std::process::id());
 }
+
+/// A damaged state never makes things worse: whatever happened to the file,
+/// plan and apply stop with one line naming it and the backup, exit 1, and
+/// change neither the file nor the engine; `berth state restore` brings the
+/// backup back, and the next plan is clean.
+#[test]
+fn a_damaged_state_changes_nothing_and_the_backup_restores_it() {
+    let stack = crate::common::engine::Stack::new(
+        "damaged",
+        "services:\n  app:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n",
+    );
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    // a second save, so the backup is a complete state of this project
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--scale", "app=2"])
+        .run()
+        .code(0);
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    let path = stack
+        .dir
+        .path()
+        .join("state")
+        .join(format!("{}.json", stack.project));
+    let good = std::fs::read_to_string(&path).unwrap();
+    let containers = || {
+        crate::common::engine::docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", stack.project),
+        ])
+    };
+    let before = containers();
+    let damage: [(&str, String); 5] = [
+        ("truncated", good[..good.len() / 2].to_string()),
+        ("empty", String::new()),
+        (
+            "a newer format",
+            good.replacen("\"format_version\": 4", "\"format_version\": 99", 1),
+        ),
+        (
+            "hand-edited to invalid JSON",
+            good.replacen("\"serial\"", "serial", 1),
+        ),
+        ("not a state", "[1, 2, 3]\n".to_string()),
+    ];
+    for (what, text) in &damage {
+        std::fs::write(&path, text).unwrap();
+        for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+            let run = stack.berth().args(args).run().code(1);
+            let errors: Vec<&str> = run
+                .0
+                .stderr
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| std::str::from_utf8(l).unwrap())
+                .collect();
+            assert_eq!(errors.len(), 1, "{what}: {errors:?}");
+            assert!(
+                errors[0].contains(&path.display().to_string())
+                    && (errors[0].contains(".backup") || errors[0].contains("upgrade berth")),
+                "{what}: {}",
+                errors[0]
+            );
+            assert_eq!(
+                &std::fs::read_to_string(&path).unwrap(),
+                text,
+                "{what}: file untouched"
+            );
+            assert_eq!(containers(), before, "{what}: engine untouched");
+        }
+    }
+    let run = stack.berth().args(["state", "restore"]).run().code(0);
+    assert!(run.stdout().contains("Restored"), "{}", run.stdout());
+    assert_eq!(
+        std::fs::read_to_string(path.with_extension("json.before-restore")).unwrap(),
+        damage[4].1
+    );
+    // the backup is one save behind: the next apply converges from it
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+    assert_eq!(containers(), before, "nothing duplicated");
+    stack
+        .berth()
+        .args(["destroy", "--auto-approve"])
+        .run()
+        .code(0);
+}

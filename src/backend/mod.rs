@@ -12,6 +12,8 @@
 //! One backend today: [`docker::Docker`], the Docker engine's API.
 
 pub mod docker;
+#[cfg(test)]
+mod model;
 
 use crate::apply::Outcome;
 use crate::apply::executor::{Event, Report};

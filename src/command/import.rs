@@ -38,6 +38,7 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
         desired,
         store,
         mut state,
+        options,
         ..
     } = planned;
     let observed = backend.observe(&desired, &state)?;
@@ -78,6 +79,11 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
         };
         let Some((id, recorded)) = found.map(|f| record(r, f)) else {
             continue;
+        };
+        // as every record: sensitive values sealed
+        let recorded = match &options.seal {
+            Some(key) => crate::resource::sensitive::seal(&recorded, key).unwrap_or(recorded),
+            None => recorded,
         };
         state.insert(
             r.address.clone(),
@@ -160,7 +166,7 @@ fn find(observed: &Observed, r: &Resource, project: &str) -> Option<Found> {
 /// and limits the engine shows put in its place where they differ.
 fn record(r: &Resource, found: Found) -> (String, Value) {
     match found {
-        Found::Object(id) | Found::Image(id) => (id, (*r.spec).clone()),
+        Found::Object(id) | Found::Image(id) => (id, (**r.recorded()).clone()),
         Found::Container(c) => {
             let spec = match r.typed().container() {
                 Some(desired) => {

@@ -82,6 +82,7 @@ pub fn run(g: &GlobalArgs, cmd: &StateCommand) -> Result<ExitCode, Error> {
             change(g, lock, "berth state mv", |state| mv(state, &from, &to))?;
         }
         StateCommand::Pull => pull(g)?,
+        StateCommand::Restore { lock } => restore(g, lock)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -107,6 +108,32 @@ fn change(
     };
     let out = edit(&mut state)?;
     store.save(&mut state)?;
+    print_out(&out)
+}
+
+/// `berth state restore`: the backup becomes the state, under the lock.
+fn restore(g: &GlobalArgs, lock: &LockArgs) -> Result<(), Error> {
+    let source = super::source(g);
+    let loaded = load(&source, &[])?;
+    let path = state_path(&source, &loaded);
+    let _guard = take_lock(&path, "berth state restore", super::lock(lock))?;
+    let store = StateStore::new(path);
+    let had = store.path().exists();
+    let state = store.restore_backup(&loaded.project.name)?;
+    let mut out = format!(
+        "Restored `{}` from `{}` (serial {}, {} resources).\n",
+        store.path().display(),
+        store.backup_path().display(),
+        state.serial,
+        state.resources.len()
+    );
+    if had {
+        out.push_str(&format!(
+            "The file it replaced is kept as `{}`.\n",
+            store.replaced_path().display()
+        ));
+    }
+    out.push_str("Run `berth plan` to see how the engine differs from it.\n");
     print_out(&out)
 }
 

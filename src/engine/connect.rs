@@ -151,6 +151,7 @@ impl Engine {
         Ok(crate::observed::EngineIdentity {
             id: info.id.unwrap_or_default(),
             name: info.name.unwrap_or_default(),
+            root: info.docker_root_dir.unwrap_or_default(),
             endpoint: self.endpoint.host.clone(),
         })
     }

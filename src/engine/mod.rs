@@ -25,6 +25,8 @@ pub use connect::Engine;
 pub use endpoint::{DEFAULT_HOST, Endpoint, Origin, Selection, Transport};
 pub use error::EngineError;
 pub use observe::Lookup;
+#[cfg(test)]
+pub(crate) use observe::container_from_inspect;
 pub use runtime::{Session, runtime};
 
 /// The label docker compose (and berth) puts on everything of a project; its

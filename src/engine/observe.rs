@@ -24,6 +24,7 @@ use super::connect::Engine;
 use super::error::EngineError;
 use crate::observed::{Observed, ObservedContainer, ObservedNetwork, ObservedPort, ObservedVolume};
 use crate::resource::expected::{Updatable, restart_text};
+use crate::resource::labels;
 
 /// How many container inspects (or image lookups) are in flight at once.
 const INSPECT_CONCURRENCY: usize = 16;
@@ -59,7 +60,7 @@ impl Engine {
         project: &str,
         lookup: &Lookup<'_>,
     ) -> Result<Observed, EngineError> {
-        let (containers, networks, volumes, images) = tokio::try_join!(
+        let ((containers, taken), networks, volumes, images) = tokio::try_join!(
             self.observe_containers(project, lookup.containers),
             self.observe_networks(project, lookup.networks),
             self.observe_volumes(project, lookup.volumes),
@@ -70,18 +71,21 @@ impl Engine {
             networks,
             volumes,
             images,
+            taken,
         })
     }
 
     /// The project's containers: listed by label while the `expected` ones
     /// are inspected by name (the list alone costs the engine ~10 ms for 100
     /// containers, the inspects ~20 ms: overlapping them is most of a no-op
-    /// plan's saving). Then every listed container not inspected yet.
+    /// plan's saving). Then every listed container not inspected yet. Also
+    /// the expected names that another project's container (or nobody's)
+    /// holds, with its ID.
     async fn observe_containers(
         &self,
         project: &str,
         expected: &[String],
-    ) -> Result<Vec<ObservedContainer>, EngineError> {
+    ) -> Result<(Vec<ObservedContainer>, BTreeMap<String, String>), EngineError> {
         let list = async {
             let options = ListContainersOptionsBuilder::new()
                 .all(true)
@@ -96,11 +100,15 @@ impl Engine {
         let (listed, by_name) = tokio::try_join!(list, by_name)?;
         let listed: BTreeSet<String> = listed.into_iter().filter_map(|c| c.id).collect();
         // named like ours but not listed: not the project's (or created since the list)
-        let mut found: BTreeMap<String, ObservedContainer> = by_name
+        let (by_name, unlisted): (Vec<_>, Vec<_>) =
+            by_name.into_iter().partition(|c| listed.contains(&c.id));
+        let taken = unlisted
             .into_iter()
-            .filter(|c| listed.contains(&c.id))
-            .map(|c| (c.id.clone(), c))
+            .filter(|c| c.labels.get(labels::PROJECT).map(String::as_str) != Some(project))
+            .map(|c| (c.name, c.id))
             .collect();
+        let mut found: BTreeMap<String, ObservedContainer> =
+            by_name.into_iter().map(|c| (c.id.clone(), c)).collect();
         let rest: Vec<String> = listed
             .into_iter()
             .filter(|id| !found.contains_key(id))
@@ -110,7 +118,7 @@ impl Engine {
         }
         let mut containers: Vec<ObservedContainer> = found.into_values().collect();
         containers.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-        Ok(containers)
+        Ok((containers, taken))
     }
 
     /// Inspect containers by ID or name, [`INSPECT_CONCURRENCY`] at a time;
@@ -357,6 +365,16 @@ pub(crate) fn container_from_inspect(inspect: ContainerInspectResponse) -> Obser
         .collect();
     ports.sort();
 
+    let mut volumes: Vec<String> = inspect
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+        .collect();
+    volumes.sort();
+    volumes.dedup();
+
     ObservedContainer {
         id,
         name,
@@ -369,6 +387,7 @@ pub(crate) fn container_from_inspect(inspect: ContainerInspectResponse) -> Obser
         updatable,
         networks,
         ports,
+        volumes,
     }
 }
 
@@ -421,6 +440,11 @@ mod tests {
         "Image": "sha256:1111",
         "State": {"Status": "running", "ExitCode": 0, "Health": {"Status": "starting", "FailingStreak": 0}},
         "Config": {"Image": "web:latest", "Labels": {"b": "2", "a": "1"}},
+        "Mounts": [
+            {"Type": "volume", "Name": "demo_data", "Source": "/var/lib/docker/volumes/demo_data/_data", "Destination": "/data"},
+            {"Type": "bind", "Source": "/srv/conf", "Destination": "/conf"},
+            {"Type": "volume", "Name": "0f1e2d3c", "Source": "/var/lib/docker/volumes/0f1e2d3c/_data", "Destination": "/cache"}
+        ],
         "HostConfig": {
             "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 0},
             "Memory": 0, "NanoCpus": 250000000,
@@ -482,6 +506,8 @@ mod tests {
             ]
         );
         assert_eq!(c.labels.keys().collect::<Vec<_>>(), ["a", "b"]);
+        // volumes by name (anonymous ones too); bind mounts are not volumes
+        assert_eq!(c.volumes, ["0f1e2d3c", "demo_data"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod inputs;
 mod load;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use inputs::input_hashes;
@@ -104,6 +105,19 @@ pub fn connect(selection: &Selection) -> Result<Box<dyn Backend>, Error> {
     Ok(Box::new(docker))
 }
 
+/// Whether any service sets a value berth seals: an environment variable or
+/// build argument named like a secret, or a secret file.
+fn has_sensitive_values(project: &crate::compose::model::Project) -> bool {
+    use crate::resource::sensitive::is_sensitive_name;
+    project.services.values().any(|s| {
+        !s.secrets.is_empty()
+            || s.environment.keys().any(|k| is_sensitive_name(k))
+            || s.build
+                .as_ref()
+                .is_some_and(|b| b.args.keys().any(|k| is_sensitive_name(k)))
+    })
+}
+
 /// Refuse to go on when the state was applied to another engine than
 /// `backend`'s (unless `move_engine`), and record `backend`'s engine in the
 /// state (saved with the state's next save). Returns the engine the state
@@ -116,7 +130,7 @@ fn check_engine(
 ) -> Result<Option<EngineIdentity>, Error> {
     let current = backend.identity()?;
     let moved = match &state.engine {
-        Some(recorded) if recorded.id != current.id => {
+        Some(recorded) if !recorded.same_engine(&current) => {
             if !move_engine {
                 return Err(StateError::OtherEngine {
                     path: path.to_path_buf(),
@@ -194,6 +208,13 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         options.context_skip.push(crate::paths::clean(dir).into());
     }
     options.context_cache = Some(crate::resource::context_cache::beside_state(&path));
+    let team_key = std::env::var(crate::state::key::KEY_ENV).ok();
+    options.seal = crate::state::key::load(
+        &path,
+        team_key.as_deref(),
+        has_sensitive_values(&loaded.project),
+    )?
+    .map(Arc::new);
     let mut timer = crate::timing::Timer::new();
     let desired = if release_model {
         resolve_releasing(&mut loaded, &options)?
@@ -206,6 +227,30 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
     let existing = store.load(&loaded.project.name)?;
     let state_exists = existing.is_some();
     let mut state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
+    if state.sealed_with.is_some() || state.has_unsealed() {
+        // a state sealed before, or one from before sealing: the key it needs
+        if options.seal.is_none() {
+            options.seal = crate::state::key::load(
+                store.path(),
+                team_key.as_deref(),
+                state.sealed_with.is_none(),
+            )?
+            .map(Arc::new);
+        }
+        let Some(key) = &options.seal else {
+            return Err(StateError::Key {
+                path: crate::state::key::key_path(store.path()),
+                detail: format!(
+                    "it is missing, and the state was sealed with key {}",
+                    state.sealed_with.as_deref().unwrap_or("?")
+                ),
+            }
+            .into());
+        };
+        state.seal_with(key, store.path())?;
+    } else if let Some(key) = &options.seal {
+        state.sealed_with = Some(key.id());
+    }
     let mut engine_moved = None;
     let observed = match &mut backend {
         Some(b) => {

@@ -40,6 +40,7 @@ impl Mode {
             Mode::Destroy => (
                 Desired {
                     project: files.project.clone(),
+                    seal: files.seal.clone(),
                     // with targets, the other services' resources stay; without, nothing does
                     resources: files
                         .resources
@@ -85,6 +86,7 @@ fn from_state(state: &State) -> (Desired, Vec<String>) {
         Desired {
             project: state.project.clone(),
             resources,
+            seal: None,
         },
         errors,
     )

@@ -14,28 +14,7 @@ use serde_json::Value;
 
 pub const MASK: &str = "(sensitive)";
 
-const WORDS: &[&str] = &[
-    "PASSWORD",
-    "PASSWD",
-    "PASS",
-    "SECRET",
-    "TOKEN",
-    "KEY",
-    "CREDENTIAL",
-    "AUTH",
-    "PRIVATE",
-];
-
-/// Whether a variable name looks like it holds a secret.
-pub fn is_sensitive_name(name: &str) -> bool {
-    // asked for every environment variable of every resource: compare in
-    // place instead of upper-casing a copy
-    let name = name.as_bytes();
-    WORDS.iter().any(|w| {
-        name.windows(w.len())
-            .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
-    })
-}
+pub use crate::resource::sensitive::is_sensitive_name;
 
 /// Whether the attribute at `path` (e.g. `environment.DB_PASSWORD`) is sensitive.
 pub fn is_sensitive_path(path: &str) -> bool {

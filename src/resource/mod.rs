@@ -14,6 +14,7 @@ pub mod desired;
 pub mod dockerignore;
 pub mod expected;
 pub mod labels;
+pub mod sensitive;
 pub mod spec;
 
 pub use address::{Address, Kind};

@@ -18,6 +18,26 @@ pub enum StateError {
     #[error("could not read state file `{path}`: {source}; check that it is readable")]
     Read { path: PathBuf, source: io::Error },
 
+    /// `berth state restore` without a backup.
+    #[error("there is no backup `{path}` to restore from; nothing was changed")]
+    NoBackup { path: PathBuf },
+
+    /// The key file beside the state cannot be read or made.
+    #[error(
+        "the key that seals the state's sensitive values, `{path}`, is unusable: {detail}; restore it from a backup, or set BERTH_STATE_KEY to the team's key"
+    )]
+    Key { path: PathBuf, detail: String },
+
+    /// The state's sensitive values were sealed with another key.
+    #[error(
+        "state file `{path}` was sealed with key {recorded}, but the key here is {found}; nothing was changed: set BERTH_STATE_KEY to the key the state was written with, or bring its key file (the state's name with .key) from the machine that wrote it"
+    )]
+    OtherKey {
+        path: PathBuf,
+        recorded: String,
+        found: String,
+    },
+
     /// The state was applied to another engine than the one reached now.
     #[error(
         "state file `{path}` was applied to the Docker engine {recorded}, but this is engine {current}; nothing was changed: reach the state's engine (-H, --context, DOCKER_HOST), use another --state for this engine, or pass --move-engine if this engine replaces the old one"
@@ -29,7 +49,7 @@ pub enum StateError {
     },
 
     #[error(
-        "state file `{path}` is not valid JSON (line {line}, column {column}: {}); it was not changed: fix it or restore `{path}.backup`",
+        "state file `{path}` is not valid JSON (line {line}, column {column}: {}); it was not changed: fix it, or restore `{path}.backup` with `berth state restore`",
         one_line(.message)
     )]
     NotJson {
@@ -41,7 +61,7 @@ pub enum StateError {
 
     /// A state file is JSON, and JSON is UTF-8: the first byte that is not.
     #[error(
-        "state file `{path}` is not valid UTF-8: byte 0x{byte:02x} at line {line}, column {column} ({path}:{line}:{column}); it was not changed: save it as UTF-8, or restore `{path}.backup`"
+        "state file `{path}` is not valid UTF-8: byte 0x{byte:02x} at line {line}, column {column} ({path}:{line}:{column}); it was not changed: save it as UTF-8, or restore `{path}.backup` with `berth state restore`"
     )]
     NotUtf8 {
         path: PathBuf,
@@ -53,7 +73,7 @@ pub enum StateError {
     /// Valid JSON that is not a berth state of its format (a missing field, a
     /// wrong type, an unknown field, a bad address).
     #[error(
-        "state file `{path}` is not a berth state file ({}); it was not changed: fix it or restore `{path}.backup`",
+        "state file `{path}` is not a berth state file ({}); it was not changed: fix it, or restore `{path}.backup` with `berth state restore`",
         one_line(.detail)
     )]
     Malformed { path: PathBuf, detail: String },
@@ -64,7 +84,7 @@ pub enum StateError {
     NewerFormat { path: PathBuf, found: u64 },
 
     #[error(
-        "state file `{path}` has format_version {found}, which no berth writes; it was not changed: fix it or restore `{path}.backup`"
+        "state file `{path}` has format_version {found}, which no berth writes; it was not changed: fix it, or restore `{path}.backup` with `berth state restore`"
     )]
     UnknownFormat { path: PathBuf, found: u64 },
 

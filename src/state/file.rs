@@ -130,6 +130,46 @@ impl StateStore {
         })
     }
 
+    /// Where `restore_backup` keeps the file it replaced:
+    /// `<state file>.before-restore`.
+    pub fn replaced_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".before-restore")
+    }
+
+    /// Makes the backup the state again (`berth state restore`): the backup
+    /// must read as a state of `expected_project`; the file it replaces (if
+    /// any, damaged or not) is kept as [`Self::replaced_path`], and the
+    /// backup is written atomically over the state. The backup itself stays.
+    pub fn restore_backup(&self, expected_project: &str) -> Result<State, StateError> {
+        let backup = StateStore::new(self.backup_path());
+        let state = match backup.load(expected_project) {
+            Ok(Some(state)) => state,
+            Ok(None) => {
+                return Err(StateError::NoBackup {
+                    path: self.backup_path(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let bytes = fs::read(backup.path()).map_err(|source| self.read_error(source))?;
+        let (temp, _file) = self.write_temp(&bytes)?;
+        if self.path.exists() {
+            fs::copy(&self.path, self.replaced_path()).map_err(|source| {
+                let _ = fs::remove_file(&temp);
+                self.write_error(source)
+            })?;
+        }
+        fs::rename(&temp, &self.path).map_err(|source| {
+            let _ = fs::remove_file(&temp);
+            self.write_error(source)
+        })?;
+        sync_directory(directory(&self.path)).map_err(|source| StateError::SyncDirectory {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(state)
+    }
+
     /// Refuses to replace a file that is unreadable, newer, or not the state
     /// being saved as it was loaded.
     fn check_replaces(&self, bytes: &[u8], state: &State) -> Result<(), StateError> {
@@ -421,8 +461,8 @@ mod tests {
     #[test]
     fn a_newer_format_is_refused_and_left_unchanged() {
         assert_refused_and_kept(
-            "{\"format_version\": 4, \"lineage\": \"x\", \"serial\": 9, \"objects\": []}\n",
-            "state file `PATH` was written by a newer berth (format 4; this berth reads up to 3); upgrade berth",
+            "{\"format_version\": 5, \"lineage\": \"x\", \"serial\": 9, \"objects\": []}\n",
+            "state file `PATH` was written by a newer berth (format 5; this berth reads up to 4); upgrade berth",
         );
     }
 
@@ -430,7 +470,7 @@ mod tests {
     fn corrupt_json_is_refused_and_never_overwritten() {
         assert_refused_and_kept(
             "{\n  \"format_version\": 1,\n  \"lineage\": \"0b7c\",\n  \"serial\": 3,\n  \"resou",
-            "state file `PATH` is not valid JSON (line 5, column 8: EOF while parsing a string); it was not changed: fix it or restore `PATH.backup`",
+            "state file `PATH` is not valid JSON (line 5, column 8: EOF while parsing a string); it was not changed: fix it, or restore `PATH.backup` with `berth state restore`",
         );
     }
 

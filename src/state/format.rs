@@ -17,6 +17,12 @@
 //!   its ID, name and address). A format 2 state reads as one with no engine
 //!   recorded; the next apply records it. (A new number, so that an older
 //!   berth refuses the file as newer instead of tripping on the field.)
+//! - Format 4: sensitive values (environment variables and build arguments
+//!   named like secrets, secret file hashes) are sealed (`hmac-sha256:...`)
+//!   under a key kept out of the state, whose ID is `sealed_with`. Earlier
+//!   formats are read as they are; the pipeline seals their values (and
+//!   recomputes the hashes that change) before planning, so the upgrade plans
+//!   nothing, and the next save writes format 4.
 //!
 //! Writing always produces the current format: pretty JSON, fields in a fixed
 //! order, resources sorted by address, a final newline, so that two states
@@ -31,7 +37,7 @@ use super::{State, StateError, StateResource};
 use crate::resource::Address;
 
 /// The state file format this berth writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What every format has to say about itself, read before anything else.
 #[derive(Debug, Deserialize)]
@@ -85,8 +91,8 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let head = read_head(path, bytes)?;
     match head.format_version {
         Some(1) => read_v1(path, bytes).map(|s| migrate_v1(s, path.parent())),
-        // format 2 reads as format 3 with no engine recorded
-        Some(2) | Some(3) => read_v2(path, bytes).map(|s| State {
+        // older formats read as the current one (format 2: no engine recorded)
+        Some(2..=4) => read_v2(path, bytes).map(|s| State {
             format_version: FORMAT_VERSION,
             ..s
         }),
@@ -229,6 +235,8 @@ struct FileV1<'a> {
     project: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<&'a crate::observed::EngineIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sealed_with: Option<&'a String>,
     resources: &'a BTreeMap<Address, StateResource>,
 }
 
@@ -241,6 +249,7 @@ pub(crate) fn encode(state: &State, serial: u64) -> Vec<u8> {
         berth_version: env!("CARGO_PKG_VERSION"),
         project: &state.project,
         engine: state.engine.as_ref(),
+        sealed_with: state.sealed_with.as_ref(),
         resources: &state.resources,
     };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes to JSON");
@@ -299,7 +308,7 @@ mod tests {
     fn the_file_layout_is_fixed_order_pretty_json_with_sorted_addresses() {
         let text = String::from_utf8(encode(&demo(), 7)).unwrap();
         let expected = r#"{
-  "format_version": 3,
+  "format_version": 4,
   "lineage": "0b7cbbc5-5d1a-4b8e-9a43-7e2f1c7f4a10",
   "serial": 7,
   "berth_version": "VERSION",
@@ -397,11 +406,11 @@ mod tests {
     fn invalid_json_is_located() {
         assert_eq!(
             error("{\n  \"format_version\": 1,\n  \"lineage\": ,\n}"),
-            "state file `state/demo.json` is not valid JSON (line 3, column 14: expected value); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not valid JSON (line 3, column 14: expected value); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         assert_eq!(
             error(""),
-            "state file `state/demo.json` is not valid JSON (line 1, column 0: EOF while parsing a value); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not valid JSON (line 1, column 0: EOF while parsing a value); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
     }
 
@@ -412,7 +421,7 @@ mod tests {
             decode(Path::new("state/demo.json"), bytes)
                 .unwrap_err()
                 .to_string(),
-            "state file `state/demo.json` is not valid UTF-8: byte 0xff at line 3, column 6 (state/demo.json:3:6); it was not changed: save it as UTF-8, or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not valid UTF-8: byte 0xff at line 3, column 6 (state/demo.json:3:6); it was not changed: save it as UTF-8, or restore `state/demo.json.backup` with `berth state restore`"
         );
     }
 
@@ -420,15 +429,15 @@ mod tests {
     fn json_that_is_not_a_state_is_refused_with_the_reason() {
         assert_eq!(
             error("{\"project\": \"demo\"}"),
-            "state file `state/demo.json` is not a berth state file (missing field `format_version`); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not a berth state file (missing field `format_version`); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         assert_eq!(
             error(" [1, \"0b7c\", 3]"),
-            "state file `state/demo.json` is not a berth state file (it is not a JSON object); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not a berth state file (it is not a JSON object); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         assert_eq!(
             error("{\"format_version\": \"1\"}"),
-            "state file `state/demo.json` is not a berth state file (line 1, column 22: invalid type: string \"1\", expected u64); it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` is not a berth state file (line 1, column 22: invalid type: string \"1\", expected u64); it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
         let text = String::from_utf8(encode(&demo(), 1)).unwrap();
         assert!(
@@ -449,14 +458,14 @@ mod tests {
     #[test]
     fn formats_are_checked_before_anything_else() {
         assert_eq!(
-            error("{\"format_version\": 4, \"whatever\": \"a future berth writes\"}"),
+            error("{\"format_version\": 5, \"whatever\": \"a future berth writes\"}"),
             format!(
-                "state file `state/demo.json` was written by a newer berth (format 4; this berth reads up to {FORMAT_VERSION}); upgrade berth"
+                "state file `state/demo.json` was written by a newer berth (format 5; this berth reads up to {FORMAT_VERSION}); upgrade berth"
             )
         );
         assert_eq!(
             error("{\"format_version\": 0}"),
-            "state file `state/demo.json` has format_version 0, which no berth writes; it was not changed: fix it or restore `state/demo.json.backup`"
+            "state file `state/demo.json` has format_version 0, which no berth writes; it was not changed: fix it, or restore `state/demo.json.backup` with `berth state restore`"
         );
     }
 }

@@ -11,6 +11,8 @@
 //!   a backup of the previous version;
 //! - `lock` ([`lock()`], [`LockGuard`], [`Holder`]): the OS file lock held for a
 //!   whole command that may write state;
+//! - `key` ([`key::load`], [`State::seal_with`]): the key that seals
+//!   sensitive values, kept out of the state, and sealing old records;
 //! - `timestamp` ([`format_rfc3339`]): RFC 3339 UTC times for the lock holder;
 //! - `error` ([`StateError`]): one-line errors that name the file and say what
 //!   to do.
@@ -20,6 +22,7 @@
 mod error;
 mod file;
 mod format;
+pub mod key;
 mod lock;
 mod timestamp;
 
@@ -59,6 +62,10 @@ pub struct State {
     /// berth that records it applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<EngineIdentity>,
+    /// The ID of the key the sensitive values are sealed with (format 4;
+    /// the key itself is never in the state: see [`key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_with: Option<String>,
     /// The applied resources, written with address strings as keys, sorted.
     pub resources: BTreeMap<Address, StateResource>,
 }
@@ -89,7 +96,8 @@ impl StateResource {
             id: id.into(),
             name: r.engine_name.clone(),
             spec_hash: r.spec_hash.clone(),
-            spec: (*r.spec).clone(),
+            // sensitive values sealed: no file berth writes holds one
+            spec: (**r.recorded()).clone(),
         }
     }
 }
@@ -104,6 +112,7 @@ impl State {
             berth_version: env!("CARGO_PKG_VERSION").to_string(),
             project: project.to_string(),
             engine: None,
+            sealed_with: None,
             resources: BTreeMap::new(),
         }
     }

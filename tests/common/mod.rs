@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub mod config_diff;
+pub mod dockerd;
 pub mod engine;
 pub mod remote;
 

@@ -13,7 +13,7 @@ use super::in_place::in_place;
 use super::{Differ, config_reasons, created, new_change};
 use crate::observed::ObservedContainer;
 use crate::plan::reason::{Drift, Reason};
-use crate::plan::{Action, Change, InPlace};
+use crate::plan::{Action, Change, InPlace, Mode};
 use crate::resource::desired::DEPENDENCIES_KEY;
 use crate::resource::{ContainerSpec, Kind, Resource, Spec, labels};
 use crate::state::StateResource;
@@ -47,12 +47,25 @@ impl Differ<'_> {
             _ => None,
         };
 
-        let mut reasons = config_reasons(&st.spec, &r.spec, &[DEPENDENCIES_KEY]);
+        let mut reasons = config_reasons(&st.spec, r.recorded(), &[DEPENDENCIES_KEY]);
         let mut ops = BTreeSet::new();
         let mut action = if reasons.is_empty() {
             Action::NoOp
         } else {
-            match applied.as_deref().and_then(|a| in_place(a, desired)) {
+            // the record's sensitive values are sealed: compare it with the
+            // desired spec as it would be recorded
+            let as_recorded =
+                r.sealed
+                    .as_ref()
+                    .and_then(|s| match Spec::from_json(Kind::Container, s) {
+                        Ok(Spec::Container(c)) => Some(c),
+                        _ => None,
+                    });
+            let desired_recorded = as_recorded.as_deref().unwrap_or(desired);
+            match applied
+                .as_deref()
+                .and_then(|a| in_place(a, desired_recorded))
+            {
                 Some(in_place) => {
                     ops.extend(in_place);
                     Action::Update
@@ -77,7 +90,7 @@ impl Differ<'_> {
         }
         if action == Action::NoOp && st.spec_hash != r.spec_hash {
             // only what it uses changed, and that was already applied: say what
-            reasons.extend(config_reasons(&st.spec, &r.spec, &[]));
+            reasons.extend(config_reasons(&st.spec, r.recorded(), &[]));
             action = Action::Replace;
         }
         if self.refreshed() {
@@ -144,6 +157,39 @@ impl Differ<'_> {
             new_change(r, None, action, reasons, Some(c.id.clone())),
             ops,
         )
+    }
+}
+
+impl Differ<'_> {
+    /// Containers the plan creates, or renames, under a name that another
+    /// project's container (or nobody's) holds: apply would remove that one
+    /// to make room (as it removes a leftover of ours), so the plan refuses,
+    /// as Docker Compose's name conflict does.
+    pub(super) fn names_taken(&self, changes: &[Change]) -> Vec<String> {
+        let Some(e) = &self.engine else {
+            return Vec::new();
+        };
+        if self.input.mode == Mode::RefreshOnly {
+            return Vec::new();
+        }
+        changes
+            .iter()
+            .filter(|c| c.address.kind == Kind::Container)
+            .filter(|c| {
+                matches!(c.action, Action::Create | Action::Replace)
+                    || c.ops.contains(&InPlace::Rename)
+            })
+            .filter_map(|c| Some((c, e.observed.taken.get(&c.name)?)))
+            .map(|(c, id)| {
+                format!(
+                    "a container named `{}` (ID {}) already exists and does not belong to project `{}`; remove or rename it, or give `{}` another `container_name`",
+                    c.name,
+                    id.get(..12).unwrap_or(id),
+                    self.input.desired.project,
+                    c.address.name
+                )
+            })
+            .collect()
     }
 }
 

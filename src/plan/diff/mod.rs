@@ -120,6 +120,8 @@ pub fn diff(input: &DiffInput) -> Plan {
     changes.extend(d.deletions());
     let (orphans, orphan_deletes) = d.orphans();
     changes.extend(orphan_deletes);
+    let problems = [d.objects_in_use(&changes), d.names_taken(&changes)];
+    d.errors.extend(problems.into_iter().flatten());
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     Plan {
         format_version: FORMAT_VERSION,

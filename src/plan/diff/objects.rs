@@ -43,7 +43,7 @@ impl Differ<'_> {
                 None => created(r),
             };
         };
-        let mut reasons = config_reasons(&st.spec, &r.spec, &[]);
+        let mut reasons = config_reasons(&st.spec, r.recorded(), &[]);
         let mut action = if reasons.is_empty() {
             Action::NoOp
         } else {
@@ -86,7 +86,7 @@ impl Differ<'_> {
                 _ => created(r),
             };
         };
-        let mut reasons = config_reasons(&st.spec, &r.spec, &[]);
+        let mut reasons = config_reasons(&st.spec, r.recorded(), &[]);
         let mut action = if reasons.is_empty() {
             Action::NoOp
         } else if built {

@@ -12,9 +12,10 @@ use serde_json::Value;
 
 use super::Differ;
 use super::engine::container_address;
+use crate::observed::ObservedContainer;
 use crate::plan::reason::{Drift, OrphanKind, Reason};
 use crate::plan::sensitive::mask;
-use crate::plan::{Action, Change, Orphan};
+use crate::plan::{Action, Change, Mode, Orphan};
 use crate::resource::{Address, Kind};
 
 impl Differ<'_> {
@@ -48,9 +49,26 @@ impl Differ<'_> {
                     why: OrphanKind::RemovedFromFile,
                 }
             }];
+            let mut id = st.id.as_str();
             if let Some(e) = &self.engine {
                 let exists = match address.kind {
-                    Kind::Container => e.containers_by_id.contains_key(st.id.as_str()),
+                    Kind::Container => match e.containers_by_id.get(st.id.as_str()) {
+                        Some(_) => true,
+                        // the recorded one is gone, but the engine holds
+                        // another at this address (a state restored from
+                        // a backup): that one goes
+                        None => match e.containers_by_address.get(address) {
+                            Some(found) => {
+                                reasons.push(Reason::Drift(Drift::Replaced {
+                                    recorded: st.id.clone(),
+                                    found: found.id.clone(),
+                                }));
+                                id = found.id.as_str();
+                                true
+                            }
+                            None => false,
+                        },
+                    },
                     Kind::Network => e.network(&st.name).is_some(),
                     Kind::Volume => e.volume(&st.name).is_some(),
                     Kind::Image => e.observed.images.contains_key(&st.name),
@@ -62,7 +80,7 @@ impl Differ<'_> {
             out.push(deletion(
                 address.clone(),
                 &st.name,
-                &st.id,
+                id,
                 Some(Arc::new(mask(&st.spec))),
                 reasons,
             ));
@@ -125,6 +143,58 @@ impl Differ<'_> {
             }
         }
         (orphans, deletes)
+    }
+
+    /// Networks and volumes the plan removes (deleted or replaced) that a
+    /// container it keeps is still on or mounts: an orphan left without
+    /// `--remove-orphans`, or one connected by hand. The engine refuses to
+    /// remove a network with endpoints or a volume in use, so such a plan
+    /// would fail halfway, after its other removals; it is an error instead.
+    pub(super) fn objects_in_use(&self, changes: &[Change]) -> Vec<String> {
+        let Some(e) = &self.engine else {
+            return Vec::new();
+        };
+        if self.input.mode == Mode::RefreshOnly {
+            return Vec::new();
+        }
+        let removed = |c: &&Change| matches!(c.action, Action::Delete | Action::Replace);
+        let torn_down: BTreeSet<&str> = changes
+            .iter()
+            .filter(removed)
+            .filter(|c| c.address.kind == Kind::Container)
+            .filter_map(|c| c.id.as_deref())
+            .collect();
+        let mut errors = Vec::new();
+        for object in changes.iter().filter(removed) {
+            let uses = |c: &ObservedContainer| match object.address.kind {
+                Kind::Network => c.networks.contains_key(&object.name),
+                Kind::Volume => c.volumes.contains(&object.name),
+                _ => false,
+            };
+            let users: Vec<String> = e
+                .observed
+                .containers
+                .iter()
+                .filter(|c| !torn_down.contains(c.id.as_str()) && uses(c))
+                .map(|c| format!("`{}`", c.name))
+                .collect();
+            if users.is_empty() {
+                continue;
+            }
+            let one = users.len() == 1;
+            errors.push(format!(
+                "{} `{}` cannot be {}d: {} {} {} it {} not part of this plan (orphans stay without `--remove-orphans`); remove {} first",
+                object.address.kind.as_str(),
+                object.name,
+                object.action.as_str(),
+                if one { "container" } else { "containers" },
+                users.join(", "),
+                if object.address.kind == Kind::Network { "on" } else { "using" },
+                if one { "is" } else { "are" },
+                if one { "it" } else { "them" },
+            ));
+        }
+        errors
     }
 }
 

@@ -69,3 +69,32 @@ fn a_network_that_belongs_to_no_project_is_a_plan_error() {
         "a network named `demo_back` already exists and does not belong to project `demo`"
     ));
 }
+
+#[test]
+fn a_container_name_held_by_someone_else_is_a_plan_error_not_a_removal() {
+    // found by the model-based test: apply removes whatever holds the name
+    // before it creates (a leftover of ours, it assumed), so a `redis` run
+    // by hand, or another project's `container_name: redis`, was destroyed
+    let d = desired_from(STACK, &[]);
+    let mut o = Observed::default();
+    o.taken
+        .insert("demo-web-1".into(), "0123456789abcdef0123".into());
+    let p = plan_of(&d, &State::new("demo"), Some(&o));
+    assert_eq!(
+        p.errors,
+        [
+            "a container named `demo-web-1` (ID 0123456789ab) already exists and does not belong to project `demo`; remove or rename it, or give `web` another `container_name`"
+        ]
+    );
+    // kept as it is, it is no conflict
+    let kept = plan_of(
+        &d,
+        &applied(&d),
+        Some(&{
+            let mut o = engine_for(&d);
+            o.taken.insert("demo-web-1".into(), "0123".into());
+            o
+        }),
+    );
+    assert_eq!(kept.errors, Vec::<String>::new());
+}

@@ -98,3 +98,91 @@ fn targets_limit_deletions_to_the_targeted_services() {
     });
     assert_eq!(actions(&p), Vec::<String>::new());
 }
+
+/// STACK without `redis` (and so without the volume `data`).
+fn without_redis() -> Desired {
+    let yaml = STACK.replace("    depends_on: [redis]\n", "");
+    let start = yaml.find("  redis:\n").unwrap();
+    let end = yaml.find("networks:\n  back").unwrap();
+    let yaml = format!("{}{}", &yaml[..start], &yaml[end..]).replace("volumes:\n  data: {}\n", "");
+    desired_from(&yaml, &[])
+}
+
+/// A labelled container of the project that the state does not know.
+fn orphan_of(o: &Observed, address: &str, name: &str) -> ObservedContainer {
+    let mut stray = o.containers[0].clone();
+    stray.id = format!("id-{name}");
+    stray.name = name.into();
+    stray.labels.insert(labels::ADDRESS.into(), address.into());
+    stray
+}
+
+#[test]
+fn a_volume_an_orphan_still_mounts_cannot_be_deleted() {
+    // found by the model-based test: the engine refuses to remove a volume in
+    // use, so the apply failed halfway, after removing the rest
+    let old = desired_from(STACK, &[]);
+    let mut o = engine_for(&old);
+    let mut stray = orphan_of(&o, "container.redis[2]", "demo-redis-2");
+    stray.volumes = vec!["demo_data".into()];
+    o.containers.push(stray);
+    let p = plan_of(&without_redis(), &applied(&old), Some(&o));
+    assert_eq!(
+        p.errors,
+        [
+            "volume `demo_data` cannot be deleted: container `demo-redis-2` using it is not part of this plan (orphans stay without `--remove-orphans`); remove it first"
+        ]
+    );
+    // with --remove-orphans it goes first
+    let removing = diff(&DiffInput {
+        mode: crate::plan::Mode::Converge,
+        desired: &without_redis(),
+        state: &applied(&old),
+        observed: Some(&o),
+        remove_orphans: true,
+        targets: &[],
+    });
+    assert_eq!(removing.errors, Vec::<String>::new());
+    assert_eq!(
+        change(&removing, "container.redis[2]").action,
+        Action::Delete
+    );
+}
+
+#[test]
+fn a_network_an_orphan_is_still_on_cannot_be_deleted() {
+    let old = desired_from(STACK, &[]);
+    let mut o = engine_for(&old);
+    let stray = orphan_of(&o, "container.web[2]", "demo-web-2");
+    o.containers.push(stray);
+    let new = desired_from("services:\n  web: {image: web:latest}\n", &[]);
+    let p = plan_of(&new, &applied(&old), Some(&o));
+    assert_eq!(change(&p, "network.back").action, Action::Delete);
+    assert_eq!(
+        p.errors,
+        [
+            "network `demo_back` cannot be deleted: container `demo-web-2` on it is not part of this plan (orphans stay without `--remove-orphans`); remove it first"
+        ]
+    );
+}
+
+#[test]
+fn a_removed_container_recorded_under_a_stale_id_is_found_by_its_labels() {
+    // found by the model-based test: with a state restored from a backup, the
+    // container at the address was left running and the next plan found it an orphan
+    let old = desired_from(STACK, &[]);
+    let mut state = applied(&old);
+    let redis: Address = "container.redis[1]".parse().unwrap();
+    state.resources.get_mut(&redis).unwrap().id = "id-older".into();
+    let p = plan_of(&without_redis(), &state, Some(&engine_for(&old)));
+    let c = change(&p, "container.redis[1]");
+    assert_eq!(c.action, Action::Delete);
+    assert_eq!(c.id.as_deref(), Some("id-container.redis[1]"));
+    assert_eq!(
+        c.reasons[1],
+        Reason::Drift(Drift::Replaced {
+            recorded: "id-older".into(),
+            found: "id-container.redis[1]".into()
+        })
+    );
+}

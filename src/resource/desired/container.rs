@@ -144,6 +144,7 @@ pub(super) fn container_resource(
         Value::Object(spec),
         depends_on,
         false,
+        so_far.seal.as_deref(),
     );
     r.restart_with = restart_with;
     r.shares_with = shared_services(s)

@@ -3,6 +3,7 @@
 //! hashes of all contexts are taken once per resolve, here, through the
 //! context-hash cache when [`super::ResolveOptions::context_cache`] names one.
 
+use crate::resource::sensitive::SealKey;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,6 +80,7 @@ pub(super) fn image_resource(
     s: &Service,
     contexts: &HashMap<ContextKey, Result<String, String>>,
     skip: &[PathBuf],
+    seal: Option<&SealKey>,
 ) -> Result<Resource, ResolveError> {
     let reference = image_reference(&p.name, s);
     let build = match &s.build {
@@ -123,5 +125,6 @@ pub(super) fn image_resource(
         Spec::Image(Arc::new(spec)),
         vec![],
         false,
+        seal,
     ))
 }

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::address::Address;
 use super::context::json_sha256;
+use super::sensitive::SealKey;
 use super::spec::Spec;
 
 pub use container::container_name;
@@ -41,7 +42,11 @@ pub struct Resource {
     /// `spec` when first asked for: a plan of thousands of new containers
     /// never needs it, and holding it beside the JSON doubled their memory.
     typed: std::sync::OnceLock<Spec>,
-    /// sha256 (hex) of the spec's JSON text.
+    /// The spec as it is recorded (state, saved plans), its sensitive
+    /// values sealed (see [`crate::resource::sensitive`]); `None` when it
+    /// holds none, and `spec` is recorded as it is.
+    pub sealed: Option<std::sync::Arc<Value>>,
+    /// sha256 (hex) of the recorded spec's JSON text.
     pub spec_hash: String,
     /// Resources that must exist first.
     pub depends_on: Vec<Address>,
@@ -82,6 +87,7 @@ impl Resource {
             address,
             engine_name,
             spec: std::sync::Arc::new(spec),
+            sealed: None,
             typed: std::sync::OnceLock::from(typed),
             spec_hash,
             depends_on: Vec::new(),
@@ -89,6 +95,12 @@ impl Resource {
             restart_with: Vec::new(),
             shares_with: Vec::new(),
         }
+    }
+
+    /// The spec as recorded: sensitive values sealed (what the state, the
+    /// diff and saved plans see; `spec_hash` is its hash).
+    pub fn recorded(&self) -> &std::sync::Arc<Value> {
+        self.sealed.as_ref().unwrap_or(&self.spec)
     }
 
     /// The typed spec of this resource's kind.
@@ -107,6 +119,8 @@ impl Resource {
 pub struct Desired {
     pub project: String,
     pub resources: BTreeMap<Address, Resource>,
+    /// The key the recorded specs' sensitive values are sealed with.
+    pub seal: Option<std::sync::Arc<SealKey>>,
 }
 
 /// Command-line adjustments: `--scale svc=N` and `--target svc`.
@@ -119,6 +133,9 @@ pub struct ResolveOptions {
     /// The context-hash cache file (see [`super::context_cache`]); None:
     /// every context is read in full.
     pub context_cache: Option<std::path::PathBuf>,
+    /// The key sensitive values are sealed with in recorded specs; `None`
+    /// when the project has none (then nothing needs sealing).
+    pub seal: Option<std::sync::Arc<super::sensitive::SealKey>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,8 +201,16 @@ fn resource(
     typed: Spec,
     depends_on: Vec<Address>,
     external: bool,
+    seal: Option<&SealKey>,
 ) -> Resource {
-    let r = resource_from_json(address, engine_name, typed.to_json(), depends_on, external);
+    let r = resource_from_json(
+        address,
+        engine_name,
+        typed.to_json(),
+        depends_on,
+        external,
+        seal,
+    );
     let _ = r.typed.set(typed);
     r
 }
@@ -197,13 +222,16 @@ fn resource_from_json(
     spec: Value,
     depends_on: Vec<Address>,
     external: bool,
+    seal: Option<&SealKey>,
 ) -> Resource {
     let spec = canonical(spec);
-    let spec_hash = spec_hash(&spec);
+    let sealed = seal.and_then(|key| super::sensitive::seal(&spec, key));
+    let spec_hash = spec_hash(sealed.as_ref().unwrap_or(&spec));
     Resource {
         address,
         engine_name,
         spec: std::sync::Arc::new(spec),
+        sealed: sealed.map(std::sync::Arc::new),
         typed: std::sync::OnceLock::new(),
         spec_hash,
         depends_on,

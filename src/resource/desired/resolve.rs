@@ -90,6 +90,7 @@ fn shared_resources(
     let mut out = Desired {
         project: p.name.clone(),
         resources: BTreeMap::new(),
+        seal: opts.seal.clone(),
     };
 
     // borrowed names: thousands of services name the same few networks
@@ -116,6 +117,7 @@ fn shared_resources(
             Spec::Network(Arc::new(net.clone())),
             vec![],
             net.external,
+            None,
         );
         out.resources.insert(r.address.clone(), r);
     }
@@ -130,6 +132,7 @@ fn shared_resources(
             Spec::Volume(Arc::new(vol.clone())),
             vec![],
             vol.external,
+            None,
         );
         out.resources.insert(r.address.clone(), r);
     }
@@ -209,7 +212,8 @@ fn one_service(
     shared: &Desired,
     s: &Service,
 ) -> Result<(Resource, Vec<Resource>), ResolveError> {
-    let image = image_resource(p, s, &selected.contexts, &opts.context_skip)?;
+    let seal = opts.seal.as_deref();
+    let image = image_resource(p, s, &selected.contexts, &opts.context_skip, seal)?;
     let files = file_hashes(p, s)?;
     let replicas = selected.replicas.get(&s.name).copied().unwrap_or(0);
     let containers = (1..=replicas)
