@@ -128,6 +128,14 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         if let Some(&i) = teardown_of.get(&r.address) {
             after.push(i);
         }
+        // after every teardown of its kind: what goes frees what may be
+        // needed (a network's address range from a small pool, a
+        // container's published port or name)
+        for (a, &i) in &teardown_of {
+            if a.kind == r.address.kind && !after.contains(&i) {
+                after.push(i);
+            }
+        }
         for d in r.depends_on.iter().filter(|d| d.kind != Kind::Container) {
             if let Some(&i) = build_of.get(d) {
                 after.push(i);
@@ -251,6 +259,40 @@ mod tests {
         );
     }
 
+    /// A network going frees its address range, a container its published
+    /// ports and name: what is made waits for what goes, of its kind.
+    #[test]
+    fn builds_wait_for_the_teardowns_of_their_kind() {
+        let yaml = |net: &str| {
+            format!(
+                "services:\n  a:\n    image: x\n    networks: [{net}]\nnetworks:\n  {net}: {{}}\n"
+            )
+        };
+        let old = desired(&yaml("old"));
+        let mut state = State::new("demo");
+        for r in old.resources.values() {
+            state.insert(
+                r.address.clone(),
+                crate::state::StateResource::recorded(r, format!("id-{}", r.address)),
+            );
+        }
+        let new = desired(&yaml("fresh"));
+        let plan = diff(&DiffInput {
+            mode: crate::plan::Mode::Converge,
+            desired: &new,
+            state: &state,
+            observed: None,
+            remove_orphans: false,
+            targets: &[],
+        });
+        let shown = shown(&steps(&plan, &new));
+        let fresh = shown
+            .iter()
+            .find(|s| s.starts_with("build network.fresh"))
+            .unwrap_or_else(|| panic!("{shown:#?}"));
+        assert!(fresh.contains("teardown network.old"), "{fresh}");
+    }
+
     #[test]
     fn a_replaced_network_is_removed_after_its_containers_and_created_before_them() {
         let old = desired(STACK);
@@ -277,9 +319,9 @@ mod tests {
                 "teardown container.web[1] after []",
                 "teardown network.back after [teardown container.db[1], teardown container.web[1]]",
                 "build network.back after [teardown network.back]",
-                "build container.db[1] after [teardown container.db[1], build network.back]",
+                "build container.db[1] after [teardown container.db[1], teardown container.web[1], build network.back]",
                 "start container.db[1] after [build container.db[1]]",
-                "build container.web[1] after [teardown container.web[1], build network.back]",
+                "build container.web[1] after [teardown container.web[1], teardown container.db[1], build network.back]",
                 "start container.web[1] after [build container.web[1], start container.db[1]]",
             ]
         );
