@@ -58,6 +58,15 @@ impl Project {
             .unwrap_or(serde_json::Value::Null)
     }
 
+    /// apply succeeds, and the plan after it has nothing to do.
+    fn converges(&self) {
+        self.berth().args(["apply", "--auto-approve"]).run().code(0);
+        self.berth()
+            .args(["plan", "--detailed-exitcode"])
+            .run()
+            .code(0);
+    }
+
     fn recorded_containers(&self) -> Vec<(String, String)> {
         self.state()["resources"]
             .as_object()
@@ -126,20 +135,10 @@ fn the_engine_killed_mid_apply_loses_nothing_and_the_next_apply_converges() {
 
     engine.restart();
     // what the state records is on the engine
-    for (address, id) in &recorded {
+    for (_, id) in &recorded {
         engine.docker(&["inspect", "-f", "{{.Id}}", id]);
-        let _ = address;
     }
-    project
-        .berth()
-        .args(["apply", "--auto-approve"])
-        .run()
-        .code(0);
-    project
-        .berth()
-        .args(["plan", "--detailed-exitcode"])
-        .run()
-        .code(0);
+    project.converges();
     let ids = engine.docker(&[
         "ps",
         "-aq",
@@ -213,16 +212,7 @@ fn an_exhausted_address_pool_fails_in_one_line_and_a_fixed_file_converges() {
     )
     .unwrap();
     // the network made first may be the one no longer wanted: removed, then front made
-    project
-        .berth()
-        .args(["apply", "--auto-approve"])
-        .run()
-        .code(0);
-    project
-        .berth()
-        .args(["plan", "--detailed-exitcode"])
-        .run()
-        .code(0);
+    project.converges();
 }
 
 #[test]

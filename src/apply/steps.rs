@@ -202,6 +202,18 @@ mod tests {
     use crate::plan::{DiffInput, diff};
     use crate::state::State;
 
+    /// The state after `d` was applied (IDs `id-<address>`).
+    fn applied(d: &Desired) -> State {
+        let mut state = State::new("demo");
+        for r in d.resources.values() {
+            state.insert(
+                r.address.clone(),
+                crate::state::StateResource::recorded(r, format!("id-{}", r.address)),
+            );
+        }
+        state
+    }
+
     fn desired(yaml: &str) -> Desired {
         let p = crate::compose::project_from_yaml(yaml, "demo");
         crate::resource::resolve(&p, &Default::default()).unwrap()
@@ -269,13 +281,7 @@ mod tests {
             )
         };
         let old = desired(&yaml("old"));
-        let mut state = State::new("demo");
-        for r in old.resources.values() {
-            state.insert(
-                r.address.clone(),
-                crate::state::StateResource::recorded(r, format!("id-{}", r.address)),
-            );
-        }
+        let state = applied(&old);
         let new = desired(&yaml("fresh"));
         let plan = diff(&DiffInput {
             mode: crate::plan::Mode::Converge,
@@ -297,13 +303,7 @@ mod tests {
     fn a_replaced_network_is_removed_after_its_containers_and_created_before_them() {
         let old = desired(STACK);
         let new = desired(&STACK.replace("  back: {}", "  back: {internal: true}"));
-        let mut state = State::new("demo");
-        for r in old.resources.values() {
-            state.insert(
-                r.address.clone(),
-                crate::state::StateResource::recorded(r, format!("id-{}", r.address)),
-            );
-        }
+        let state = applied(&old);
         let plan = diff(&DiffInput {
             mode: crate::plan::Mode::Converge,
             desired: &new,
