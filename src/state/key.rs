@@ -60,11 +60,17 @@ pub fn load(
                 return Ok(None);
             }
             let key = SealKey::from_bytes(random_bytes());
-            write_key(&path, &key).map_err(|e| StateError::Key {
-                path: path.clone(),
-                detail: format!("cannot write it: {e}"),
-            })?;
-            Ok(Some(key))
+            match write_key(&path, &key) {
+                Ok(()) => Ok(Some(key)),
+                // another berth made it first: use that one
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load(state_path, None, false)
+                }
+                Err(e) => Err(StateError::Key {
+                    path: path.clone(),
+                    detail: format!("cannot write it: {e}"),
+                }),
+            }
         }
         Err(e) => Err(StateError::Key {
             path,
