@@ -88,18 +88,26 @@ fn random_bytes() -> [u8; 32] {
     sha2::Sha256::digest(out).into()
 }
 
+/// Write the key file whole or not at all: a temp file, fsynced, then
+/// linked to its name (which fails if another berth made it meanwhile).
 fn write_key(path: &Path, key: &SealKey) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     write_gitignore(dir)?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(format!("{}\n", hex::encode(key.bytes())).as_bytes())?;
-    f.sync_all()
+    let temp = path.with_extension(format!("key.tmp.{}", uuid::Uuid::new_v4().simple()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        f.write_all(format!("{}\n", hex::encode(key.bytes())).as_bytes())?;
+        f.sync_all()?;
+        std::fs::hard_link(&temp, path)
+    })();
+    let _ = std::fs::remove_file(&temp);
+    written
 }
 
 /// What the state directory's `.gitignore` keeps out of a repository.
