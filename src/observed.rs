@@ -115,9 +115,11 @@ pub struct EngineIdentity {
 }
 
 impl EngineIdentity {
-    /// Whether `other` is the same engine: the same ID and data root.
+    /// Whether `other` is the same engine: the same ID and data root (a
+    /// record without a data root, from before it was recorded, by its ID).
     pub fn same_engine(&self, other: &EngineIdentity) -> bool {
-        self.id == other.id && self.root == other.root
+        self.id == other.id
+            && (self.root == other.root || self.root.is_empty() || other.root.is_empty())
     }
 }
 
@@ -128,5 +130,31 @@ impl std::fmt::Display for EngineIdentity {
             "`{}` (ID {}, data root {}) at {}",
             self.name, self.id, self.root, self.endpoint
         )
+    }
+}
+
+#[cfg(test)]
+mod engine_identity_tests {
+    use super::EngineIdentity;
+
+    fn engine(id: &str, root: &str) -> EngineIdentity {
+        EngineIdentity {
+            id: id.into(),
+            name: "vm".into(),
+            root: root.into(),
+            endpoint: "unix:///var/run/docker.sock".into(),
+        }
+    }
+
+    #[test]
+    fn an_engine_is_its_id_and_data_root() {
+        let main = engine("A", "/var/lib/docker");
+        assert!(main.same_engine(&engine("A", "/var/lib/docker")));
+        // two engines of one host share an ID on Docker 20.10
+        assert!(!main.same_engine(&engine("A", "/tmp/d2/data")));
+        assert!(!main.same_engine(&engine("B", "/var/lib/docker")));
+        // a record from before the data root was recorded
+        assert!(engine("A", "").same_engine(&main));
+        assert!(!engine("B", "").same_engine(&main));
     }
 }
