@@ -202,6 +202,18 @@ mod tests {
     use crate::plan::{DiffInput, diff};
     use crate::state::State;
 
+    /// The plan that makes `state` match `desired` (no engine observed).
+    fn converge(desired: &Desired, state: &State) -> crate::plan::Plan {
+        diff(&DiffInput {
+            mode: crate::plan::Mode::Converge,
+            desired,
+            state,
+            observed: None,
+            remove_orphans: false,
+            targets: &[],
+        })
+    }
+
     /// The state after `d` was applied (IDs `id-<address>`).
     fn applied(d: &Desired) -> State {
         let mut state = State::new("demo");
@@ -249,14 +261,7 @@ mod tests {
     #[test]
     fn from_nothing_dependencies_are_built_first() {
         let d = desired(STACK);
-        let plan = diff(&DiffInput {
-            mode: crate::plan::Mode::Converge,
-            desired: &d,
-            state: &State::new("demo"),
-            observed: None,
-            remove_orphans: false,
-            targets: &[],
-        });
+        let plan = converge(&d, &State::new("demo"));
         assert_eq!(
             shown(&steps(&plan, &d)),
             [
@@ -283,14 +288,7 @@ mod tests {
         let old = desired(&yaml("old"));
         let state = applied(&old);
         let new = desired(&yaml("fresh"));
-        let plan = diff(&DiffInput {
-            mode: crate::plan::Mode::Converge,
-            desired: &new,
-            state: &state,
-            observed: None,
-            remove_orphans: false,
-            targets: &[],
-        });
+        let plan = converge(&new, &state);
         let shown = shown(&steps(&plan, &new));
         let fresh = shown
             .iter()
@@ -304,14 +302,7 @@ mod tests {
         let old = desired(STACK);
         let new = desired(&STACK.replace("  back: {}", "  back: {internal: true}"));
         let state = applied(&old);
-        let plan = diff(&DiffInput {
-            mode: crate::plan::Mode::Converge,
-            desired: &new,
-            state: &state,
-            observed: None,
-            remove_orphans: false,
-            targets: &[],
-        });
+        let plan = converge(&new, &state);
         assert_eq!(
             shown(&steps(&plan, &new)),
             [
