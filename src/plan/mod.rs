@@ -9,6 +9,7 @@ mod attributes;
 mod diff;
 mod mode;
 mod reason;
+pub mod rollout;
 pub mod saved;
 pub mod sensitive;
 
@@ -109,6 +110,10 @@ pub struct Change {
     pub data_loss: bool,
     /// What a security reviewer should look at (privileged, host namespaces, ...).
     pub security: Vec<String>,
+    /// A replaced container: how the new one takes over (order, batches,
+    /// gate, what a failure does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<rollout::Rollout>,
 }
 
 /// An object carrying the project's label that neither state nor the file knows.

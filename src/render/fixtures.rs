@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::plan::rollout::{FailureAction, Gate, Order, Rollout};
 use crate::plan::{Action, Change, Drift, FORMAT_VERSION, Orphan, OrphanKind, Plan, Reason};
 
 /// A 64-hex-digit ID starting with `prefix`.
@@ -25,6 +26,7 @@ pub fn change(address: &str, name: &str, action: Action, reasons: Vec<Reason>) -
         after_hash: None,
         data_loss: false,
         security: vec![],
+        rollout: None,
     }
 }
 
@@ -131,6 +133,15 @@ pub fn example() -> Plan {
                 c.before = Some(web_before.clone().into());
                 c.after = Some(web_after.clone().into());
                 c.security = vec!["publishes port 8080:5000 on all interfaces".into()];
+                c.rollout = Some(Rollout {
+                    order: Order::StopFirst,
+                    forced: None,
+                    parallelism: 0,
+                    delay_ms: 0,
+                    gate: Gate::None,
+                    on_failure: FailureAction::Pause,
+                    max_failure_ratio: 0.0,
+                });
             }),
         ],
     )

@@ -7,7 +7,9 @@
 //!
 //! `docs/example-plan.md` shows the output; a test keeps it current.
 
-use super::view::{DiffLine, Line, NO_CHANGES, PlanView, ResourceView, short_id, text_sign};
+use super::view::{
+    DiffLine, Line, NO_CHANGES, PlanView, ROLLOUTS, ResourceView, short_id, text_sign,
+};
 use crate::plan::{Plan, Reason};
 
 /// The plan as Markdown, ending with a newline.
@@ -53,6 +55,14 @@ pub fn markdown(plan: &Plan) -> String {
                 o.name,
                 short_id(&o.id)
             ));
+        }
+        out.push('\n');
+    }
+    let rollouts = view.rollouts();
+    if !rollouts.is_empty() {
+        out.push_str(&format!("**{ROLLOUTS}**\n\n"));
+        for r in rollouts {
+            out.push_str(&format!("- `{r}`\n"));
         }
         out.push('\n');
     }

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use console::Style;
 
 use super::view::{
-    DiffLine, Line, NO_CHANGES, NOT_REFRESHED, ORPHANS, PlanView, short_id, symbol, text_sign,
+    DiffLine, Line, NO_CHANGES, NOT_REFRESHED, ORPHANS, PlanView, ROLLOUTS, short_id, symbol, text_sign,
 };
 use crate::plan::{Action, Plan};
 
@@ -88,6 +88,14 @@ pub fn text_to(
         out.push_str(&format!("{}\n", p.bold.apply_to(ORPHANS)));
         for o in &plan.orphans {
             out.push_str(&format!("  {} {} ({})\n", o.kind, o.name, short_id(&o.id)));
+        }
+        out.push('\n');
+    }
+    let rollouts = view.rollouts();
+    if !rollouts.is_empty() {
+        out.push_str(&format!("{}\n", p.bold.apply_to(ROLLOUTS)));
+        for r in rollouts {
+            out.push_str(&format!("  {r}\n"));
         }
         out.push('\n');
     }

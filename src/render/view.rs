@@ -16,6 +16,9 @@ pub const NO_CHANGES: &str = "No changes. Docker matches the configuration.";
 /// Heading of the orphan list.
 pub const ORPHANS: &str = "Orphans (labelled with the project, unknown to state and files; delete with --remove-orphans):";
 
+/// Heading of the rollout list.
+pub const ROLLOUTS: &str = "Rollouts (how replaced containers are swapped):";
+
 /// Lines of context kept around each changed part of a multi-line value.
 const CONTEXT: usize = 3;
 
@@ -44,6 +47,45 @@ impl<'a> PlanView<'a> {
             resources,
             summary: plan.summary(),
         }
+    }
+
+    /// One line per replaced service (per rollout, when its replicas differ):
+    /// `container.api[1..3] rolling replace, start-first, 1 at a time,
+    /// gate: healthcheck (≤ 45 s), on failure: rollback`.
+    pub fn rollouts(&self) -> Vec<String> {
+        let mut groups: Vec<(&str, String, bool, Vec<u32>)> = Vec::new();
+        for c in &self.plan.changes {
+            let Some(r) = &c.rollout else { continue };
+            let described = crate::plan::rollout::describe(r);
+            let rolling = r.gate != crate::plan::rollout::Gate::None;
+            let service = c.address.name.as_str();
+            let n = c.address.index.unwrap_or(1);
+            match groups
+                .iter_mut()
+                .find(|(s, d, _, _)| *s == service && *d == described)
+            {
+                Some(g) => g.3.push(n),
+                None => groups.push((service, described, rolling, vec![n])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(service, described, rolling, mut numbers)| {
+                numbers.sort_unstable();
+                let contiguous = numbers.windows(2).all(|w| w[1] == w[0] + 1);
+                let which = match numbers.as_slice() {
+                    [one] => one.to_string(),
+                    [first, .., last] if contiguous => format!("{first}..{last}"),
+                    all => all
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                };
+                let what = if rolling { "rolling replace" } else { "replace" };
+                format!("container.{service}[{which}] {what}, {described}")
+            })
+            .collect()
     }
 
     /// `Plan: 1 to add, 1 to change, 1 to replace, 1 to destroy.` or [`NO_CHANGES`].

@@ -4,6 +4,7 @@
 //! Separate because it is the one decision between `update` and `replace` for
 //! a changed spec, and it rests on what `docker update` can and cannot do.
 
+use crate::compose::model::Deploy;
 use crate::plan::InPlace;
 use crate::resource::ContainerSpec;
 use crate::resource::expected::{updatable, without_updatable};
@@ -33,6 +34,18 @@ pub(super) fn in_place(old: &ContainerSpec, new: &ContainerSpec) -> Option<Vec<I
 fn settled(spec: &ContainerSpec) -> ContainerSpec {
     let mut s = without_updatable(spec);
     s.name = String::new();
+    // how it is rolled out is not the container: a changed policy is recorded
+    if let Some(d) = s.service.deploy.as_mut() {
+        d.update_config = None;
+        d.rollback_config = None;
+        let empty = Deploy {
+            placement: serde_json::json!({}),
+            ..Deploy::default()
+        };
+        if **d == empty || **d == Deploy::default() {
+            s.service.deploy = None;
+        }
+    }
     // what it uses, by hash: a service renamed with `berth state mv` uses the
     // same image under another address
     s.uses = s.uses.values().map(|h| (h.clone(), h.clone())).collect();

@@ -114,6 +114,7 @@ pub fn diff(input: &DiffInput) -> Plan {
         }
     }
     d.follow_replacements(&mut changes);
+    rollouts(&mut changes, input.desired);
     if input.mode == Mode::RefreshOnly {
         refresh_operations(&mut changes);
     }
@@ -130,6 +131,32 @@ pub fn diff(input: &DiffInput) -> Plan {
         changes,
         orphans,
         errors: d.errors,
+    }
+}
+
+/// How every replaced container is rolled out (see [`super::rollout`]).
+fn rollouts(changes: &mut [Change], desired: &crate::resource::Desired) {
+    let replaced: std::collections::BTreeSet<Address> = changes
+        .iter()
+        .filter(|c| c.action == Action::Replace && c.address.kind != Kind::Container)
+        .map(|c| c.address.clone())
+        .collect();
+    for c in changes.iter_mut() {
+        if c.action != Action::Replace || c.address.kind != Kind::Container {
+            continue;
+        }
+        let Some(r) = desired.resources.get(&c.address) else {
+            continue;
+        };
+        let Some(spec) = r.typed().container() else {
+            continue;
+        };
+        let dependency = r
+            .depends_on
+            .iter()
+            .find(|d| matches!(d.kind, Kind::Network | Kind::Volume) && replaced.contains(*d))
+            .map(|d| d.to_string());
+        c.rollout = Some(super::rollout::rollout(spec, dependency.as_deref()));
     }
 }
 
@@ -174,6 +201,7 @@ fn new_change(
         after_hash: Some(r.spec_hash.clone()),
         data_loss: r.address.kind == Kind::Volume && action == Action::Replace,
         security,
+        rollout: None,
     }
 }
 

@@ -219,5 +219,6 @@ fn deletion(
         after: None,
         after_hash: None,
         security: vec![],
+        rollout: None,
     }
 }

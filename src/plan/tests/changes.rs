@@ -57,6 +57,44 @@ fn a_changed_port_replaces_only_that_container_and_says_why() {
 }
 
 #[test]
+fn every_replaced_container_carries_how_it_is_rolled_out() {
+    let rolling = "    networks: [back]\n    deploy:\n      update_config: {order: start-first}\n";
+    let old = desired_from(&STACK.replacen("    networks: [back]\n", rolling, 1), &[]);
+    let new = desired_from(
+        &STACK
+            .replacen("    networks: [back]\n", rolling, 1)
+            .replace("MODE: prod", "MODE: test"),
+        &[],
+    );
+    let p = plan_of(&new, &applied(&old), Some(&engine_for(&old)));
+    assert_eq!(actions(&p), ["container.web[1] replace"]);
+    let rollout = change(&p, "container.web[1]").rollout.clone().unwrap();
+    // start-first was asked, but port 5000 on the host fits one container at a time
+    assert_eq!(
+        crate::plan::rollout::describe(&rollout),
+        "stop-first, 1 at a time, gate: running for 5 s, on failure: pause (stop-first: it publishes host port 5000, which the old and new container cannot both hold)"
+    );
+}
+
+#[test]
+fn a_changed_rollout_policy_alone_is_only_recorded() {
+    let old = desired_from(STACK, &[]);
+    let new = desired_from(
+        &STACK.replacen(
+            "    networks: [back]\n",
+            "    networks: [back]\n    deploy:\n      update_config: {order: start-first}\n",
+            1,
+        ),
+        &[],
+    );
+    let p = plan_of(&new, &applied(&old), Some(&engine_for(&old)));
+    assert_eq!(actions(&p), ["container.web[1] update"]);
+    let c = change(&p, "container.web[1]");
+    assert!(c.ops.is_empty(), "{:?}", c.ops);
+    assert!(c.rollout.is_none());
+}
+
+#[test]
 fn a_restart_policy_change_is_an_update_in_place() {
     let old = desired_from(STACK, &[]);
     let new = desired_from(&STACK.replace("unless-stopped", "always"), &[]);

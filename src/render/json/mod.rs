@@ -71,6 +71,9 @@ pub struct JsonResourceChange {
     pub after: Option<std::sync::Arc<Value>>,
     pub data_loss: bool,
     pub security: Vec<String>,
+    /// A replaced container: how the new one takes over (`order`,
+    /// `parallelism`, `gate`, `on_failure`, ...); null otherwise.
+    pub rollout: Option<crate::plan::rollout::Rollout>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -140,6 +143,7 @@ impl From<&Change> for JsonResourceChange {
             after: c.after.clone(),
             data_loss: c.data_loss,
             security: c.security.clone(),
+            rollout: c.rollout.clone(),
         }
     }
 }
@@ -189,7 +193,7 @@ mod tests {
             json!({
                 "address": address, "kind": kind, "name": name, "action": "no-op",
                 "operations": [], "id": id(id_prefix), "reasons": [], "before": spec, "after": spec,
-                "data_loss": false, "security": [],
+                "data_loss": false, "security": [], "rollout": null,
             })
         };
         assert_eq!(
@@ -208,7 +212,7 @@ mod tests {
                         "reasons": [{"kind": "new"}],
                         "before": null,
                         "after": {"driver": "bridge", "name": "getting-started_back"},
-                        "data_loss": false, "security": [],
+                        "data_loss": false, "security": [], "rollout": null,
                     },
                     unchanged("network.service-network", "network", "service-network", "7d1f",
                         json!({"driver": "bridge", "name": "service-network"})),
@@ -223,7 +227,7 @@ mod tests {
                             {"kind": "drift", "what": "not_running", "state": "exited", "exit_code": 0},
                         ],
                         "before": redis, "after": redis,
-                        "data_loss": false, "security": [],
+                        "data_loss": false, "security": [], "rollout": null,
                     },
                     {
                         "address": "container.web[1]", "kind": "container", "name": "web",
@@ -236,6 +240,11 @@ mod tests {
                         "before": web_before, "after": web_after,
                         "data_loss": false,
                         "security": ["publishes port 8080:5000 on all interfaces"],
+                        "rollout": {
+                            "order": "stop-first", "parallelism": 0, "delay_ms": 0,
+                            "gate": {"kind": "none"}, "on_failure": "pause",
+                            "max_failure_ratio": 0.0,
+                        },
                     },
                 ],
                 "orphans": [],
