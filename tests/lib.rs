@@ -18,6 +18,7 @@ mod layers;
 mod plan;
 mod realworld;
 mod remote;
+mod rollout;
 mod secrets;
 mod state;
 mod state_commands;

@@ -25,6 +25,21 @@ pub trait Driver: Send + Sync + 'static {
         self: Arc<Self>,
         step: Step,
     ) -> impl Future<Output = Result<Self::Outcome, Self::Error>> + Send;
+
+    /// What a step that failed still changed, to be recorded (a rollout
+    /// that rolled back: the old containers are back). Asked once, after
+    /// the step failed.
+    fn salvage(&self, _step: &Step) -> Option<Self::Outcome> {
+        None
+    }
+
+    /// Whether a failure of this step stops the run (nothing new is
+    /// scheduled). A rollout with `failure_action: continue`, or within its
+    /// `max_failure_ratio`, goes on; what depends on the failed step is
+    /// still skipped.
+    fn halts(&self, _step: &Step) -> bool {
+        true
+    }
 }
 
 /// Why one step failed.
@@ -103,6 +118,7 @@ pub fn describe(step: &Step) -> &'static str {
         StepKind::Build => "creating",
         StepKind::Start => "starting",
         StepKind::Update { .. } => "updating",
+        StepKind::Roll { .. } => "rolling out",
     }
 }
 
@@ -196,7 +212,16 @@ pub async fn execute<D: Driver>(
                     error: error.to_string(),
                 });
                 report.failed.push((step.address.clone(), error));
-                failing = true;
+                if let Some(outcome) = driver.salvage(step)
+                    && let Err(e) = record(step, outcome)
+                {
+                    report
+                        .failed
+                        .push((step.address.clone(), Failure::Record(e)));
+                }
+                if driver.halts(step) {
+                    failing = true;
+                }
             }
         }
     }

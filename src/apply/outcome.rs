@@ -10,6 +10,9 @@ pub enum Outcome {
     Forget(Address),
     /// Nothing new to record (a container recorded at create was started).
     Started,
+    /// Several records at once (a rollout rolled back: the old containers
+    /// of its service are back).
+    Many(Vec<Outcome>),
 }
 
 impl Outcome {
@@ -23,6 +26,11 @@ impl Outcome {
                 state.remove(&a);
             }
             Outcome::Started => {}
+            Outcome::Many(all) => {
+                for o in all {
+                    o.apply_to(state);
+                }
+            }
         }
     }
 }

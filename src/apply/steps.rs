@@ -22,13 +22,23 @@ pub enum StepKind {
     /// Change in place as the plan says (rename, `docker update`, restart,
     /// start, in that order), or only record (no operations).
     Update { ops: Vec<InPlace> },
+    /// Replace a container as its rollout says (`deploy.update_config`):
+    /// the new one is created, started and gated, the old one (`id`,
+    /// `name`) retired, in the rollout's order. Replaces the teardown,
+    /// build and start of a plain replacement. `pause_ms`: how long to wait
+    /// after it before the next batch of its service may start.
+    Roll {
+        id: Option<String>,
+        name: String,
+        pause_ms: u64,
+    },
 }
 
 impl StepKind {
     /// Whether the container runs after this step (a start, or an update that starts or restarts it).
     pub fn starts(&self) -> bool {
         match self {
-            StepKind::Start => true,
+            StepKind::Start | StepKind::Roll { .. } => true,
             StepKind::Update { ops } => ops
                 .iter()
                 .any(|op| matches!(op, InPlace::Start | InPlace::Restart)),
@@ -54,6 +64,9 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
     let mut running_after: BTreeMap<Address, usize> = BTreeMap::new();
     let by_address: BTreeMap<&Address, &Change> =
         plan.changes.iter().map(|c| (&c.address, c)).collect();
+    // the batch each rolled container is in, and the roll steps of each batch
+    let batches = rolling_batches(plan);
+    let mut roll_of: BTreeMap<(String, usize), Vec<usize>> = BTreeMap::new();
 
     // what depends on what, from the desired graph (deleted resources depend on nothing desired)
     let dependents = |a: &Address| -> Vec<Address> {
@@ -70,6 +83,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         .changes
         .iter()
         .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .filter(|c| !batches.contains_key(&c.address))
         .collect();
     tearing.sort_by(|a, b| {
         b.address
@@ -119,10 +133,17 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         let Some(c) = by_address.get(&r.address) else {
             continue;
         };
-        let kind = match c.action {
-            Action::Create | Action::Replace => StepKind::Build,
-            Action::Update => StepKind::Update { ops: c.ops.clone() },
-            Action::NoOp | Action::Read | Action::Delete => continue,
+        let kind = match (c.action, batches.get(&r.address)) {
+            (Action::Replace, Some(b)) => StepKind::Roll {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                pause_ms: if b.last { 0 } else { b.delay_ms },
+            },
+            _ => match c.action {
+                Action::Create | Action::Replace => StepKind::Build,
+                Action::Update => StepKind::Update { ops: c.ops.clone() },
+                Action::NoOp | Action::Read | Action::Delete => continue,
+            },
         };
         let mut after = Vec::new();
         if let Some(&i) = teardown_of.get(&r.address) {
@@ -141,6 +162,19 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
                 after.push(i);
             }
         }
+        // a batch starts when the one before it has finished
+        if let Some(b) = batches.get(&r.address) {
+            if b.number > 0
+                && let Some(previous) = roll_of.get(&(r.address.name.clone(), b.number - 1))
+            {
+                after.extend(previous.iter().copied());
+            }
+            roll_of
+                .entry((r.address.name.clone(), b.number))
+                .or_default()
+                .push(out.len());
+        }
+        let rolls = matches!(kind, StepKind::Roll { .. });
         let is_container = r.address.kind == Kind::Container;
         let build = kind == StepKind::Build;
         let starts_in_update = kind.starts();
@@ -157,7 +191,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
                 kind: StepKind::Start,
                 after: vec![out.len() - 1],
             });
-        } else if is_container && starts_in_update {
+        } else if is_container && (starts_in_update || rolls) {
             running_after.insert(r.address.clone(), out.len() - 1);
         }
     }
@@ -170,7 +204,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         };
         // joining another container's namespace (or taking its volumes)
         // needs it running at create, as compose orders it
-        if step.kind == StepKind::Build {
+        if matches!(step.kind, StepKind::Build | StepKind::Roll { .. }) {
             for d in &r.shares_with {
                 if let Some(&j) = running_after.get(d) {
                     step.after.push(j);
@@ -184,6 +218,52 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
             if let Some(&j) = running_after.get(d) {
                 step.after.push(j);
             }
+        }
+    }
+    out
+}
+
+/// Where a rolled container (a replacement with a gate: the service has
+/// `deploy.update_config`) stands in its service's rollout.
+struct Batch {
+    /// From 0, in replica order.
+    number: usize,
+    /// In the service's last batch (no pause after it).
+    last: bool,
+    delay_ms: u64,
+}
+
+/// The batch of every rolled container: replicas in order, `parallelism`
+/// at a time (0: all in one batch).
+fn rolling_batches(plan: &Plan) -> BTreeMap<Address, Batch> {
+    let mut by_service: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+    for c in &plan.changes {
+        let rolled = c.action == Action::Replace
+            && c.rollout
+                .as_ref()
+                .is_some_and(|r| r.gate != crate::plan::rollout::Gate::None);
+        if rolled {
+            by_service.entry(&c.address.name).or_default().push(c);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (_, mut changes) in by_service {
+        changes.sort_by_key(|c| c.address.index);
+        let n = changes.len();
+        for (i, c) in changes.iter().enumerate() {
+            let Some(rollout) = &c.rollout else { continue };
+            let size = match rollout.parallelism as usize {
+                0 => n,
+                p => p,
+            };
+            out.insert(
+                c.address.clone(),
+                Batch {
+                    number: i / size,
+                    last: i / size == (n - 1) / size,
+                    delay_ms: rollout.delay_ms,
+                },
+            );
         }
     }
     out
@@ -239,6 +319,7 @@ mod tests {
             StepKind::Build => "build",
             StepKind::Start => "start",
             StepKind::Update { .. } => "update",
+            StepKind::Roll { .. } => "roll",
         };
         steps
             .iter()
@@ -316,5 +397,39 @@ mod tests {
                 "start container.web[1] after [build container.web[1], start container.db[1]]",
             ]
         );
+    }
+
+    /// With `deploy.update_config` a replacement is one roll step per
+    /// container (no teardown first), `parallelism` at a time, each batch
+    /// after the one before it.
+    #[test]
+    fn a_rolling_replacement_goes_in_batches() {
+        let yaml = |v: &str| {
+            format!(
+                "services:\n  api:\n    image: a\n    scale: 3\n    environment: {{V: '{v}'}}\n    deploy:\n      update_config: {{order: start-first, parallelism: 2, delay: 2s}}\n  web:\n    image: w\n    depends_on: [api]\n"
+            )
+        };
+        let old = desired(&yaml("1"));
+        let state = applied(&old);
+        let new = desired(&yaml("2"));
+        let plan = converge(&new, &state);
+        let all = steps(&plan, &new);
+        assert_eq!(
+            shown(&all),
+            [
+                "roll container.api[1] after []",
+                "roll container.api[2] after []",
+                "roll container.api[3] after [roll container.api[1], roll container.api[2]]",
+            ]
+        );
+        let pauses: Vec<u64> = all
+            .iter()
+            .map(|s| match s.kind {
+                StepKind::Roll { pause_ms, .. } => pause_ms,
+                _ => u64::MAX,
+            })
+            .collect();
+        // the delay comes between batches, not after the last
+        assert_eq!(pauses, [2000, 2000, 0]);
     }
 }

@@ -39,6 +39,9 @@ pub struct Job<'a> {
     pub parallelism: usize,
     /// Removing a container removes its anonymous volumes (`destroy --volumes`).
     pub anonymous_volumes: bool,
+    /// The state's records of the containers a rollout replaces, recorded
+    /// again when it rolls back to them.
+    pub previous: std::collections::BTreeMap<crate::resource::Address, crate::state::StateResource>,
 }
 
 /// Called once per finished step, in completion order: record its outcome

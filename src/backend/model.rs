@@ -374,6 +374,14 @@ fn apply(
                 let id = build(engine, project, &lineage, r)?;
                 Outcome::Put(r.address.clone(), StateResource::recorded(r, id))
             }
+            // a rollout that passes its gate ends as a plain replacement:
+            // the old container gone, the new one running under its name
+            (StepKind::Roll { id, name, .. }, Some(r)) => {
+                engine.remove_container(id.as_deref().unwrap_or(name));
+                let new = build(engine, project, &lineage, r)?;
+                engine.start(&new)?;
+                Outcome::Put(r.address.clone(), StateResource::recorded(r, new))
+            }
             (StepKind::Start, Some(r)) => {
                 let id = engine
                     .find(&r.engine_name)

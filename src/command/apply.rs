@@ -178,7 +178,14 @@ pub fn finish(
         ..
     } = planned;
     let lineage = state.lineage.clone();
+    let previous = plan
+        .changes
+        .iter()
+        .filter(|c| c.rollout.is_some())
+        .filter_map(|c| Some((c.address.clone(), state.get(&c.address)?.clone())))
+        .collect();
     let job = Job {
+        previous,
         project: &loaded.project,
         desired: &desired,
         plan: &plan,

@@ -105,8 +105,7 @@ const HEALTH_RETRIES: f64 = 3.0;
 pub fn health_budget(h: Option<&Healthcheck>) -> Option<Duration> {
     let h = h?;
     let disabled = h.disable
-        || h
-            .test
+        || h.test
             .as_ref()
             .is_some_and(|t| t.first().is_some_and(|x| x == "NONE"));
     if disabled {
@@ -179,13 +178,16 @@ pub fn rollout(spec: &ContainerSpec, replaced_dependency: Option<&str>) -> Rollo
 }
 
 /// Why the old and new container cannot run side by side, if they cannot.
-fn start_first_impossible(spec: &ContainerSpec, replaced_dependency: Option<&str>) -> Option<String> {
+fn start_first_impossible(
+    spec: &ContainerSpec,
+    replaced_dependency: Option<&str>,
+) -> Option<String> {
     let s = &spec.service;
-    if let Some(p) = s
-        .ports
-        .iter()
-        .find(|p| p.published.as_deref().is_some_and(|h| !h.is_empty() && h != "0"))
-    {
+    if let Some(p) = s.ports.iter().find(|p| {
+        p.published
+            .as_deref()
+            .is_some_and(|h| !h.is_empty() && h != "0")
+    }) {
         let host = p.published.as_deref().unwrap_or_default();
         return Some(format!(
             "it publishes host port {host}, which the old and new container cannot both hold"
@@ -205,7 +207,8 @@ fn start_first_impossible(spec: &ContainerSpec, replaced_dependency: Option<&str
         }
         _ => {}
     }
-    replaced_dependency.map(|d| format!("{d} is replaced too, so the old container cannot stay on it"))
+    replaced_dependency
+        .map(|d| format!("{d} is replaced too, so the old container cannot stay on it"))
 }
 
 /// One line for a reviewer: `start-first, 1 at a time, gate: healthcheck (≤ 45 s), on failure: rollback`.
@@ -246,7 +249,7 @@ pub fn describe(r: &Rollout) -> String {
 }
 
 fn seconds(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
@@ -319,13 +322,15 @@ mod tests {
             "stop-first, 1 at a time, gate: running for 5 s, on failure: pause (stop-first: it publishes host port 8080, which the old and new container cannot both hold)"
         );
         // an ephemeral host port is chosen by the engine: both can run
-        let ephemeral = "    ports: ['80']\n    deploy:\n      update_config: {order: start-first}\n";
+        let ephemeral =
+            "    ports: ['80']\n    deploy:\n      update_config: {order: start-first}\n";
         assert_eq!(rollout(&spec(ephemeral), None).order, Order::StartFirst);
     }
 
     #[test]
     fn a_shared_network_namespace_or_a_replaced_network_forces_stop_first() {
-        let host = "    network_mode: host\n    deploy:\n      update_config: {order: start-first}\n";
+        let host =
+            "    network_mode: host\n    deploy:\n      update_config: {order: start-first}\n";
         assert!(
             rollout(&spec(host), None)
                 .forced

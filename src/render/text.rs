@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 use console::Style;
 
 use super::view::{
-    DiffLine, Line, NO_CHANGES, NOT_REFRESHED, ORPHANS, PlanView, ROLLOUTS, short_id, symbol, text_sign,
+    DiffLine, Line, NO_CHANGES, NOT_REFRESHED, ORPHANS, PlanView, ROLLOUTS, short_id, symbol,
+    text_sign,
 };
 use crate::plan::{Action, Plan};
 

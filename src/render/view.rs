@@ -76,13 +76,13 @@ impl<'a> PlanView<'a> {
                 let which = match numbers.as_slice() {
                     [one] => one.to_string(),
                     [first, .., last] if contiguous => format!("{first}..{last}"),
-                    all => all
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(","),
+                    all => all.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
                 };
-                let what = if rolling { "rolling replace" } else { "replace" };
+                let what = if rolling {
+                    "rolling replace"
+                } else {
+                    "replace"
+                };
                 format!("container.{service}[{which}] {what}, {described}")
             })
             .collect()

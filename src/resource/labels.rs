@@ -26,3 +26,16 @@ pub const ADDRESS: &str = "dev.berth.address";
 pub const SPEC_HASH: &str = "dev.berth.spec-hash";
 /// berth's own: the lineage of the state that created it.
 pub const LINEAGE: &str = "dev.berth.lineage";
+
+/// The name a rollout gives the new container until it has passed its gate
+/// (`<name>-berth-next`), and the old one while the rollout may still go
+/// back to it (`<name>-berth-prev`). A container under such a name that an
+/// apply finds is left over from an interrupted rollout: it goes.
+pub const ROLLOUT_NEXT: &str = "-berth-next";
+pub const ROLLOUT_PREV: &str = "-berth-prev";
+
+/// Whether a container name is a rollout's temporary one.
+pub fn is_rollout_temporary(name: &str) -> bool {
+    let name = name.trim_start_matches('/');
+    name.ends_with(ROLLOUT_NEXT) || name.ends_with(ROLLOUT_PREV)
+}

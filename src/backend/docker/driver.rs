@@ -19,6 +19,8 @@ use crate::resource::spec::{NetworkSpec, Spec, VolumeSpec};
 use crate::resource::{Address, ContainerSpec, Desired, Kind, Resource};
 use crate::state::StateResource;
 
+mod rollout;
+
 /// How long a container create waits for a leftover of its name to become
 /// removable (see [`EngineDriver::create_container`]).
 const LEFTOVER_WAIT: Duration = Duration::from_secs(15);
@@ -39,6 +41,7 @@ pub struct EngineDriver {
     lineage: String,
     /// Removing a container removes its anonymous volumes (`destroy --volumes`).
     anonymous_volumes: bool,
+    rollouts: rollout::Rollouts,
 }
 
 impl EngineDriver {
@@ -48,8 +51,19 @@ impl EngineDriver {
         desired: &Desired,
         plan: &Plan,
         lineage: &str,
+        previous: BTreeMap<Address, StateResource>,
     ) -> Self {
+        let rolled = plan
+            .changes
+            .iter()
+            .filter(|c| {
+                c.rollout
+                    .as_ref()
+                    .is_some_and(|r| r.gate != crate::plan::rollout::Gate::None)
+            })
+            .map(|c| c.address.clone());
         EngineDriver {
+            rollouts: rollout::Rollouts::new(rolled, previous),
             engine,
             project: project.clone(),
             resources: desired.resources.clone(),
@@ -87,24 +101,7 @@ impl EngineDriver {
         let target = id.unwrap_or(name);
         match address.kind {
             Kind::Container => {
-                // stopped as it was applied: its stop signal and grace period
-                let before = self
-                    .changes
-                    .get(address)
-                    .and_then(|c| c.before.as_deref())
-                    .and_then(|b| Spec::from_json(Kind::Container, b).ok());
-                let applied = before
-                    .as_ref()
-                    .and_then(Spec::container)
-                    .map(|c| &c.service);
-                let signal = applied.and_then(|s| s.stop_signal.clone());
-                let grace = applied
-                    .and_then(|s| s.stop_grace_period)
-                    .map(|d| Duration::from_nanos(d.0.max(0) as u64));
-                match container::stop(engine, target, signal.as_deref(), grace).await {
-                    Err(e) if !e.is_not_found() => return Err(e),
-                    _ => {}
-                }
+                self.stop_as_applied(address, target).await?;
                 container::remove_with(engine, target, true, self.anonymous_volumes).await?;
             }
             Kind::Network => network::remove(engine, target).await?,
@@ -113,6 +110,28 @@ impl EngineDriver {
             Kind::Image => {}
         }
         Ok(Outcome::Forget(address.clone()))
+    }
+
+    /// Stop the container at `address` (`target`: its ID or name) as it was
+    /// applied: with its stop signal and grace period. One already gone is fine.
+    async fn stop_as_applied(&self, address: &Address, target: &str) -> Result<(), EngineError> {
+        let before = self
+            .changes
+            .get(address)
+            .and_then(|c| c.before.as_deref())
+            .and_then(|b| Spec::from_json(Kind::Container, b).ok());
+        let applied = before
+            .as_ref()
+            .and_then(Spec::container)
+            .map(|c| &c.service);
+        let signal = applied.and_then(|s| s.stop_signal.clone());
+        let grace = applied
+            .and_then(|s| s.stop_grace_period)
+            .map(|d| Duration::from_nanos(d.0.max(0) as u64));
+        match container::stop(self.engine(), target, signal.as_deref(), grace).await {
+            Err(e) if !e.is_not_found() => Err(e),
+            _ => Ok(()),
+        }
     }
 
     async fn build(&self, r: &Resource) -> Result<Outcome, EngineError> {
@@ -141,27 +160,34 @@ impl EngineDriver {
                 Ok(self.recorded(r, id))
             }
             Kind::Container => {
-                let spec = container_spec(r)?;
-                let image_id = image::inspect_id(engine, &spec.image)
-                    .await?
-                    .unwrap_or_default();
-                let labels =
-                    container::container_labels(&self.project, r, &image_id, &self.lineage);
-                let files = expected::file_mounts(spec, &self.project);
-                let service = r.address.service().unwrap_or_default();
-                let view = expected::expected(spec, service, &self.project, &labels, &files);
                 // recorded as soon as the engine returns the ID; `Start` starts it
-                let platform = spec.service.platform.as_deref();
-                let id = self.create_container(r, platform, &view).await?;
-                for file in expected::injected_files(spec, &self.project) {
-                    if let Err(e) = container::copy_in(engine, &id, &file).await {
-                        let _ = container::remove(engine, &id, true).await;
-                        return Err(e);
-                    }
-                }
+                let id = self.create(r, &r.engine_name).await?;
                 Ok(self.recorded(r, id))
             }
         }
+    }
+
+    /// Create the container `r` under `name` (its own, or a rollout's
+    /// temporary one) with the files it takes in copied into it.
+    async fn create(&self, r: &Resource, name: &str) -> Result<String, EngineError> {
+        let engine = self.engine();
+        let spec = container_spec(r)?;
+        let image_id = image::inspect_id(engine, &spec.image)
+            .await?
+            .unwrap_or_default();
+        let labels = container::container_labels(&self.project, r, &image_id, &self.lineage);
+        let files = expected::file_mounts(spec, &self.project);
+        let service = r.address.service().unwrap_or_default();
+        let view = expected::expected(spec, service, &self.project, &labels, &files);
+        let platform = spec.service.platform.as_deref();
+        let id = self.create_container(name, platform, &view).await?;
+        for file in expected::injected_files(spec, &self.project) {
+            if let Err(e) = container::copy_in(engine, &id, &file).await {
+                let _ = container::remove(engine, &id, true).await;
+                return Err(e);
+            }
+        }
+        Ok(id)
     }
 
     /// Create the container, replacing a leftover of the same name: ours, from
@@ -171,7 +197,7 @@ impl EngineDriver {
     /// conflict is retried, with backoff, for up to [`LEFTOVER_WAIT`].
     async fn create_container(
         &self,
-        r: &Resource,
+        name: &str,
         platform: Option<&str>,
         view: &expected::Expected,
     ) -> Result<String, EngineError> {
@@ -179,8 +205,8 @@ impl EngineDriver {
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
-            let _ = container::remove(engine, &r.engine_name, true).await;
-            match container::create(engine, &r.engine_name, platform, view).await {
+            let _ = container::remove(engine, name, true).await;
+            match container::create(engine, name, platform, view).await {
                 Err(e) if e.is_conflict() && started.elapsed() + pause < LEFTOVER_WAIT => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(1));
@@ -358,6 +384,21 @@ impl Driver for EngineDriver {
                 Some(r) => self.update(r, ops).await,
                 None => Ok(Outcome::Forget(step.address.clone())),
             },
+            StepKind::Roll { id, name, pause_ms } => match self.resources.get(&step.address) {
+                Some(r) => {
+                    let old = id.as_deref().or(Some(name.as_str()));
+                    self.roll(r, old, Duration::from_millis(*pause_ms)).await
+                }
+                None => Ok(Outcome::Forget(step.address.clone())),
+            },
         }
+    }
+
+    fn salvage(&self, step: &Step) -> Option<Outcome> {
+        self.rollouts.salvage(&step.address)
+    }
+
+    fn halts(&self, step: &Step) -> bool {
+        self.rollouts.halts(&step.address)
     }
 }

@@ -131,7 +131,14 @@ impl Backend for Docker {
         event: &mut dyn FnMut(Event),
     ) -> Result<Report<EngineError>, EngineError> {
         let engine = self.engine()?;
-        let mut driver = EngineDriver::new(engine, job.project, job.desired, job.plan, job.lineage);
+        let mut driver = EngineDriver::new(
+            engine,
+            job.project,
+            job.desired,
+            job.plan,
+            job.lineage,
+            job.previous,
+        );
         if job.anonymous_volumes {
             driver = driver.removing_anonymous_volumes();
         }

@@ -382,3 +382,63 @@ pub async fn wait_exit(engine: &Engine, id: &str, timeout: Duration) -> Result<i
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Wait `monitor` and check the container kept running all along: not
+/// exited, not restarting, not restarted (its restart count unchanged). The
+/// gate of a container without a healthcheck in a rollout.
+pub async fn wait_running(engine: &Engine, id: &str, monitor: Duration) -> Result<(), EngineError> {
+    let started = Instant::now();
+    let first = inspect(engine, id).await?;
+    let restarts = first.restart_count.unwrap_or(0);
+    loop {
+        let c = inspect(engine, id).await?;
+        let name = c
+            .name
+            .as_deref()
+            .unwrap_or(id)
+            .trim_start_matches('/')
+            .to_string();
+        let state = c.state.unwrap_or_default();
+        let doing = format!("keep container `{name}` running for {:.0?}", monitor);
+        let restarted = c.restart_count.unwrap_or(0) > restarts || state.restarting == Some(true);
+        if restarted {
+            return Err(failed(
+                doing,
+                format!(
+                    "it restarted (last exit code {})",
+                    state.exit_code.unwrap_or(-1)
+                ),
+            ));
+        }
+        if state.running != Some(true) {
+            return Err(failed(
+                doing,
+                format!("it exited with code {}", state.exit_code.unwrap_or(-1)),
+            ));
+        }
+        if started.elapsed() >= monitor {
+            return Ok(());
+        }
+        tokio::time::sleep(POLL.min(monitor.saturating_sub(started.elapsed()))).await;
+    }
+}
+
+/// The last `lines` lines the container wrote (stdout and stderr), for a
+/// failure report; empty when the engine cannot say.
+pub async fn log_tail(engine: &Engine, id: &str, lines: usize) -> Vec<String> {
+    use futures_util::StreamExt;
+    let options = bollard::query_parameters::LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: lines.to_string(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let mut stream = engine.docker().logs(id, Some(options));
+    while let Some(Ok(chunk)) = stream.next().await {
+        let text = String::from_utf8_lossy(&chunk.into_bytes()).into_owned();
+        out.extend(text.lines().map(str::to_string));
+    }
+    let skip = out.len().saturating_sub(lines);
+    out.split_off(skip)
+}

@@ -1,0 +1,193 @@
+//! Rollouts against the real engine: a replacement driven by
+//! `deploy.update_config` starts the new container before the old one stops
+//! (start-first), holds it to its gate, and leaves the old one serving when
+//! the gate is never passed.
+
+use crate::common::engine::{Stack, docker};
+
+/// Two replicas of a kv server with a healthcheck, rolled start-first one at
+/// a time; `VERSION` is what a test changes.
+fn stack_yaml(version: &str, health_test: &str, failure_action: &str) -> String {
+    format!(
+        "services:
+  kv:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+    scale: 2
+    environment: {{VERSION: '{version}'}}
+    healthcheck:
+      test: {health_test}
+      interval: 1s
+      timeout: 1s
+      retries: 2
+    deploy:
+      update_config: {{order: start-first, parallelism: 1, failure_action: {failure_action}}}
+"
+    )
+}
+
+const HEALTHY: &str = "[\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"127.0.0.1:6379\"]";
+const NEVER_HEALTHY: &str = "[\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"127.0.0.1:1\"]";
+
+fn write(stack: &Stack, yaml: &str) {
+    std::fs::write(stack.dir.path().join("compose.yaml"), yaml).unwrap();
+}
+
+/// The project's containers as `name id running`, sorted.
+fn containers(stack: &Stack) -> Vec<String> {
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", stack.project),
+        "--format",
+        "{{.Names}} {{.ID}} {{.State}}",
+    ]);
+    let mut all: Vec<String> = out.lines().map(str::to_string).collect();
+    all.sort();
+    all
+}
+
+fn env_of(name: &str) -> String {
+    docker(&["inspect", "-f", "{{json .Config.Env}}", name])
+}
+
+#[test]
+fn start_first_starts_each_new_container_before_its_old_one_stops() {
+    let stack = Stack::new("roll", &stack_yaml("1", HEALTHY, "rollback"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
+        .run()
+        .code(0);
+    let since = docker(&["info", "-f", "{{.SystemTime}}"])
+        .trim()
+        .to_string();
+    write(&stack, &stack_yaml("2", HEALTHY, "rollback"));
+    stack
+        .berth()
+        .args(["plan"])
+        .run()
+        .code(0)
+        .stdout_has("container.kv[1..2] rolling replace, start-first, 1 at a time, gate: healthcheck (≤ 4 s), on failure: rollback");
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    let until = docker(&["info", "-f", "{{.SystemTime}}"])
+        .trim()
+        .to_string();
+
+    // the canonical names run the new version; nothing temporary is left
+    let p = &stack.project;
+    let all = containers(&stack);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    for n in 1..=2 {
+        let name = format!("{p}-kv-{n}");
+        assert!(
+            all.iter()
+                .any(|c| c.starts_with(&format!("{name} ")) && c.ends_with(" running")),
+            "{all:#?}"
+        );
+        assert!(env_of(&name).contains("VERSION=2"), "{}", env_of(&name));
+    }
+    // the engine's own record of the order: each new container (under its
+    // temporary name) started before the old one of its replica died, and
+    // replica 2 began only after replica 1 was done
+    let events = docker(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        &format!("label=com.docker.compose.project={p}"),
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    let order: Vec<&str> = events
+        .lines()
+        .filter(|l| l.starts_with("start ") || l.starts_with("die ") || l.starts_with("rename "))
+        .collect();
+    let at = |line: &str| {
+        order
+            .iter()
+            .position(|l| *l == line)
+            .unwrap_or_else(|| panic!("no `{line}` in {order:#?}"))
+    };
+    for n in 1..=2 {
+        let next = format!("start {p}-kv-{n}-berth-next");
+        let old_died = format!("die {p}-kv-{n}");
+        assert!(at(&next) < at(&old_died), "{order:#?}");
+    }
+    assert!(
+        at(&format!("die {p}-kv-1")) < at(&format!("start {p}-kv-2-berth-next")),
+        "{order:#?}"
+    );
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn a_gate_never_passed_leaves_the_old_container_serving_and_the_change_planned() {
+    let stack = Stack::new("rollfail", &stack_yaml("1", HEALTHY, "rollback"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
+        .run()
+        .code(0);
+    let before = containers(&stack);
+    write(&stack, &stack_yaml("2", NEVER_HEALTHY, "rollback"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("is unhealthy")
+        .stderr_has("the old container keeps serving");
+    // the same containers as before, still running; no temporary ones left
+    assert_eq!(containers(&stack), before);
+    let p = &stack.project;
+    assert!(env_of(&format!("{p}-kv-1")).contains("VERSION=1"));
+    // the state still records the old containers: the change is planned again
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2)
+        .stdout_has("Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy.");
+}
+
+#[test]
+fn a_fixed_host_port_makes_the_plan_say_stop_first_and_why() {
+    let yaml = "services:
+  web:
+    image: berth-test-demo:latest
+    command: [\"sleep\"]
+    environment: {V: '1'}
+    ports: ['127.0.0.1:18931:5000']
+    deploy:
+      update_config: {order: start-first}
+";
+    let stack = Stack::new("rollport", yaml);
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
+        .run()
+        .code(0);
+    write(&stack, &yaml.replace("V: '1'", "V: '2'"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0)
+        .stdout_has("container.web[1] rolling replace, stop-first, 1 at a time, gate: running for 5 s, on failure: pause (stop-first: it publishes host port 18931, which the old and new container cannot both hold)");
+    let name = format!("{}-web-1", stack.project);
+    assert!(env_of(&name).contains("V=2"));
+}
