@@ -95,6 +95,15 @@ impl Rollouts {
     }
 }
 
+/// What went wrong, without the "failed to ..." of a failure berth found
+/// itself (the roll step says what it was doing).
+fn what(e: &EngineError) -> String {
+    match e {
+        EngineError::Failed { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -158,7 +167,7 @@ impl EngineDriver {
             (s.failed, s.total.max(1), s.finished >= s.total)
         };
         let tolerated = failed as f64 / total as f64 <= rollout.max_failure_ratio;
-        let mut message = format!("{cause}; the old container keeps serving");
+        let mut message = format!("{}; the old container keeps serving", what(&cause));
         if tolerated || rollout.on_failure == FailureAction::Continue {
             lock(&self.rollouts.soft).insert(r.address.clone());
             message.push_str(if tolerated {
@@ -309,14 +318,12 @@ impl EngineDriver {
             Gate::None => Ok(()),
         };
         let Err(e) = passed else { return Ok(()) };
+        let mut message = format!("the new container did not pass its gate: {}", what(&e));
         let logs = container::log_tail(engine, id, LOG_LINES).await;
-        if logs.is_empty() {
-            return Err(e);
+        if !logs.is_empty() {
+            message.push_str(&format!("; its last log lines: {}", logs.join(" | ")));
         }
-        Err(ops::failed(
-            format!("pass the gate of `{}`", r.engine_name),
-            format!("{e}; its last log lines: {}", logs.join(" | ")),
-        ))
+        Err(ops::failed(format!("start `{}`", r.engine_name), message))
     }
 
     /// Put every container of `service` already swapped back to its old
