@@ -191,3 +191,45 @@ fn a_fixed_host_port_makes_the_plan_say_stop_first_and_why() {
     let name = format!("{}-web-1", stack.project);
     assert!(env_of(&name).contains("V=2"));
 }
+
+/// What an apply killed mid-rollout leaves (the new container under its
+/// temporary name) is planned for removal and removed; nothing else moves.
+#[test]
+fn a_leftover_of_an_interrupted_rollout_is_removed_by_the_next_apply() {
+    let stack = Stack::new("rollleft", &stack_yaml("1", HEALTHY, "pause"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
+        .run()
+        .code(0);
+    let before = containers(&stack);
+    let p = &stack.project;
+    docker(&[
+        "create",
+        "--name",
+        &format!("{p}-kv-1-berth-next"),
+        "--label",
+        &format!("com.docker.compose.project={p}"),
+        "--label",
+        "dev.berth.address=container.kv[1]",
+        "berth-test-demo:latest",
+    ]);
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2)
+        .stdout_has("Left over by an interrupted rollout (apply removes them first):")
+        .stdout_has(&format!("container.kv[1] {p}-kv-1-berth-next"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert_eq!(containers(&stack), before);
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}

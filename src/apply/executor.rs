@@ -119,6 +119,7 @@ pub fn describe(step: &Step) -> &'static str {
         StepKind::Start => "starting",
         StepKind::Update { .. } => "updating",
         StepKind::Roll { .. } => "rolling out",
+        StepKind::Sweep { .. } => "removing a leftover of",
     }
 }
 

@@ -8,7 +8,8 @@ use crate::state::{State, StateResource};
 pub enum Outcome {
     Put(Address, StateResource),
     Forget(Address),
-    /// Nothing new to record (a container recorded at create was started).
+    /// Nothing new to record (a container recorded at create was started,
+    /// a leftover the state never knew was removed).
     Started,
     /// Several records at once (a rollout rolled back: the old containers
     /// of its service are back).

@@ -32,6 +32,9 @@ pub enum StepKind {
         name: String,
         pause_ms: u64,
     },
+    /// Remove a container an interrupted rollout left under a temporary
+    /// name; the state is not touched (it never recorded it).
+    Sweep { id: String },
 }
 
 impl StepKind {
@@ -57,7 +60,17 @@ pub struct Step {
 
 /// The steps of a plan; `after` says what each waits for (the executor walks that graph).
 pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
-    let mut out: Vec<Step> = Vec::new();
+    // leftovers of an interrupted rollout go first
+    let mut out: Vec<Step> = plan
+        .leftovers
+        .iter()
+        .map(|l| Step {
+            address: l.address.clone(),
+            kind: StepKind::Sweep { id: l.id.clone() },
+            after: vec![],
+        })
+        .collect();
+    let swept = out.len();
     let mut teardown_of: BTreeMap<Address, usize> = BTreeMap::new();
     let mut build_of: BTreeMap<Address, usize> = BTreeMap::new();
     // the step after which a container is running: its Start, or an Update
@@ -92,7 +105,11 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
             .then(a.address.cmp(&b.address))
     });
     for c in tearing {
-        let mut after = Vec::new();
+        let mut after: Vec<usize> = if c.address.kind == Kind::Container {
+            Vec::new()
+        } else {
+            (0..swept).collect()
+        };
         // a network or volume goes after every container torn down that used it
         for d in dependents(&c.address) {
             if let Some(&i) = teardown_of.get(&d) {
@@ -145,7 +162,9 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
                 Action::NoOp | Action::Read | Action::Delete => continue,
             },
         };
-        let mut after = Vec::new();
+        let mut after: Vec<usize> = (0..swept)
+            .filter(|&i| out[i].address == r.address)
+            .collect();
         if let Some(&i) = teardown_of.get(&r.address) {
             after.push(i);
         }
@@ -320,6 +339,7 @@ mod tests {
             StepKind::Start => "start",
             StepKind::Update { .. } => "update",
             StepKind::Roll { .. } => "roll",
+            StepKind::Sweep { .. } => "sweep",
         };
         steps
             .iter()

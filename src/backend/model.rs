@@ -369,6 +369,10 @@ fn apply(
                 }
                 Outcome::Forget(step.address.clone())
             }
+            (StepKind::Sweep { id }, _) => {
+                engine.remove_container(id);
+                Outcome::Started
+            }
             (_, None) => Outcome::Forget(step.address.clone()),
             (StepKind::Build, Some(r)) => {
                 let id = build(engine, project, &lineage, r)?;

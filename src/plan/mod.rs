@@ -124,6 +124,15 @@ pub struct Orphan {
     pub id: String,
 }
 
+/// A container an interrupted rollout left under a temporary name
+/// (`<name>-berth-next`, `<name>-berth-prev`): apply removes it first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leftover {
+    pub address: Address,
+    pub name: String,
+    pub id: String,
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -134,6 +143,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Labelled with the project but unknown; deleted only with `--remove-orphans`.
     pub orphans: Vec<Orphan>,
+    /// Left over by an interrupted rollout; apply removes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<Leftover>,
     /// Problems that make the plan impossible to apply, one line each.
     pub errors: Vec<String>,
 }
@@ -164,9 +176,11 @@ impl Plan {
 
     /// Whether apply would change anything.
     pub fn has_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+        !self.leftovers.is_empty()
+            || self
+                .changes
+                .iter()
+                .any(|c| !matches!(c.action, Action::NoOp | Action::Read))
     }
 
     /// sha256 over the plan's JSON: what a saved plan promises to do.

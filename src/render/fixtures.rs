@@ -45,6 +45,7 @@ fn plan(project: &str, changes: Vec<Change>) -> Plan {
         refreshed: true,
         changes,
         orphans: vec![],
+        leftovers: vec![],
         errors: vec![],
     }
 }

@@ -8,7 +8,7 @@
 //! `docs/example-plan.md` shows the output; a test keeps it current.
 
 use super::view::{
-    DiffLine, Line, NO_CHANGES, PlanView, ROLLOUTS, ResourceView, short_id, text_sign,
+    DiffLine, LEFTOVERS, Line, NO_CHANGES, PlanView, ROLLOUTS, ResourceView, short_id, text_sign,
 };
 use crate::plan::{Plan, Reason};
 
@@ -54,6 +54,18 @@ pub fn markdown(plan: &Plan) -> String {
                 o.kind,
                 o.name,
                 short_id(&o.id)
+            ));
+        }
+        out.push('\n');
+    }
+    if !plan.leftovers.is_empty() {
+        out.push_str(&format!("**{LEFTOVERS}**\n\n"));
+        for l in &plan.leftovers {
+            out.push_str(&format!(
+                "- `{}` `{}` (`{}`)\n",
+                l.address,
+                l.name,
+                short_id(&l.id)
             ));
         }
         out.push('\n');

@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use console::Style;
 
 use super::view::{
-    DiffLine, Line, NO_CHANGES, NOT_REFRESHED, ORPHANS, PlanView, ROLLOUTS, short_id, symbol,
-    text_sign,
+    DiffLine, LEFTOVERS, Line, NO_CHANGES, NOT_REFRESHED, ORPHANS, PlanView, ROLLOUTS, short_id,
+    symbol, text_sign,
 };
 use crate::plan::{Action, Plan};
 
@@ -89,6 +89,18 @@ pub fn text_to(
         out.push_str(&format!("{}\n", p.bold.apply_to(ORPHANS)));
         for o in &plan.orphans {
             out.push_str(&format!("  {} {} ({})\n", o.kind, o.name, short_id(&o.id)));
+        }
+        out.push('\n');
+    }
+    if !plan.leftovers.is_empty() {
+        out.push_str(&format!("{}\n", p.bold.apply_to(LEFTOVERS)));
+        for l in &plan.leftovers {
+            out.push_str(&format!(
+                "  {} {} ({})\n",
+                l.address,
+                l.name,
+                short_id(&l.id)
+            ));
         }
         out.push('\n');
     }

@@ -16,6 +16,8 @@ pub const NO_CHANGES: &str = "No changes. Docker matches the configuration.";
 /// Heading of the orphan list.
 pub const ORPHANS: &str = "Orphans (labelled with the project, unknown to state and files; delete with --remove-orphans):";
 
+/// Heading of the list of an interrupted rollout's leftovers.
+pub const LEFTOVERS: &str = "Left over by an interrupted rollout (apply removes them first):";
 /// Heading of the rollout list.
 pub const ROLLOUTS: &str = "Rollouts (how replaced containers are swapped):";
 

@@ -384,6 +384,10 @@ impl Driver for EngineDriver {
                 Some(r) => self.update(r, ops).await,
                 None => Ok(Outcome::Forget(step.address.clone())),
             },
+            StepKind::Sweep { id } => {
+                container::remove(self.engine(), id, true).await?;
+                Ok(Outcome::Started)
+            }
             StepKind::Roll { id, name, pause_ms } => match self.resources.get(&step.address) {
                 Some(r) => {
                     let old = id.as_deref().or(Some(name.as_str()));

@@ -30,7 +30,9 @@ impl<'a> Engine<'a> {
     pub(super) fn new(observed: &'a Observed) -> Self {
         let mut by_address = HashMap::new();
         for c in &observed.containers {
-            if c.labels.get(labels::ONEOFF).is_some_and(|v| v == "True") {
+            if c.labels.get(labels::ONEOFF).is_some_and(|v| v == "True")
+                || labels::is_rollout_temporary(&c.name)
+            {
                 continue;
             }
             if let Some(a) = container_address(c) {
@@ -40,9 +42,12 @@ impl<'a> Engine<'a> {
         Engine {
             observed,
             containers_by_address: by_address,
+            // a rollout's temporary container is never the one a record
+            // means: an interrupted rollout's leftover (see `leftovers`)
             containers_by_id: observed
                 .containers
                 .iter()
+                .filter(|c| !labels::is_rollout_temporary(&c.name))
                 .map(|c| (c.id.as_str(), c))
                 .collect(),
         }

@@ -121,7 +121,11 @@ pub fn diff(input: &DiffInput) -> Plan {
     changes.extend(d.deletions());
     let (orphans, orphan_deletes) = d.orphans();
     changes.extend(orphan_deletes);
-    let problems = [d.objects_in_use(&changes), d.names_taken(&changes)];
+    let leftovers = d.leftovers();
+    let problems = [
+        d.objects_in_use(&changes, &leftovers),
+        d.names_taken(&changes),
+    ];
     d.errors.extend(problems.into_iter().flatten());
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     Plan {
@@ -130,6 +134,7 @@ pub fn diff(input: &DiffInput) -> Plan {
         refreshed: input.observed.is_some(),
         changes,
         orphans,
+        leftovers,
         errors: d.errors,
     }
 }

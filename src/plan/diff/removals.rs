@@ -15,8 +15,8 @@ use super::engine::container_address;
 use crate::observed::ObservedContainer;
 use crate::plan::reason::{Drift, OrphanKind, Reason};
 use crate::plan::sensitive::mask;
-use crate::plan::{Action, Change, Mode, Orphan};
-use crate::resource::{Address, Kind};
+use crate::plan::{Action, Change, Leftover, Mode, Orphan};
+use crate::resource::{Address, Kind, labels};
 
 impl Differ<'_> {
     /// Whether `--target` (none: every service) covers `a`.
@@ -99,7 +99,10 @@ impl Differ<'_> {
         let mut orphans = Vec::new();
         let mut deletes = Vec::new();
         for c in &e.observed.containers {
-            if !self.belongs_to_us(&c.labels) || known_ids.contains(c.id.as_str()) {
+            if !self.belongs_to_us(&c.labels)
+                || known_ids.contains(c.id.as_str())
+                || labels::is_rollout_temporary(&c.name)
+            {
                 continue;
             }
             let address = container_address(c);
@@ -145,12 +148,35 @@ impl Differ<'_> {
         (orphans, deletes)
     }
 
+    /// Containers of the project an interrupted rollout left under a
+    /// temporary name: apply removes them before anything else.
+    pub(super) fn leftovers(&self) -> Vec<Leftover> {
+        let Some(e) = &self.engine else {
+            return Vec::new();
+        };
+        if self.input.mode == Mode::RefreshOnly {
+            return Vec::new();
+        }
+        e.observed
+            .containers
+            .iter()
+            .filter(|c| self.belongs_to_us(&c.labels) && labels::is_rollout_temporary(&c.name))
+            .filter_map(|c| {
+                Some(Leftover {
+                    address: container_address(c)?,
+                    name: c.name.trim_start_matches('/').to_string(),
+                    id: c.id.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Networks and volumes the plan removes (deleted or replaced) that a
     /// container it keeps is still on or mounts: an orphan left without
     /// `--remove-orphans`, or one connected by hand. The engine refuses to
     /// remove a network with endpoints or a volume in use, so such a plan
     /// would fail halfway, after its other removals; it is an error instead.
-    pub(super) fn objects_in_use(&self, changes: &[Change]) -> Vec<String> {
+    pub(super) fn objects_in_use(&self, changes: &[Change], leftovers: &[Leftover]) -> Vec<String> {
         let Some(e) = &self.engine else {
             return Vec::new();
         };
@@ -163,6 +189,7 @@ impl Differ<'_> {
             .filter(removed)
             .filter(|c| c.address.kind == Kind::Container)
             .filter_map(|c| c.id.as_deref())
+            .chain(leftovers.iter().map(|l| l.id.as_str()))
             .collect();
         let mut errors = Vec::new();
         for object in changes.iter().filter(removed) {

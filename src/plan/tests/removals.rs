@@ -186,3 +186,31 @@ fn a_removed_container_recorded_under_a_stale_id_is_found_by_its_labels() {
         })
     );
 }
+
+/// An apply killed mid-rollout leaves the new container under its temporary
+/// name, or the old one set aside: neither is taken for the container the
+/// state records (not adopted, not an orphan); the plan removes both.
+#[test]
+fn an_interrupted_rollouts_leftovers_are_removed_and_never_adopted() {
+    let d = desired_from(STACK, &[]);
+    let mut o = engine_for(&d);
+    // the record's container was set aside; the new one never took its name
+    let web = o
+        .containers
+        .iter_mut()
+        .find(|c| c.name == "demo-web-1")
+        .unwrap();
+    web.name = "demo-web-1-berth-prev".into();
+    let next = orphan_of(&o, "container.web[1]", "demo-web-1-berth-next");
+    o.containers.push(next);
+    let p = plan_of(&d, &applied(&d), Some(&o));
+    let leftovers: Vec<&str> = p.leftovers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        leftovers,
+        ["demo-web-1-berth-prev", "demo-web-1-berth-next"]
+    );
+    assert!(p.orphans.is_empty(), "{:?}", p.orphans);
+    // the recorded container is gone from its name: a new one is made
+    assert_eq!(actions(&p), ["container.web[1] create"]);
+    assert!(p.has_changes());
+}

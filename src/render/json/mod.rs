@@ -40,7 +40,17 @@ pub struct JsonPlan {
     /// Every resource, no-ops included, in plan order.
     pub resource_changes: Vec<JsonResourceChange>,
     pub orphans: Vec<JsonOrphan>,
+    /// Containers an interrupted rollout left under a temporary name; apply
+    /// removes them first.
+    pub leftovers: Vec<JsonLeftover>,
     pub errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonLeftover {
+    pub address: String,
+    pub name: String,
+    pub id: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,6 +134,15 @@ impl From<&Plan> for JsonPlan {
             },
             resource_changes: p.changes.iter().map(JsonResourceChange::from).collect(),
             orphans: p.orphans.iter().map(JsonOrphan::from).collect(),
+            leftovers: p
+                .leftovers
+                .iter()
+                .map(|l| JsonLeftover {
+                    address: l.address.to_string(),
+                    name: l.name.clone(),
+                    id: l.id.clone(),
+                })
+                .collect(),
             errors: p.errors.clone(),
         }
     }
@@ -248,6 +267,7 @@ mod tests {
                     },
                 ],
                 "orphans": [],
+                "leftovers": [],
                 "errors": [],
             })
         );
