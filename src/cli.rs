@@ -192,6 +192,11 @@ pub struct ApplyArgs {
     /// (resources gone from the engine are forgotten), as Terraform's -refresh-only.
     #[arg(long = "refresh-only")]
     pub refresh_only: bool,
+    /// After the apply, watch the containers its rollouts replaced for
+    /// DURATION (`30s`, `2m`): when one turns unhealthy, restarts or exits,
+    /// every rollout of the apply goes back to the old containers (exit 1).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub watch: Option<std::time::Duration>,
     #[command(flatten)]
     pub change: ChangeArgs,
 }

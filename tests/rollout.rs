@@ -233,3 +233,96 @@ fn a_leftover_of_an_interrupted_rollout_is_removed_by_the_next_apply() {
         .run()
         .code(0);
 }
+
+/// `apply --watch`: a new version that passes its gate but turns unhealthy
+/// while watched is rolled back: the old containers run again, the state
+/// records them, apply exits 1 and the next plan shows the change again.
+#[test]
+fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
+    let yaml = |version: &str, probe: &str| {
+        format!(
+            "services:
+  dep:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+  kv:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+    scale: 2
+    environment: {{VERSION: '{version}'}}
+    healthcheck:
+      test: [\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"{probe}\"]
+      interval: 1s
+      timeout: 1s
+      retries: 2
+    deploy:
+      update_config: {{order: start-first, parallelism: 1}}
+"
+        )
+    };
+    let stack = Stack::new("rollwatch", &yaml("1", "127.0.0.1:6379"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
+        .run()
+        .code(0);
+    let p = stack.project.clone();
+    let old: Vec<String> = (1..=2)
+        .map(|n| {
+            docker(&["inspect", "-f", "{{.Id}}", &format!("{p}-kv-{n}")])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    // version 2 is healthy only while `dep` answers
+    write(&stack, &yaml("2", "dep:6379"));
+    let watcher = {
+        let berth = stack
+            .berth()
+            .args(["apply", "--auto-approve", "--watch", "60s"]);
+        std::thread::spawn(move || berth.run())
+    };
+    // once both replicas run version 2 (the old ones kept aside), break `dep`
+    let rolled = || {
+        (1..=2).all(|n| env_of(&format!("{p}-kv-{n}")).contains("VERSION=2"))
+            && crate::common::engine::try_docker(&["inspect", &format!("{p}-kv-2-berth-prev")])
+                .is_ok()
+    };
+    let started = std::time::Instant::now();
+    while !rolled() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the rollout did not finish: {:#?}",
+            containers(&stack)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    docker(&["stop", &format!("{p}-dep-1")]);
+    watcher
+        .join()
+        .unwrap()
+        .code(1)
+        .stdout_has("Watching the containers the rollouts replaced for 1m0s")
+        .stderr_has("turned unhealthy")
+        .stderr_has("rolled back 2 containers to the previous version");
+    // the old containers themselves run again under their names
+    for (n, id) in (1..=2).zip(&old) {
+        let name = format!("{p}-kv-{n}");
+        assert_eq!(
+            &docker(&["inspect", "-f", "{{.Id}}", &name])
+                .trim()
+                .to_string(),
+            id
+        );
+        assert!(env_of(&name).contains("VERSION=1"));
+    }
+    let names: Vec<String> = containers(&stack);
+    assert!(names.iter().all(|c| !c.contains("-berth-")), "{names:#?}");
+    docker(&["start", &format!("{p}-dep-1")]);
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2)
+        .stdout_has("Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy.");
+}

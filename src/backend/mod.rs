@@ -39,6 +39,9 @@ pub struct Job<'a> {
     pub parallelism: usize,
     /// Removing a container removes its anonymous volumes (`destroy --volumes`).
     pub anonymous_volumes: bool,
+    /// `apply --watch`: keep the old containers of every rollout until
+    /// [`Backend::watch`] is over.
+    pub watch: bool,
     /// The state's records of the containers a rollout replaces, recorded
     /// again when it rolls back to them.
     pub previous: std::collections::BTreeMap<crate::resource::Address, crate::state::StateResource>,
@@ -81,4 +84,25 @@ pub trait Backend {
         record: &mut Record<'_>,
         event: &mut dyn FnMut(Event),
     ) -> Result<Report<EngineError>, EngineError>;
+
+    /// After [`Backend::execute`] of a job with `watch`: watch the
+    /// containers its rollouts replaced for `duration`; when one turns
+    /// unhealthy, restarts or exits, put every rollout back to the old
+    /// containers (recorded through `record`).
+    fn watch(
+        &mut self,
+        duration: std::time::Duration,
+        record: &mut Record<'_>,
+    ) -> Result<Watched, EngineError>;
+}
+
+/// How [`Backend::watch`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// The apply rolled nothing out.
+    Nothing,
+    /// This many replaced containers stayed healthy; the old ones are gone.
+    Held(usize),
+    /// `problem` was seen; `back` containers run their old version again.
+    RolledBack { problem: String, back: usize },
 }

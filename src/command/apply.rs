@@ -76,7 +76,13 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
         )]));
     }
     let default = crate::cli::DEFAULT_PARALLELISM;
-    finish(g, planned, &args.change, saved, "Apply", default, false)
+    let how = Finish {
+        verb: "Apply",
+        default_parallelism: default,
+        anonymous_volumes: false,
+        watch: args.watch,
+    };
+    finish(g, planned, &args.change, saved, how)
 }
 
 /// A saved plan applies only to the inputs and state it was made against.
@@ -138,16 +144,31 @@ fn approve(args: &ChangeArgs, saved: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// How [`finish`] ends a command.
+pub struct Finish {
+    /// `Apply`, `Destroy`: what the summary calls it.
+    pub verb: &'static str,
+    pub default_parallelism: usize,
+    /// Removing a container removes its anonymous volumes (`destroy --volumes`).
+    pub anonymous_volumes: bool,
+    /// `apply --watch`: how long to watch what the rollouts replaced.
+    pub watch: Option<std::time::Duration>,
+}
+
 /// Show the plan, approve, execute, summarise: apply's and destroy's end.
 pub fn finish(
     g: &GlobalArgs,
     mut planned: Planned,
     args: &ChangeArgs,
     saved: bool,
-    verb: &str,
-    default_parallelism: usize,
-    anonymous_volumes: bool,
+    how: Finish,
 ) -> Result<ExitCode, Error> {
+    let Finish {
+        verb,
+        default_parallelism,
+        anonymous_volumes,
+        watch,
+    } = how;
     let color = super::color(g, false);
     if !planned.plan.has_changes() {
         if planned.engine_moved.is_some() {
@@ -186,6 +207,7 @@ pub fn finish(
         .collect();
     let job = Job {
         previous,
+        watch: watch.is_some(),
         project: &loaded.project,
         desired: &desired,
         plan: &plan,
@@ -194,18 +216,37 @@ pub fn finish(
         parallelism,
         anonymous_volumes,
     };
-    let report = backend.execute(
-        job,
-        &mut |_, outcome| {
-            outcome.apply_to(&mut state);
-            // a failed save fails the step: the summary names it
-            store.save(&mut state)
-        },
-        &mut |e| ui.event(e),
-    )?;
-    drop(lock);
+    let mut record = |_: &crate::apply::steps::Step, outcome: crate::apply::Outcome| {
+        outcome.apply_to(&mut state);
+        // a failed save fails the step: the summary names it
+        store.save(&mut state)
+    };
+    let report = backend.execute(job, &mut record, &mut |e| ui.event(e))?;
     ui.finish();
-    let code = summarise(&plan, &report, verb)?;
+    let mut code = summarise(&plan, &report, verb)?;
+    if let Some(duration) = watch.filter(|_| report.ok()) {
+        print_out(&format!(
+            "\nWatching the containers the rollouts replaced for {}...\n",
+            crate::compose::units::Duration(duration.as_nanos() as i64)
+        ))?;
+        match backend.watch(duration, &mut record)? {
+            crate::backend::Watched::Nothing => {
+                print_out("Nothing was rolled out (no deploy.update_config): nothing to watch.\n")?
+            }
+            crate::backend::Watched::Held(n) => print_out(&format!(
+                "All {n} replaced container{} stayed healthy; the old ones are removed.\n",
+                if n == 1 { "" } else { "s" }
+            ))?,
+            crate::backend::Watched::RolledBack { problem, back } => {
+                eprintln!(
+                    "error: {problem}: rolled back {back} container{} to the previous version",
+                    if back == 1 { "" } else { "s" }
+                );
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    drop(lock);
     if report.ok() && verb == "Apply" {
         let host = backend
             .remote_host()

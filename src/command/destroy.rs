@@ -20,15 +20,13 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode, Error> {
             && (c.address.kind != Kind::Volume || args.volumes)
     });
     let default = crate::cli::DESTROY_PARALLELISM;
-    finish(
-        g,
-        planned,
-        &args.change,
-        false,
-        "Destroy",
-        default,
-        args.volumes,
-    )
+    let how = super::apply::Finish {
+        verb: "Destroy",
+        default_parallelism: default,
+        anonymous_volumes: args.volumes,
+        watch: None,
+    };
+    finish(g, planned, &args.change, false, how)
 }
 
 /// The plan of a destroy: nothing is desired any more (of the targeted

@@ -77,6 +77,13 @@ impl EngineDriver {
         }
     }
 
+    /// `apply --watch`: keep every rollout's old containers until
+    /// [`EngineDriver::watch`] is over.
+    pub fn watching(mut self) -> Self {
+        self.rollouts.watching = true;
+        self
+    }
+
     /// Remove containers' anonymous volumes with them (`destroy --volumes`).
     pub fn removing_anonymous_volumes(mut self) -> Self {
         self.anonymous_volumes = true;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub use driver::EngineDriver;
 
-use super::{Backend, Job, Record};
+use super::{Backend, Job, Record, Watched};
 use crate::apply::executor::{Event, Report, execute};
 use crate::engine::{Engine, EngineError, Lookup, Selection, Session};
 use crate::observed::{EngineIdentity, Observed, ObservedContainer};
@@ -23,6 +23,9 @@ pub struct Docker {
     session: Session,
     /// The engine's identity, asked once (beside the first observation).
     identity: Option<EngineIdentity>,
+    /// The driver of the last [`Backend::execute`]: [`Backend::watch`]
+    /// goes on with its rollouts.
+    last_driver: Option<Arc<EngineDriver>>,
 }
 
 impl Docker {
@@ -32,6 +35,7 @@ impl Docker {
         Ok(Docker {
             session: Session::start(selection)?,
             identity: None,
+            last_driver: None,
         })
     }
 
@@ -131,6 +135,7 @@ impl Backend for Docker {
         event: &mut dyn FnMut(Event),
     ) -> Result<Report<EngineError>, EngineError> {
         let engine = self.engine()?;
+        let watch = job.watch;
         let mut driver = EngineDriver::new(
             engine,
             job.project,
@@ -142,12 +147,30 @@ impl Backend for Docker {
         if job.anonymous_volumes {
             driver = driver.removing_anonymous_volumes();
         }
-        Ok(self.session.block_on(execute(
-            Arc::new(driver),
-            job.steps,
-            job.parallelism,
-            record,
-            event,
-        )))
+        if watch {
+            driver = driver.watching();
+        }
+        let driver = Arc::new(driver);
+        self.last_driver = Some(driver.clone());
+        Ok(self
+            .session
+            .block_on(execute(driver, job.steps, job.parallelism, record, event)))
+    }
+
+    fn watch(
+        &mut self,
+        duration: std::time::Duration,
+        record: &mut Record<'_>,
+    ) -> Result<Watched, EngineError> {
+        let Some(driver) = self.last_driver.clone() else {
+            return Ok(Watched::Nothing);
+        };
+        let (watched, outcomes) = self.session.block_on(driver.watch(duration));
+        for (step, outcome) in outcomes {
+            record(&step, outcome).map_err(|e| {
+                crate::engine::ops::failed("record the rollback in the state", e.to_string())
+            })?;
+        }
+        Ok(watched)
     }
 }

@@ -294,17 +294,7 @@ pub async fn wait_healthy(engine: &Engine, id: &str, timeout: Duration) -> Resul
         let Some(health) = state.health else {
             return Err(failed(doing, "it has no healthcheck"));
         };
-        let last = health
-            .log
-            .as_ref()
-            .and_then(|log| log.last())
-            .map(|r| {
-                let output = r.output.as_deref().unwrap_or_default();
-                let output = output.split_whitespace().collect::<Vec<_>>().join(" ");
-                let output: String = output.chars().take(300).collect();
-                format!("last check exited {}: {output}", r.exit_code.unwrap_or(-1))
-            })
-            .unwrap_or_else(|| "no check has run yet".to_string());
+        let last = last_check(&health);
         match health.status {
             Some(HealthStatusEnum::HEALTHY) => return Ok(()),
             Some(HealthStatusEnum::UNHEALTHY) => {
@@ -339,6 +329,56 @@ pub async fn wait_healthy(engine: &Engine, id: &str, timeout: Duration) -> Resul
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// The last health check's exit code and output, on one line.
+fn last_check(health: &bollard::models::Health) -> String {
+    health
+        .log
+        .as_ref()
+        .and_then(|log| log.last())
+        .map(|r| {
+            let output = r.output.as_deref().unwrap_or_default();
+            let output = output.split_whitespace().collect::<Vec<_>>().join(" ");
+            let output: String = output.chars().take(300).collect();
+            format!("last check exited {}: {output}", r.exit_code.unwrap_or(-1))
+        })
+        .unwrap_or_else(|| "no check has run yet".to_string())
+}
+
+/// How many times the engine has restarted the container.
+pub async fn restart_count(engine: &Engine, id: &str) -> Result<i64, EngineError> {
+    Ok(inspect(engine, id).await?.restart_count.unwrap_or(0))
+}
+
+/// What is wrong with a container that should be serving: unhealthy,
+/// restarted since it had restarted `restarts` times, or not running.
+/// `None` when it is fine (or starting: not unhealthy yet).
+pub async fn trouble(engine: &Engine, id: &str, restarts: i64) -> Option<String> {
+    let c = match inspect(engine, id).await {
+        Ok(c) => c,
+        Err(e) if e.is_not_found() => return Some("is gone".into()),
+        Err(e) => return Some(format!("cannot be inspected: {e}")),
+    };
+    let state = c.state.unwrap_or_default();
+    if let Some(health) = &state.health
+        && health.status == Some(HealthStatusEnum::UNHEALTHY)
+    {
+        return Some(format!("turned unhealthy ({})", last_check(health)));
+    }
+    if c.restart_count.unwrap_or(0) > restarts || state.restarting == Some(true) {
+        return Some(format!(
+            "restarted (last exit code {})",
+            state.exit_code.unwrap_or(-1)
+        ));
+    }
+    if state.running != Some(true) {
+        return Some(format!(
+            "exited with code {}",
+            state.exit_code.unwrap_or(-1)
+        ));
+    }
+    None
 }
 
 /// The engine's inspect of a container, for the waits.

@@ -23,12 +23,17 @@ use std::time::Duration;
 
 use super::{EngineDriver, container_spec};
 use crate::apply::Outcome;
+use crate::apply::steps::{Step, StepKind};
+use crate::backend::Watched;
 use crate::engine::EngineError;
 use crate::engine::ops::{self, container};
 use crate::plan::rollout::{FailureAction, Gate, Order, Rollout};
 use crate::resource::labels::{ROLLOUT_NEXT, ROLLOUT_PREV};
 use crate::resource::{Address, Resource};
 use crate::state::StateResource;
+
+/// How often `apply --watch` looks at the replaced containers.
+const WATCH_POLL: Duration = Duration::from_millis(500);
 
 /// Log lines of a container that failed its gate, in the error.
 const LOG_LINES: usize = 5;
@@ -48,6 +53,8 @@ pub(super) struct Rollouts {
     /// The state's records of the containers being replaced, to record
     /// again when a rollback brings them back.
     previous: BTreeMap<Address, StateResource>,
+    /// `apply --watch`: old containers are kept until the watch is over.
+    pub(super) watching: bool,
 }
 
 #[derive(Default)]
@@ -124,7 +131,7 @@ impl EngineDriver {
             ));
         };
         let service = r.address.name.clone();
-        let keep_old = rollout.on_failure == FailureAction::Rollback;
+        let keep_old = rollout.on_failure == FailureAction::Rollback || self.rollouts.watching;
         let swapped = match rollout.order {
             Order::StartFirst => self.start_first(r, old, &rollout, keep_old).await,
             Order::StopFirst => self.stop_first(r, old, &rollout, keep_old).await,
@@ -139,9 +146,9 @@ impl EngineDriver {
                     s.done.push(swapped);
                     s.finished >= s.total
                 };
-                if all_done {
+                if all_done && !self.rollouts.watching {
                     self.retire_kept(&service).await;
-                } else if !pause.is_zero() {
+                } else if !all_done && !pause.is_zero() {
                     tokio::time::sleep(pause).await;
                 }
                 Ok(self.recorded(r, id))
@@ -382,6 +389,107 @@ impl EngineDriver {
             }
         }
         (back, problems)
+    }
+
+    /// The state's records of the old containers a rollback brought back.
+    fn records_of(&self, back: Vec<(Address, String)>) -> Vec<Outcome> {
+        back.into_iter()
+            .filter_map(|(a, id)| {
+                let old = self.rollouts.previous.get(&a)?;
+                Some(Outcome::Put(a, StateResource { id, ..old.clone() }))
+            })
+            .collect()
+    }
+
+    /// `apply --watch`: for `duration`, look at every container the
+    /// rollouts replaced; the first that turns unhealthy, restarts or exits
+    /// puts every rollout back to its old containers. What to record comes
+    /// with the verdict.
+    pub async fn watch(&self, duration: Duration) -> (Watched, Vec<(Step, Outcome)>) {
+        let engine = self.engine();
+        let swapped: Vec<(String, Address, String, String)> = {
+            let services = lock(&self.rollouts.services);
+            services
+                .iter()
+                .flat_map(|(service, s)| {
+                    s.done.iter().map(move |d| {
+                        (
+                            service.clone(),
+                            d.address.clone(),
+                            d.new_id.clone(),
+                            d.name.clone(),
+                        )
+                    })
+                })
+                .collect()
+        };
+        if swapped.is_empty() {
+            return (Watched::Nothing, Vec::new());
+        }
+        let mut restarts = BTreeMap::new();
+        for (_, _, id, _) in &swapped {
+            restarts.insert(
+                id.clone(),
+                container::restart_count(engine, id).await.unwrap_or(0),
+            );
+        }
+        let started = std::time::Instant::now();
+        let mut problem = None;
+        'watch: while started.elapsed() < duration {
+            for (_, _, id, name) in &swapped {
+                let since = restarts.get(id).copied().unwrap_or(0);
+                if let Some(p) = container::trouble(engine, id, since).await {
+                    problem = Some(format!("`{name}` {p} while watched"));
+                    break 'watch;
+                }
+            }
+            tokio::time::sleep(WATCH_POLL.min(duration.saturating_sub(started.elapsed()))).await;
+        }
+        let services: BTreeSet<String> = swapped.iter().map(|(s, ..)| s.clone()).collect();
+        let Some(problem) = problem else {
+            for s in &services {
+                self.retire_kept(s).await;
+            }
+            return (Watched::Held(swapped.len()), Vec::new());
+        };
+        let mut records = Vec::new();
+        let mut count = 0;
+        let mut problems = Vec::new();
+        for service in &services {
+            let Some(rollout) = swapped
+                .iter()
+                .find(|(s, ..)| s == service)
+                .and_then(|(_, a, ..)| self.changes.get(a))
+                .and_then(|c| c.rollout.clone())
+            else {
+                continue;
+            };
+            let (back, trouble) = self.roll_back(service, &rollout).await;
+            count += back.len();
+            problems.extend(trouble);
+            for outcome in self.records_of(back) {
+                let Outcome::Put(address, _) = &outcome else {
+                    continue;
+                };
+                let step = Step {
+                    address: address.clone(),
+                    kind: StepKind::Start,
+                    after: vec![],
+                };
+                records.push((step, outcome));
+            }
+        }
+        let mut problem = problem;
+        for p in problems {
+            problem.push_str(&format!("; {p}"));
+        }
+        (
+            Watched::RolledBack {
+                problem,
+                back: count,
+            },
+            records,
+        )
     }
 
     /// The rollout of `service` is over: the old containers it kept go.
