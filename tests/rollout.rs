@@ -69,7 +69,7 @@ fn start_first_starts_each_new_container_before_its_old_one_stops() {
         .args(["plan"])
         .run()
         .code(0)
-        .stdout_has("container.kv[1..2] rolling replace, start-first, 1 at a time, gate: healthcheck (≤ 4 s), on failure: rollback");
+        .stdout_has("container.kv[1..2] rolling replace, start-first, 1 at a time, gate: healthcheck (≤ 4 s), on failure: rollback (stop-first)");
     stack
         .berth()
         .args(["apply", "--auto-approve"])

@@ -84,10 +84,18 @@ pub struct Rollout {
     pub delay_ms: u64,
     pub gate: Gate,
     pub on_failure: FailureAction,
+    /// The order of the way back (`deploy.rollback_config.order`), when a
+    /// rollback puts the old containers back.
+    #[serde(default = "stop_first")]
+    pub rollback_order: Order,
     /// The share of the service's containers that may fail before
     /// `on_failure` acts (0: the first failure).
     #[serde(default)]
     pub max_failure_ratio: f64,
+}
+
+fn stop_first() -> Order {
+    Order::StopFirst
 }
 
 /// Swarm's default `update_config.monitor`: how long a container without a
@@ -142,6 +150,12 @@ pub fn rollout(spec: &ContainerSpec, replaced_dependency: Option<&str>) -> Rollo
     } else {
         asked
     };
+    // the way back: rollback_config's order, where the service allows it
+    let back = s.deploy.as_deref().and_then(|d| d.rollback_config.as_ref());
+    let rollback_order = match back.and_then(|b| b.order.as_deref()) {
+        Some("start-first") if forced.is_none() => Order::StartFirst,
+        _ => Order::StopFirst,
+    };
     let ms = |d: Option<crate::compose::units::Duration>| {
         d.map_or(0, |d| (d.as_secs_f64() * 1000.0).max(0.0) as u64)
     };
@@ -173,6 +187,7 @@ pub fn rollout(spec: &ContainerSpec, replaced_dependency: Option<&str>) -> Rollo
         delay_ms: ms(u.delay),
         gate,
         on_failure,
+        rollback_order,
         max_failure_ratio: u.max_failure_ratio.unwrap_or(0.0).clamp(0.0, 1.0),
     }
 }
@@ -236,6 +251,9 @@ pub fn describe(r: &Rollout) -> String {
         Gate::Running { monitor_ms } => format!("running for {}", seconds(monitor_ms)),
     });
     out.push_str(&format!(", on failure: {}", r.on_failure.as_str()));
+    if r.on_failure == FailureAction::Rollback {
+        out.push_str(&format!(" ({})", r.rollback_order.as_str()));
+    }
     if r.max_failure_ratio > 0.0 {
         out.push_str(&format!(
             " (after more than {:.0}% failed)",
@@ -282,10 +300,10 @@ mod tests {
 
     #[test]
     fn start_first_with_a_healthcheck_is_gated_by_the_healthchecks_own_budget() {
-        let s = "    healthcheck: {test: [CMD, probe], interval: 2s, timeout: 1s, retries: 3, start_period: 5s}\n    deploy:\n      update_config: {order: start-first, failure_action: rollback}\n";
+        let s = "    healthcheck: {test: [CMD, probe], interval: 2s, timeout: 1s, retries: 3, start_period: 5s}\n    deploy:\n      update_config: {order: start-first, failure_action: rollback}\n      rollback_config: {order: start-first}\n";
         assert_eq!(
             described(s),
-            "start-first, 1 at a time, gate: healthcheck (≤ 14 s), on failure: rollback"
+            "start-first, 1 at a time, gate: healthcheck (≤ 14 s), on failure: rollback (start-first)"
         );
     }
 

@@ -141,6 +141,7 @@ pub fn example() -> Plan {
                     delay_ms: 0,
                     gate: Gate::None,
                     on_failure: FailureAction::Pause,
+                    rollback_order: Order::StopFirst,
                     max_failure_ratio: 0.0,
                 });
             }),

@@ -261,7 +261,7 @@ mod tests {
                         "security": ["publishes port 8080:5000 on all interfaces"],
                         "rollout": {
                             "order": "stop-first", "parallelism": 0, "delay_ms": 0,
-                            "gate": {"kind": "none"}, "on_failure": "pause",
+                            "gate": {"kind": "none"}, "on_failure": "pause", "rollback_order": "stop-first",
                             "max_failure_ratio": 0.0,
                         },
                     },

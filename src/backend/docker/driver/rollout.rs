@@ -355,7 +355,7 @@ impl EngineDriver {
                 continue;
             };
             let result = async {
-                if rollout.order == Order::StartFirst {
+                if rollout.rollback_order == Order::StartFirst {
                     container::start(engine, old).await?;
                     if let Some(spec) = self
                         .resources
