@@ -326,3 +326,92 @@ fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
         .code(2)
         .stdout_has("Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy.");
 }
+
+/// `failure_action: rollback`: when a later batch fails its gate, the
+/// containers earlier batches replaced go back to their old containers, and
+/// the state records those again.
+#[test]
+fn a_failed_batch_rolls_back_the_batches_before_it() {
+    let yaml = |version: &str, probe: &str| {
+        format!(
+            "services:
+  dep:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+  kv:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+    scale: 2
+    environment: {{VERSION: '{version}'}}
+    healthcheck:
+      test: [\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"{probe}\"]
+      interval: 1s
+      timeout: 1s
+      retries: 2
+    deploy:
+      update_config: {{order: start-first, parallelism: 1, delay: 5s, failure_action: rollback}}
+"
+        )
+    };
+    let stack = Stack::new("rollback", &yaml("1", "127.0.0.1:6379"));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve", "--quiet"])
+        .run()
+        .code(0);
+    let p = stack.project.clone();
+    let old: Vec<String> = (1..=2)
+        .map(|n| {
+            docker(&["inspect", "-f", "{{.Id}}", &format!("{p}-kv-{n}")])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    // version 2 is healthy only while `dep` answers
+    write(&stack, &yaml("2", "dep:6379"));
+    let applying = {
+        let berth = stack.berth().args(["apply", "--auto-approve"]);
+        std::thread::spawn(move || berth.run())
+    };
+    // replica 1 rolled out (its old container kept aside): break `dep` during the delay
+    let started = std::time::Instant::now();
+    while !env_of(&format!("{p}-kv-1")).contains("VERSION=2") {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "replica 1 did not roll out: {:#?}",
+            containers(&stack)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    docker(&["stop", "-t", "0", &format!("{p}-dep-1")]);
+    applying
+        .join()
+        .unwrap()
+        .code(1)
+        .stderr_has("the new container did not pass its gate")
+        .stderr_has("rolled back 1 container already replaced");
+    for (n, id) in (1..=2).zip(&old) {
+        let name = format!("{p}-kv-{n}");
+        assert_eq!(
+            &docker(&["inspect", "-f", "{{.Id}}", &name])
+                .trim()
+                .to_string(),
+            id
+        );
+        assert!(env_of(&name).contains("VERSION=1"));
+    }
+    let names = containers(&stack);
+    assert!(names.iter().all(|c| !c.contains("-berth-")), "{names:#?}");
+    // the state records the old containers again: no drift, only the change
+    docker(&["start", &format!("{p}-dep-1")]);
+    let plan = stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2);
+    assert!(
+        !plan.stdout().contains("changed outside berth"),
+        "{}",
+        plan.stdout()
+    );
+}
