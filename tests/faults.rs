@@ -308,3 +308,96 @@ fn a_missing_image_and_containers_that_exit_fail_with_the_reason() {
         run.stdout()
     );
 }
+
+/// The machine's engine behind a TCP proxy on 127.0.0.1 that holds every
+/// request whose bytes contain `slow` for `delay` before passing it on: a
+/// slow engine, for that kind of request. Runs until the test process ends.
+fn slow_engine(slow: &'static str, delay: Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let Ok(server) = std::os::unix::net::UnixStream::connect("/var/run/docker.sock")
+                else {
+                    return;
+                };
+                let (mut to_client, mut from_server) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut from_server, &mut to_client));
+                let (mut from_client, mut to_server) = (client, server);
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match from_client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if buf[..n].windows(slow.len()).any(|w| w == slow.as_bytes()) {
+                        std::thread::sleep(delay);
+                    }
+                    if to_server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    format!("tcp://127.0.0.1:{port}")
+}
+
+/// A slow engine: a container create that takes longer than the request
+/// timeout (`COMPOSE_HTTP_TIMEOUT`) fails in one line saying what it waited
+/// for; the create may still land on the engine after that, and the next
+/// apply (on a healthy engine) converges without a duplicate.
+#[test]
+fn a_slow_engine_fails_in_one_line_naming_the_wait_and_the_next_apply_converges() {
+    let stack = Stack::new("slow", &sleepers(2));
+    let slow = slow_engine("/containers/create", Duration::from_secs(3));
+    let run = stack
+        .berth()
+        .env("DOCKER_HOST", &slow)
+        .env("COMPOSE_HTTP_TIMEOUT", "1")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("did not answer within 1 s while trying to create container"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // a value that is not a number of seconds is refused before anything happens
+    stack
+        .berth()
+        .env("COMPOSE_HTTP_TIMEOUT", "soon")
+        .args(["plan"])
+        .run()
+        .code(1)
+        .stderr_has("COMPOSE_HTTP_TIMEOUT is `soon`, not a number of seconds");
+    // the creates the timeout gave up on land a little later: let them
+    std::thread::sleep(Duration::from_secs(3));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+    let names = crate::common::engine::docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", stack.project),
+        "--format",
+        "{{.Names}}",
+    ]);
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    let p = &stack.project;
+    assert_eq!(names, [format!("{p}-s0-1"), format!("{p}-s1-1")]);
+}

@@ -20,15 +20,34 @@ use bollard::{ClientVersion, Docker};
 use super::endpoint::{Endpoint, Selection, Transport};
 use super::error::EngineError;
 
-/// Requests (other than streams the executor may add later) that take longer
-/// than this fail with [`EngineError::Timeout`].
+/// Requests that take longer than this fail with [`EngineError::Timeout`],
+/// unless `COMPOSE_HTTP_TIMEOUT` (seconds, as docker-compose reads it) says
+/// otherwise.
 pub(crate) const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// How long a request may take: `COMPOSE_HTTP_TIMEOUT` seconds, else
+/// [`REQUEST_TIMEOUT_SECS`].
+fn request_timeout(endpoint: &Endpoint) -> Result<u64, EngineError> {
+    match std::env::var("COMPOSE_HTTP_TIMEOUT") {
+        Err(_) => Ok(REQUEST_TIMEOUT_SECS),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(secs),
+            _ => Err(EngineError::Connect {
+                endpoint: endpoint.describe(),
+                cause: format!("COMPOSE_HTTP_TIMEOUT is `{v}`, not a number of seconds"),
+                check: "set COMPOSE_HTTP_TIMEOUT to a whole number of seconds above 0, or unset it (120 s)".into(),
+            }),
+        },
+    }
+}
 
 /// A connected, version-negotiated Docker engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
     endpoint: Endpoint,
+    /// How long one request may take, in seconds.
+    timeout: u64,
 }
 
 impl Engine {
@@ -50,7 +69,7 @@ impl Engine {
     /// line naming the endpoint, where it came from, and what to check.
     pub async fn connect_endpoint(endpoint: &Endpoint) -> Result<Engine, EngineError> {
         let failed = |err: EngineError| EngineError::connect(endpoint, &err);
-        let timeout = REQUEST_TIMEOUT_SECS;
+        let timeout = request_timeout(endpoint)?;
         let version = bollard::API_DEFAULT_VERSION;
         let docker = match &endpoint.transport {
             Transport::Unix { path } => Docker::connect_with_unix(path, timeout, version),
@@ -103,6 +122,7 @@ impl Engine {
         Ok(Engine {
             docker,
             endpoint: endpoint.clone(),
+            timeout,
         })
     }
 
@@ -158,7 +178,7 @@ impl Engine {
 
     /// Classify a bollard error of an operation on this engine.
     pub(crate) fn error(&self, doing: &str, err: bollard::errors::Error) -> EngineError {
-        EngineError::from_bollard(&self.endpoint.host, doing, REQUEST_TIMEOUT_SECS, err)
+        EngineError::from_bollard(&self.endpoint.host, doing, self.timeout, err)
     }
 }
 

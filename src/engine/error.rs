@@ -43,7 +43,7 @@ pub enum EngineError {
 
     /// The engine took longer than the request timeout.
     #[error(
-        "the Docker engine at {host} did not answer within {secs} s while trying to {doing} (is it overloaded or hung?)"
+        "the Docker engine at {host} did not answer within {secs} s while trying to {doing} (is it overloaded or hung? COMPOSE_HTTP_TIMEOUT=SECONDS waits longer)"
     )]
     Timeout {
         host: String,
