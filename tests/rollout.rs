@@ -52,14 +52,81 @@ fn env_of(name: &str) -> String {
     docker(&["inspect", "-f", "{{json .Config.Env}}", name])
 }
 
-#[test]
-fn start_first_starts_each_new_container_before_its_old_one_stops() {
-    let stack = Stack::new("roll", &stack_yaml("1", HEALTHY, "rollback"));
+/// `dep` (a kv server) beside two replicas of `kv`, healthy while `probe`
+/// answers, rolled as `update_config` says: version 2 probing `dep:6379`
+/// turns unhealthy when a test stops `dep`.
+fn dep_gated_yaml(version: &str, probe: &str, update_config: &str) -> String {
+    format!(
+        "services:
+  dep:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+  kv:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+    scale: 2
+    environment: {{VERSION: '{version}'}}
+    healthcheck:
+      test: [\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"{probe}\"]
+      interval: 1s
+      timeout: 1s
+      retries: 2
+    deploy:
+      update_config: {update_config}
+"
+    )
+}
+
+/// A stack of `yaml`, applied.
+fn applied(prefix: &str, yaml: &str) -> Stack {
+    let stack = Stack::new(prefix, yaml);
     stack
         .berth()
         .args(["apply", "--auto-approve", "--quiet"])
         .run()
         .code(0);
+    stack
+}
+
+/// Wait (up to a minute) until `done`; `what` names it when it never is.
+fn wait_until(stack: &Stack, what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{what} did not happen: {:#?}",
+            containers(stack)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The IDs of the project's `kv` replicas 1 and 2.
+fn kv_ids(stack: &Stack) -> Vec<String> {
+    (1..=2)
+        .map(|n| {
+            let name = format!("{}-kv-{n}", stack.project);
+            docker(&["inspect", "-f", "{{.Id}}", &name])
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The replicas run their old containers again, under their own names, and
+/// nothing temporary is left.
+fn assert_rolled_back_to(stack: &Stack, old: &[String]) {
+    assert_eq!(kv_ids(stack), old);
+    for n in 1..=2 {
+        assert!(env_of(&format!("{}-kv-{n}", stack.project)).contains("VERSION=1"));
+    }
+    let names = containers(stack);
+    assert!(names.iter().all(|c| !c.contains("-berth-")), "{names:#?}");
+}
+
+#[test]
+fn start_first_starts_each_new_container_before_its_old_one_stops() {
+    let stack = applied("roll", &stack_yaml("1", HEALTHY, "rollback"));
     let since = docker(&["info", "-f", "{{.SystemTime}}"])
         .trim()
         .to_string();
@@ -136,12 +203,7 @@ fn start_first_starts_each_new_container_before_its_old_one_stops() {
 
 #[test]
 fn a_gate_never_passed_leaves_the_old_container_serving_and_the_change_planned() {
-    let stack = Stack::new("rollfail", &stack_yaml("1", HEALTHY, "rollback"));
-    stack
-        .berth()
-        .args(["apply", "--auto-approve", "--quiet"])
-        .run()
-        .code(0);
+    let stack = applied("rollfail", &stack_yaml("1", HEALTHY, "rollback"));
     let before = containers(&stack);
     write(&stack, &stack_yaml("2", NEVER_HEALTHY, "rollback"));
     stack
@@ -175,12 +237,7 @@ fn a_fixed_host_port_makes_the_plan_say_stop_first_and_why() {
     deploy:
       update_config: {order: start-first}
 ";
-    let stack = Stack::new("rollport", yaml);
-    stack
-        .berth()
-        .args(["apply", "--auto-approve", "--quiet"])
-        .run()
-        .code(0);
+    let stack = applied("rollport", yaml);
     write(&stack, &yaml.replace("V: '1'", "V: '2'"));
     stack
         .berth()
@@ -196,12 +253,7 @@ fn a_fixed_host_port_makes_the_plan_say_stop_first_and_why() {
 /// temporary name) is planned for removal and removed; nothing else moves.
 #[test]
 fn a_leftover_of_an_interrupted_rollout_is_removed_by_the_next_apply() {
-    let stack = Stack::new("rollleft", &stack_yaml("1", HEALTHY, "pause"));
-    stack
-        .berth()
-        .args(["apply", "--auto-approve", "--quiet"])
-        .run()
-        .code(0);
+    let stack = applied("rollleft", &stack_yaml("1", HEALTHY, "pause"));
     let before = containers(&stack);
     let p = &stack.project;
     docker(&[
@@ -239,41 +291,11 @@ fn a_leftover_of_an_interrupted_rollout_is_removed_by_the_next_apply() {
 /// records them, apply exits 1 and the next plan shows the change again.
 #[test]
 fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
-    let yaml = |version: &str, probe: &str| {
-        format!(
-            "services:
-  dep:
-    image: berth-test-demo:latest
-    command: [\"kv\"]
-  kv:
-    image: berth-test-demo:latest
-    command: [\"kv\"]
-    scale: 2
-    environment: {{VERSION: '{version}'}}
-    healthcheck:
-      test: [\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"{probe}\"]
-      interval: 1s
-      timeout: 1s
-      retries: 2
-    deploy:
-      update_config: {{order: start-first, parallelism: 1}}
-"
-        )
-    };
-    let stack = Stack::new("rollwatch", &yaml("1", "127.0.0.1:6379"));
-    stack
-        .berth()
-        .args(["apply", "--auto-approve", "--quiet"])
-        .run()
-        .code(0);
+    const ROLL: &str = "{order: start-first, parallelism: 1}";
+    let yaml = |version: &str, probe: &str| dep_gated_yaml(version, probe, ROLL);
+    let stack = applied("rollwatch", &yaml("1", "127.0.0.1:6379"));
     let p = stack.project.clone();
-    let old: Vec<String> = (1..=2)
-        .map(|n| {
-            docker(&["inspect", "-f", "{{.Id}}", &format!("{p}-kv-{n}")])
-                .trim()
-                .to_string()
-        })
-        .collect();
+    let old = kv_ids(&stack);
     // version 2 is healthy only while `dep` answers
     write(&stack, &yaml("2", "dep:6379"));
     let watcher = {
@@ -288,15 +310,7 @@ fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
             && crate::common::engine::try_docker(&["inspect", &format!("{p}-kv-2-berth-prev")])
                 .is_ok()
     };
-    let started = std::time::Instant::now();
-    while !rolled() {
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "the rollout did not finish: {:#?}",
-            containers(&stack)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    wait_until(&stack, "the rollout", rolled);
     docker(&["stop", &format!("{p}-dep-1")]);
     watcher
         .join()
@@ -305,19 +319,7 @@ fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
         .stdout_has("Watching the containers the rollouts replaced for 1m0s")
         .stderr_has("turned unhealthy")
         .stderr_has("rolled back 2 containers to the previous version");
-    // the old containers themselves run again under their names
-    for (n, id) in (1..=2).zip(&old) {
-        let name = format!("{p}-kv-{n}");
-        assert_eq!(
-            &docker(&["inspect", "-f", "{{.Id}}", &name])
-                .trim()
-                .to_string(),
-            id
-        );
-        assert!(env_of(&name).contains("VERSION=1"));
-    }
-    let names: Vec<String> = containers(&stack);
-    assert!(names.iter().all(|c| !c.contains("-berth-")), "{names:#?}");
+    assert_rolled_back_to(&stack, &old);
     docker(&["start", &format!("{p}-dep-1")]);
     stack
         .berth()
@@ -332,41 +334,11 @@ fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
 /// the state records those again.
 #[test]
 fn a_failed_batch_rolls_back_the_batches_before_it() {
-    let yaml = |version: &str, probe: &str| {
-        format!(
-            "services:
-  dep:
-    image: berth-test-demo:latest
-    command: [\"kv\"]
-  kv:
-    image: berth-test-demo:latest
-    command: [\"kv\"]
-    scale: 2
-    environment: {{VERSION: '{version}'}}
-    healthcheck:
-      test: [\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"{probe}\"]
-      interval: 1s
-      timeout: 1s
-      retries: 2
-    deploy:
-      update_config: {{order: start-first, parallelism: 1, delay: 5s, failure_action: rollback}}
-"
-        )
-    };
-    let stack = Stack::new("rollback", &yaml("1", "127.0.0.1:6379"));
-    stack
-        .berth()
-        .args(["apply", "--auto-approve", "--quiet"])
-        .run()
-        .code(0);
+    const ROLL: &str = "{order: start-first, parallelism: 1, delay: 5s, failure_action: rollback}";
+    let yaml = |version: &str, probe: &str| dep_gated_yaml(version, probe, ROLL);
+    let stack = applied("rollback", &yaml("1", "127.0.0.1:6379"));
     let p = stack.project.clone();
-    let old: Vec<String> = (1..=2)
-        .map(|n| {
-            docker(&["inspect", "-f", "{{.Id}}", &format!("{p}-kv-{n}")])
-                .trim()
-                .to_string()
-        })
-        .collect();
+    let old = kv_ids(&stack);
     // version 2 is healthy only while `dep` answers
     write(&stack, &yaml("2", "dep:6379"));
     let applying = {
@@ -374,15 +346,9 @@ fn a_failed_batch_rolls_back_the_batches_before_it() {
         std::thread::spawn(move || berth.run())
     };
     // replica 1 rolled out (its old container kept aside): break `dep` during the delay
-    let started = std::time::Instant::now();
-    while !env_of(&format!("{p}-kv-1")).contains("VERSION=2") {
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "replica 1 did not roll out: {:#?}",
-            containers(&stack)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_until(&stack, "replica 1's rollout", || {
+        env_of(&format!("{p}-kv-1")).contains("VERSION=2")
+    });
     docker(&["stop", "-t", "0", &format!("{p}-dep-1")]);
     applying
         .join()
@@ -390,18 +356,7 @@ fn a_failed_batch_rolls_back_the_batches_before_it() {
         .code(1)
         .stderr_has("the new container did not pass its gate")
         .stderr_has("rolled back 1 container already replaced");
-    for (n, id) in (1..=2).zip(&old) {
-        let name = format!("{p}-kv-{n}");
-        assert_eq!(
-            &docker(&["inspect", "-f", "{{.Id}}", &name])
-                .trim()
-                .to_string(),
-            id
-        );
-        assert!(env_of(&name).contains("VERSION=1"));
-    }
-    let names = containers(&stack);
-    assert!(names.iter().all(|c| !c.contains("-berth-")), "{names:#?}");
+    assert_rolled_back_to(&stack, &old);
     // the state records the old containers again: no drift, only the change
     docker(&["start", &format!("{p}-dep-1")]);
     let plan = stack

@@ -283,13 +283,7 @@ pub async fn wait_healthy(engine: &Engine, id: &str, timeout: Duration) -> Resul
     let started = Instant::now();
     loop {
         let c = inspect(engine, id).await?;
-        let name = c
-            .name
-            .as_deref()
-            .unwrap_or(id)
-            .trim_start_matches('/')
-            .to_string();
-        let doing = format!("wait for container `{name}` to be healthy");
+        let doing = format!("wait for container `{}` to be healthy", name_of(&c, id));
         let state = c.state.unwrap_or_default();
         let Some(health) = state.health else {
             return Err(failed(doing, "it has no healthcheck"));
@@ -329,6 +323,15 @@ pub async fn wait_healthy(engine: &Engine, id: &str, timeout: Duration) -> Resul
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// The container's name as the engine gives it, without its `/`.
+fn name_of(c: &bollard::models::ContainerInspectResponse, id: &str) -> String {
+    c.name
+        .as_deref()
+        .unwrap_or(id)
+        .trim_start_matches('/')
+        .to_string()
 }
 
 /// The last health check's exit code and output, on one line.
@@ -429,32 +432,15 @@ pub async fn wait_exit(engine: &Engine, id: &str, timeout: Duration) -> Result<i
 pub async fn wait_running(engine: &Engine, id: &str, monitor: Duration) -> Result<(), EngineError> {
     let started = Instant::now();
     let first = inspect(engine, id).await?;
+    let doing = format!(
+        "keep container `{}` running for {:.0?}",
+        name_of(&first, id),
+        monitor
+    );
     let restarts = first.restart_count.unwrap_or(0);
     loop {
-        let c = inspect(engine, id).await?;
-        let name = c
-            .name
-            .as_deref()
-            .unwrap_or(id)
-            .trim_start_matches('/')
-            .to_string();
-        let state = c.state.unwrap_or_default();
-        let doing = format!("keep container `{name}` running for {:.0?}", monitor);
-        let restarted = c.restart_count.unwrap_or(0) > restarts || state.restarting == Some(true);
-        if restarted {
-            return Err(failed(
-                doing,
-                format!(
-                    "it restarted (last exit code {})",
-                    state.exit_code.unwrap_or(-1)
-                ),
-            ));
-        }
-        if state.running != Some(true) {
-            return Err(failed(
-                doing,
-                format!("it exited with code {}", state.exit_code.unwrap_or(-1)),
-            ));
+        if let Some(problem) = trouble(engine, id, restarts).await {
+            return Err(failed(doing, format!("it {problem}")));
         }
         if started.elapsed() >= monitor {
             return Ok(());
