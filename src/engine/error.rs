@@ -325,7 +325,7 @@ mod tests {
     fn timeouts_say_how_long_and_what() {
         assert_eq!(
             classify(B::RequestTimeoutError),
-            "the Docker engine at unix:///var/run/docker.sock did not answer within 120 s while trying to list containers (is it overloaded or hung?)"
+            "the Docker engine at unix:///var/run/docker.sock did not answer within 120 s while trying to list containers (is it overloaded or hung? COMPOSE_HTTP_TIMEOUT=SECONDS waits longer)"
         );
     }
 
