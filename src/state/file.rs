@@ -461,8 +461,8 @@ mod tests {
     #[test]
     fn a_newer_format_is_refused_and_left_unchanged() {
         assert_refused_and_kept(
-            "{\"format_version\": 5, \"lineage\": \"x\", \"serial\": 9, \"objects\": []}\n",
-            "state file `PATH` was written by a newer berth (format 5; this berth reads up to 4); upgrade berth",
+            "{\"format_version\": 6, \"lineage\": \"x\", \"serial\": 9, \"objects\": []}\n",
+            "state file `PATH` was written by a newer berth (format 6; this berth reads up to 5); upgrade berth",
         );
     }
 
