@@ -6,8 +6,8 @@
 //! deploys kept are tagged `berth-keep/<project>:<serial>-<service>` so that
 //! `docker image prune` leaves them.
 //!
-//! Only the last [`DEFAULT_KEEP_DEPLOYS`] deploys are kept unless
-//! `--keep-deploys N` (or [`KEEP_DEPLOYS_ENV`]) says otherwise.
+//! Only the last few deploys are kept: `--keep-deploys N` (or
+//! `BERTH_KEEP_DEPLOYS`), 5 unless said.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,12 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use super::State;
 use crate::resource::{Address, Kind};
-
-/// How many deploys the history keeps when nothing says otherwise.
-pub const DEFAULT_KEEP_DEPLOYS: usize = 5;
-
-/// The environment variable `--keep-deploys` defaults to.
-pub const KEEP_DEPLOYS_ENV: &str = "BERTH_KEEP_DEPLOYS";
 
 /// The repository of the references that keep a project's deployed images.
 pub const KEEP_REPOSITORY: &str = "berth-keep";

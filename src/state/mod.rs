@@ -42,7 +42,7 @@ pub use file::{StateStore, default_path};
 pub use format::FORMAT_VERSION;
 #[cfg(test)]
 pub(crate) use format::{decode, encode};
-pub use history::{DEFAULT_KEEP_DEPLOYS, Deploy, DeployedContainer, KEEP_DEPLOYS_ENV};
+pub use history::{Deploy, DeployedContainer, keep_repository, kept_references};
 pub use lock::{Holder, LockGuard, lock, lock_path};
 pub use timestamp::format_rfc3339;
 

@@ -128,6 +128,38 @@ impl Backend for Docker {
             .collect())
     }
 
+    fn kept_images(
+        &mut self,
+        repository: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, EngineError> {
+        let engine = self.engine()?;
+        self.session
+            .block_on(crate::engine::ops::image::references(&engine, repository))
+    }
+
+    fn keep_images(
+        &mut self,
+        repository: &str,
+        wanted: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Vec<String>, EngineError> {
+        use crate::engine::ops::image;
+        let engine = self.engine()?;
+        self.session.block_on(async {
+            let present = image::references(&engine, repository).await?;
+            for (reference, id) in wanted {
+                if present.get(reference) != Some(id) {
+                    image::tag(&engine, id, reference).await?;
+                }
+            }
+            let mut removed = Vec::new();
+            for reference in present.keys().filter(|r| !wanted.contains_key(*r)) {
+                image::untag(&engine, reference).await?;
+                removed.push(reference.clone());
+            }
+            Ok(removed)
+        })
+    }
+
     fn execute(
         &mut self,
         job: Job<'_>,
