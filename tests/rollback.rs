@@ -1,0 +1,344 @@
+//! `berth rollback` against the real engine: after the image is rebuilt
+//! under the same tag and applied, a rollback runs the previous image ID
+//! again; `--to SERIAL` returns to an older deploy; with nothing to go back
+//! to it is a one-line error that changes nothing. Also: apply keeps the
+//! deploys' images under `berth-keep/<project>`, `--keep-deploys` bounds
+//! them, destroy names them.
+
+use std::path::Path;
+
+use crate::common::engine::{Stack, demo_image, docker, try_docker};
+
+/// `web` is built from the demo image plus a `version` file, so each
+/// version is a new image under the same tag (`<project>-web`); `db`
+/// never changes. `API_TOKEN` is sealed in the state.
+const COMPOSE: &str = "services:\n  web:\n    build: .\n    environment:\n      API_TOKEN: t0k3n\n  db:\n    image: berth-test-demo:latest\n";
+
+/// Removes, when dropped (after the stack's containers: declare it first),
+/// the project's built tag and its kept references; the images go with
+/// their last reference.
+struct Images(String);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        let repository = format!("berth-keep/{}", self.0);
+        let kept = try_docker(&[
+            "image",
+            "ls",
+            &repository,
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ])
+        .unwrap_or_default();
+        let mut refs: Vec<String> = kept.lines().map(str::to_string).collect();
+        refs.push(format!("{}-web", self.0));
+        for r in refs {
+            let _ = try_docker(&["rmi", "-f", &r]);
+        }
+    }
+}
+
+/// A stack of [`COMPOSE`] with web's Dockerfile; its images are removed
+/// after its containers (fields drop in order).
+struct RollbackStack {
+    stack: Stack,
+    _images: Images,
+}
+
+impl std::ops::Deref for RollbackStack {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
+}
+
+fn stack(prefix: &str) -> RollbackStack {
+    let stack = Stack::new(prefix, COMPOSE);
+    let images = Images(stack.project.clone());
+    std::fs::write(
+        stack.dir.path().join("Dockerfile"),
+        format!("FROM {}\nCOPY version /version\n", demo_image()),
+    )
+    .unwrap();
+    RollbackStack {
+        stack,
+        _images: images,
+    }
+}
+
+fn version(stack: &Stack, v: &str) {
+    std::fs::write(stack.dir.path().join("version"), v).unwrap();
+}
+
+fn apply(stack: &Stack, extra: &[&str]) {
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .args(extra)
+        .run()
+        .code(0)
+        .stdout_has("Apply complete!");
+}
+
+/// The image a container runs, and its ID.
+fn image_of(container: &str) -> String {
+    docker(&["inspect", "-f", "{{.Image}}", container])
+}
+
+fn id_of(container: &str) -> String {
+    docker(&["inspect", "-f", "{{.Id}}", container])
+}
+
+fn state_file(stack: &Stack) -> std::path::PathBuf {
+    stack
+        .dir
+        .path()
+        .join("state")
+        .join(format!("{}.json", stack.project))
+}
+
+/// The serials of the deploys the state records, oldest first.
+fn deploys(stack: &Stack) -> Vec<u64> {
+    let text = std::fs::read_to_string(state_file(stack)).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    state["history"]
+        .as_array()
+        .map(|h| h.iter().map(|d| d["serial"].as_u64().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+/// The references under `berth-keep/<project>`, sorted.
+fn kept(stack: &Stack) -> Vec<String> {
+    let repository = format!("berth-keep/{}", stack.project);
+    let out = docker(&[
+        "image",
+        "ls",
+        &repository,
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+    ]);
+    let mut refs: Vec<String> = out.lines().map(str::to_string).collect();
+    refs.sort();
+    refs
+}
+
+fn image_id(reference: &str) -> String {
+    docker(&["image", "inspect", "-f", "{{.Id}}", reference])
+}
+
+#[test]
+fn rollback_runs_the_previous_image_id_again_though_the_tag_moved() {
+    let stack = stack("rb-prev");
+    let (web, db) = (
+        format!("{}-web-1", stack.project),
+        format!("{}-db-1", stack.project),
+    );
+    let tag = format!("{}-web", stack.project);
+    version(&stack, "1");
+    apply(&stack, &[]);
+    let v1 = image_of(&web);
+    let db_container = id_of(&db);
+    // the same tag, rebuilt with other content
+    version(&stack, "2");
+    apply(&stack, &[]);
+    let v2 = image_of(&web);
+    assert_ne!(v1, v2);
+    assert_eq!(image_id(&tag), v2, "the tag moved to the new image");
+    let [first, _second] = deploys(&stack)[..] else {
+        panic!("two deploys: {:?}", deploys(&stack));
+    };
+    // the old image has no name of its own any more: only berth's reference keeps it
+    assert_eq!(
+        image_id(&format!("berth-keep/{}:{first}-web", stack.project)),
+        v1
+    );
+    let tags = docker(&["image", "inspect", "-f", "{{join .RepoTags \",\"}}", &v1]);
+    assert!(
+        tags.split(',').all(|t| t.starts_with("berth-keep/")),
+        "{tags}"
+    );
+
+    let run = stack
+        .berth()
+        .args(["rollback", "--auto-approve"])
+        .run()
+        .code(0)
+        .stdout_has(&format!("Rolling back to deploy {first} ("))
+        .stdout_has(&format!("~ image: \"{tag}\" -> \"{v1}\""))
+        .stdout_has("Rollback complete! Resources: 0 added, 0 changed, 1 replaced, 0 destroyed.");
+    assert!(!run.stdout().contains("t0k3n"), "{}", run.stdout());
+    assert_eq!(image_of(&web), v1, "the previous image ID runs again");
+    assert_eq!(image_id(&tag), v2, "the tag was left where it points");
+    assert_eq!(id_of(&db), db_container, "db ran as it runs: left alone");
+    let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &web]);
+    assert!(
+        env.contains("API_TOKEN=t0k3n"),
+        "the sealed value comes from the files: {env}"
+    );
+    assert_eq!(deploys(&stack).len(), 3, "the rollback is a deploy too");
+
+    // the files still ask for the tag: the next plan goes forward again
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2)
+        .stdout_has(&format!("~ image: \"{v1}\" -> \"{tag}\""));
+
+    let run = stack
+        .berth()
+        .args(["destroy", "--auto-approve"])
+        .run()
+        .code(0)
+        .stdout_has("Kept images (the recorded deploys', for `berth rollback`): ");
+    for reference in kept(&stack) {
+        assert!(run.stdout().contains(&reference), "{reference} not named");
+    }
+}
+
+#[test]
+fn rollback_to_an_older_serial_and_keep_deploys_bounds_the_history() {
+    let stack = stack("rb-to");
+    let web = format!("{}-web-1", stack.project);
+    let mut ids = Vec::new();
+    for v in ["1", "2", "3"] {
+        version(&stack, v);
+        apply(&stack, &[]);
+        ids.push(image_of(&web));
+    }
+    let serials = deploys(&stack);
+    assert_eq!(serials.len(), 3);
+    assert!(serials.windows(2).all(|w| w[0] < w[1]), "{serials:?}");
+
+    stack
+        .berth()
+        .args([
+            "rollback",
+            "--auto-approve",
+            "--to",
+            &serials[0].to_string(),
+        ])
+        .run()
+        .code(0)
+        .stdout_has(&format!("Rolling back to deploy {} (", serials[0]));
+    assert_eq!(image_of(&web), ids[0], "deploy {}'s image", serials[0]);
+
+    // by default: the deploy before the latest (the rollback), i.e. version 3
+    stack
+        .berth()
+        .args(["rollback", "--auto-approve"])
+        .run()
+        .code(0)
+        .stdout_has(&format!("Rolling back to deploy {} (", serials[2]));
+    assert_eq!(image_of(&web), ids[2]);
+
+    // five kept, as by default; each deploy's images kept under its serial
+    let history = deploys(&stack);
+    assert_eq!(history.len(), 5);
+    let want: Vec<String> = {
+        let mut w: Vec<String> = history
+            .iter()
+            .flat_map(|s| {
+                [
+                    format!("berth-keep/{}:{s}-db", stack.project),
+                    format!("berth-keep/{}:{s}-web", stack.project),
+                ]
+            })
+            .collect();
+        w.sort();
+        w
+    };
+    assert_eq!(kept(&stack), want);
+
+    // --keep-deploys 2: the older deploys and their references go
+    let last = *history.last().unwrap();
+    version(&stack, "4");
+    apply(&stack, &["--keep-deploys", "2"]);
+    let history = deploys(&stack);
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0], last);
+    assert_eq!(kept(&stack).len(), 4, "{:?}", kept(&stack));
+    assert!(
+        kept(&stack)
+            .iter()
+            .all(|r| history.iter().any(|s| r.contains(&format!(":{s}-")))),
+        "{:?}",
+        kept(&stack)
+    );
+    // version 1's image went with its last reference
+    assert!(
+        try_docker(&["image", "inspect", &ids[0]]).is_err(),
+        "{} is still on the engine",
+        ids[0]
+    );
+}
+
+#[test]
+fn nothing_to_roll_back_to_is_a_one_line_error_and_changes_nothing() {
+    let stack = stack("rb-none");
+    version(&stack, "1");
+    let one_line = |stderr: String| {
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        stderr
+    };
+
+    // no state at all
+    let run = stack
+        .berth()
+        .args(["rollback", "--auto-approve"])
+        .run()
+        .code(1);
+    assert_eq!(
+        one_line(run.stderr()),
+        "error: nothing to roll back to: the state records no deploys yet (every `berth apply` that changes containers records one)\n"
+    );
+    assert!(!state_file(&stack).exists());
+    assert_eq!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={}", crate::common::engine::label(&stack.project)),
+        ]),
+        ""
+    );
+
+    // one deploy: it is the latest
+    apply(&stack, &[]);
+    let web = format!("{}-web-1", stack.project);
+    let container = id_of(&web);
+    let before = std::fs::read(state_file(&stack)).unwrap();
+    let serial = deploys(&stack)[0];
+    let run = stack
+        .berth()
+        .args(["rollback", "--auto-approve"])
+        .run()
+        .code(1);
+    assert!(
+        one_line(run.stderr()).starts_with(&format!(
+            "error: nothing to roll back to: the state records one deploy only, {serial} ("
+        )),
+        "{}",
+        run.stderr()
+    );
+    // an unknown serial
+    let run = stack
+        .berth()
+        .args(["rollback", "--auto-approve", "--to", "12345"])
+        .run()
+        .code(1);
+    assert!(
+        one_line(run.stderr()).starts_with(&format!(
+            "error: no deploy with serial 12345; the state records deploys {serial} ("
+        )),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        std::fs::read(state_file(&stack)).unwrap(),
+        before,
+        "state unchanged"
+    );
+    assert_eq!(id_of(&web), container, "container unchanged");
+    assert!(Path::new(&state_file(&stack)).exists());
+}
