@@ -14,27 +14,14 @@ use crate::common::engine::{Stack, demo_image, docker, try_docker};
 /// never changes. `API_TOKEN` is sealed in the state.
 const COMPOSE: &str = "services:\n  web:\n    build: .\n    environment:\n      API_TOKEN: t0k3n\n  db:\n    image: berth-test-demo:latest\n";
 
-/// Removes, when dropped (after the stack's containers: declare it first),
-/// the project's built tag and its kept references; the images go with
-/// their last reference.
+/// Removes the project's built tag when dropped (after the stack's
+/// containers and kept references: see [`RollbackStack`]); the image goes
+/// with it.
 struct Images(String);
 
 impl Drop for Images {
     fn drop(&mut self) {
-        let repository = format!("berth-keep/{}", self.0);
-        let kept = try_docker(&[
-            "image",
-            "ls",
-            &repository,
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-        ])
-        .unwrap_or_default();
-        let mut refs: Vec<String> = kept.lines().map(str::to_string).collect();
-        refs.push(format!("{}-web", self.0));
-        for r in refs {
-            let _ = try_docker(&["rmi", "-f", &r]);
-        }
+        let _ = try_docker(&["rmi", "-f", &format!("{}-web", self.0)]);
     }
 }
 
