@@ -297,6 +297,7 @@ fn record_deploy(
     state: &mut crate::state::State,
     keep: usize,
 ) -> Option<String> {
+    let mut timer = crate::timing::Timer::new();
     let observed = match backend.observe(desired, state) {
         Ok(o) => o,
         Err(e) => {
@@ -318,14 +319,18 @@ fn record_deploy(
         .collect();
     let time = crate::state::format_rfc3339(std::time::SystemTime::now());
     state.record_deploy(time, &image_ids, keep);
+    timer.lap("deploy: observe");
     if let Err(e) = store.save(state) {
         return Some(format!(
             "\nnote: this deploy is not in the history (berth rollback cannot return to it): {e}\n"
         ));
     }
+    timer.lap("deploy: save");
     let wanted = crate::state::kept_references(&state.project, &state.history);
     let repository = crate::state::keep_repository(&state.project);
-    match backend.keep_images(&repository, &wanted) {
+    let kept = backend.keep_images(&repository, &wanted);
+    timer.lap("deploy: keep images");
+    match kept {
         Ok(_) => None,
         Err(e) => Some(format!(
             "\nnote: the images of the deploys kept may not be kept from pruning: {e}\n"

@@ -138,33 +138,34 @@ pub fn keep_repository(project: &str) -> String {
     format!("{KEEP_REPOSITORY}/{name}")
 }
 
-/// The references that keep the images of `history`'s deploys: one tag
-/// `<serial>-<service>` per service and deploy (`<serial>-<service>-<n>`
-/// per replica when its replicas ran different images), with the image ID
-/// each names. Sorted by reference.
+/// The references that keep the images of `history`'s deploys: per deploy,
+/// one tag per image, `<serial>-<service>` after the first service (by
+/// address) that ran it (`<serial>-<service>-<n>`, after its replica, when
+/// that tag is taken by another image of the same deploy), with the image ID
+/// each names. A deploy's tags never change, so a later apply only adds the
+/// new deploy's and removes those of the deploys no longer kept.
 pub fn kept_references(project: &str, history: &[Deploy]) -> BTreeMap<String, String> {
     let repository = keep_repository(project);
     let mut out = BTreeMap::new();
     for deploy in history {
-        let mut by_service: BTreeMap<&str, Vec<(&Address, &str)>> = BTreeMap::new();
+        let mut first: BTreeMap<&str, &Address> = BTreeMap::new();
         for (address, c) in &deploy.containers {
-            by_service
-                .entry(address.service().unwrap_or(&address.name))
-                .or_default()
-                .push((address, &c.image_id));
+            first.entry(c.image_id.as_str()).or_insert(address);
         }
-        for (service, containers) in by_service {
-            let distinct: BTreeSet<&str> = containers.iter().map(|(_, id)| *id).collect();
-            for (address, id) in containers {
-                let tag = if distinct.len() == 1 {
-                    format!("{}-{service}", deploy.serial)
-                } else {
-                    format!("{}-{service}-{}", deploy.serial, address.index.unwrap_or(1))
-                };
-                // a tag is at most 128 characters
-                let tag: String = tag.chars().take(128).collect();
-                out.insert(format!("{repository}:{tag}"), id.to_string());
+        let mut by_address: Vec<(&Address, &str)> =
+            first.into_iter().map(|(id, a)| (a, id)).collect();
+        by_address.sort();
+        let mut taken = BTreeSet::new();
+        for (address, id) in by_address {
+            let service = address.service().unwrap_or(&address.name);
+            let mut tag = format!("{}-{service}", deploy.serial);
+            if !taken.insert(tag.clone()) {
+                tag = format!("{tag}-{}", address.index.unwrap_or(1));
+                taken.insert(tag.clone());
             }
+            // a tag is at most 128 characters
+            let tag: String = tag.chars().take(128).collect();
+            out.insert(format!("{repository}:{tag}"), id.to_string());
         }
     }
     out
@@ -301,20 +302,21 @@ mod tests {
     }
 
     #[test]
-    fn each_deploy_keeps_one_reference_per_service_or_per_replica_when_they_differ() {
+    fn each_deploy_keeps_one_reference_per_image_named_after_its_first_service() {
         let (mut state, ids) = state_running(&[
             ("container.web[1]", "sha256:w"),
             ("container.web[2]", "sha256:w"),
             ("container.db[1]", "sha256:d1"),
             ("container.db[2]", "sha256:d2"),
+            ("container.api[1]", "sha256:w"),
         ]);
         state.serial = 4;
         state.record_deploy("t".into(), &ids, 5);
         let kept = kept_references("demo", &state.history);
         let want: BTreeMap<String, String> = [
-            ("berth-keep/demo:5-db-1", "sha256:d1"),
+            ("berth-keep/demo:5-api", "sha256:w"),
+            ("berth-keep/demo:5-db", "sha256:d1"),
             ("berth-keep/demo:5-db-2", "sha256:d2"),
-            ("berth-keep/demo:5-web", "sha256:w"),
         ]
         .into_iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -144,17 +144,26 @@ impl Backend for Docker {
     ) -> Result<Vec<String>, EngineError> {
         use crate::engine::ops::image;
         let engine = self.engine()?;
+        use futures_util::{StreamExt, TryStreamExt, stream};
+        // a handful of calls per service and deploy, at most this many at once
+        const AT_ONCE: usize = 16;
         self.session.block_on(async {
             let present = image::references(&engine, repository).await?;
-            for (reference, id) in wanted {
-                if present.get(reference) != Some(id) {
-                    image::tag(&engine, id, reference).await?;
-                }
-            }
-            let mut removed = Vec::new();
-            for reference in present.keys().filter(|r| !wanted.contains_key(*r)) {
-                image::untag(&engine, reference).await?;
-                removed.push(reference.clone());
+            let engine = &engine;
+            stream::iter(wanted.iter().filter(|(r, id)| present.get(*r) != Some(*id)))
+                .map(|(reference, id)| image::tag(engine, id, reference))
+                .buffer_unordered(AT_ONCE)
+                .try_collect::<Vec<()>>()
+                .await?;
+            let removed: Vec<String> = present
+                .keys()
+                .filter(|r| !wanted.contains_key(*r))
+                .cloned()
+                .collect();
+            // one at a time: two references of one image removed at once
+            // would race to remove the image with the last of them
+            for reference in &removed {
+                image::untag(engine, reference).await?;
             }
             Ok(removed)
         })
