@@ -11,8 +11,10 @@ use crate::common::engine::{Stack, demo_image, docker, try_docker};
 
 /// `web` is built from the demo image plus a `version` file, so each
 /// version is a new image under the same tag (`<project>-web`); `db`
-/// never changes. `API_TOKEN` is sealed in the state.
-const COMPOSE: &str = "services:\n  web:\n    build: .\n    environment:\n      API_TOKEN: t0k3n\n  db:\n    image: berth-test-demo:latest\n";
+/// never changes. `API_TOKEN` is sealed in the state. The context is a
+/// directory of its own: the state directory beside the compose file
+/// changes while an apply builds, and berth sends a context as it finds it.
+const COMPOSE: &str = "services:\n  web:\n    build: ./web\n    environment:\n      API_TOKEN: t0k3n\n  db:\n    image: berth-test-demo:latest\n";
 
 /// Removes the project's built tag when dropped (after the stack's
 /// containers and kept references: see [`RollbackStack`]); the image goes
@@ -42,8 +44,9 @@ impl std::ops::Deref for RollbackStack {
 fn stack(prefix: &str) -> RollbackStack {
     let stack = Stack::new(prefix, COMPOSE);
     let images = Images(stack.project.clone());
+    std::fs::create_dir(stack.dir.path().join("web")).unwrap();
     std::fs::write(
-        stack.dir.path().join("Dockerfile"),
+        stack.dir.path().join("web/Dockerfile"),
         format!("FROM {}\nCOPY version /version\n", demo_image()),
     )
     .unwrap();
@@ -54,7 +57,7 @@ fn stack(prefix: &str) -> RollbackStack {
 }
 
 fn version(stack: &Stack, v: &str) {
-    std::fs::write(stack.dir.path().join("version"), v).unwrap();
+    std::fs::write(stack.dir.path().join("web/version"), v).unwrap();
 }
 
 fn apply(stack: &Stack, extra: &[&str]) {
@@ -328,4 +331,54 @@ fn nothing_to_roll_back_to_is_a_one_line_error_and_changes_nothing() {
     );
     assert_eq!(id_of(&web), container, "container unchanged");
     assert!(Path::new(&state_file(&stack)).exists());
+}
+
+#[test]
+fn a_sensitive_value_changed_since_is_refused_by_name_and_approval_is_asked() {
+    let stack = stack("rb-secret");
+    let web = format!("{}-web-1", stack.project);
+    let compose = stack.dir.path().join("compose.yaml");
+    version(&stack, "1");
+    apply(&stack, &[]);
+    let first = deploys(&stack)[0];
+    std::fs::write(&compose, COMPOSE.replace("t0k3n", "n3w-t0k3n")).unwrap();
+    apply(&stack, &[]);
+    let container = id_of(&web);
+    let before = std::fs::read(state_file(&stack)).unwrap();
+
+    // the state keeps only a keyed hash of deploy 1's token: not restorable
+    let run = stack
+        .berth()
+        .args(["rollback", "--auto-approve"])
+        .run()
+        .code(1);
+    assert_eq!(
+        run.stderr(),
+        format!(
+            "error: `container.web[1]`: `environment.API_TOKEN` (sensitive) is not what deploy {first} ran, and the state keeps no sensitive values, only their keyed hashes: set it back to the value deploy {first} ran and roll back again, or change it forward with `berth apply`\n"
+        )
+    );
+    assert!(!run.stdout().contains("t0k3n") && !run.stderr().contains("t0k3n"));
+    assert_eq!(std::fs::read(state_file(&stack)).unwrap(), before);
+    assert_eq!(id_of(&web), container);
+
+    // the files hold deploy 1's value again: the rollback plans, and asks first
+    std::fs::write(&compose, COMPOSE).unwrap();
+    stack
+        .berth()
+        .args(["rollback"])
+        .run()
+        .code(1)
+        .stdout_has("environment.API_TOKEN: (sensitive)")
+        .stderr_has("error: refusing to change the engine without approval: no terminal to ask on; review the plan with a terminal, or run with --auto-approve");
+    assert_eq!(std::fs::read(state_file(&stack)).unwrap(), before);
+    assert_eq!(id_of(&web), container);
+    stack
+        .berth()
+        .args(["rollback", "--auto-approve"])
+        .run()
+        .code(0)
+        .stdout_has("Rollback complete!");
+    let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &web]);
+    assert!(env.contains("\"API_TOKEN=t0k3n\""), "{env}");
 }

@@ -130,14 +130,18 @@ fn check_fresh(saved: &SavedPlan, planned: &Planned, path: &std::path::Path) -> 
 
 /// Ask before changing anything, unless `--auto-approve` or a saved plan
 /// (approved when it was reviewed).
-fn approve(args: &ChangeArgs, saved: bool) -> Result<(), Error> {
+fn approve(args: &ChangeArgs, saved: bool, verb: &str) -> Result<(), Error> {
     if args.auto_approve || saved {
         return Ok(());
     }
+    let rollback = verb == "Rollback";
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Cancelled(
-            "refusing to change the engine without approval: no terminal to ask on; run with --auto-approve, or save a plan (`berth plan -o FILE`) and apply it (`berth apply FILE`)".into(),
-        ));
+        return Err(Error::Cancelled(if rollback {
+            // a rollback's plan is not saved: it is made from the history
+            "refusing to change the engine without approval: no terminal to ask on; review the plan with a terminal, or run with --auto-approve".into()
+        } else {
+            "refusing to change the engine without approval: no terminal to ask on; run with --auto-approve, or save a plan (`berth plan -o FILE`) and apply it (`berth apply FILE`)".into()
+        }));
     }
     print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
     let _ = std::io::stdout().flush();
@@ -148,7 +152,12 @@ fn approve(args: &ChangeArgs, saved: bool) -> Result<(), Error> {
         .map_err(|e| Error::io("read the answer from standard input", e))?;
     if answer.trim() != "yes" {
         return Err(Error::Cancelled(
-            "apply cancelled: nothing was changed".into(),
+            if rollback {
+                "rollback cancelled: nothing was changed"
+            } else {
+                "apply cancelled: nothing was changed"
+            }
+            .into(),
         ));
     }
     Ok(())
@@ -196,7 +205,7 @@ pub fn finish(
         return Ok(ExitCode::SUCCESS);
     }
     print_out(&render(&planned.plan, PlanFormat::Text, color))?;
-    approve(args, saved)?;
+    approve(args, saved, verb)?;
     let list = steps(&planned.plan, &planned.desired);
     let parallelism = args.parallelism.unwrap_or(default_parallelism);
     let ui = Progress::new(args.quiet);
@@ -460,7 +469,7 @@ fn refresh_only(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    approve(&args.change, false)?;
+    approve(&args.change, false, "Apply")?;
     let (mut forgotten, mut updated) = (0, 0);
     for c in &plan.changes {
         for op in &c.ops {
