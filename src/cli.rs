@@ -293,6 +293,8 @@ pub enum StateCommand {
         #[command(flatten)]
         lock: LockArgs,
     },
+    /// List the deploys the state's history records, oldest first: serial, time, containers, and which are the latest and `berth rollback`'s default.
+    History,
     /// Print the state file as it is on disk (JSON), e.g. `berth state pull > backup.json`.
     Pull,
     /// Make the backup (`<state>.backup`, the version before the last save) the state again, e.g. after the state file was damaged.

@@ -199,6 +199,26 @@ fn rollback_to_an_older_serial_and_keep_deploys_bounds_the_history() {
     let serials = deploys(&stack);
     assert_eq!(serials.len(), 3);
     assert!(serials.windows(2).all(|w| w[0] < w[1]), "{serials:?}");
+    let listed = stack
+        .berth()
+        .args(["state", "history"])
+        .run()
+        .code(0)
+        .stdout();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    for (line, serial) in lines.iter().zip(&serials) {
+        assert!(
+            line.trim_start().starts_with(&format!("{serial}  ")),
+            "{listed}"
+        );
+        assert!(line.contains("  2 containers"), "{listed}");
+    }
+    assert!(
+        lines[1].ends_with("(berth rollback returns here)"),
+        "{listed}"
+    );
+    assert!(lines[2].ends_with("(latest)"), "{listed}");
 
     stack
         .berth()
