@@ -3,7 +3,8 @@
 //! again; `--to SERIAL` returns to an older deploy; with nothing to go back
 //! to it is a one-line error that changes nothing. Also: apply keeps the
 //! deploys' images under `berth-keep/<project>`, `--keep-deploys` bounds
-//! them, destroy names them.
+//! them, destroy names them; a rollback rolls out as the deploy's
+//! `deploy.update_config` says.
 
 use std::path::Path;
 
@@ -401,4 +402,74 @@ fn a_sensitive_value_changed_since_is_refused_by_name_and_approval_is_asked() {
         .stdout_has("Rollback complete!");
     let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &web]);
     assert!(env.contains("\"API_TOKEN=t0k3n\""), "{env}");
+}
+
+#[test]
+fn a_rollback_rolls_out_as_the_deploys_update_config_says() {
+    let yaml = |version: &str| {
+        format!(
+            "services:
+  kv:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+    scale: 2
+    environment: {{VERSION: '{version}'}}
+    healthcheck:
+      test: [\"CMD\", \"/berth-demo\", \"probe\", \"tcp\", \"127.0.0.1:6379\"]
+      interval: 1s
+      timeout: 1s
+      retries: 2
+    deploy:
+      update_config: {{order: start-first, parallelism: 1}}
+"
+        )
+    };
+    let stack = Stack::new("rb-roll", &yaml("1"));
+    let compose = stack.dir.path().join("compose.yaml");
+    for v in ["1", "2"] {
+        std::fs::write(&compose, yaml(v)).unwrap();
+        stack
+            .berth()
+            .args(["apply", "--auto-approve", "--quiet"])
+            .run()
+            .code(0);
+    }
+    let demo = image_id(demo_image());
+    stack
+        .berth()
+        .args(["rollback", "--auto-approve"])
+        .run()
+        .code(0)
+        .stdout_has("container.kv[1..2] rolling replace, start-first, 1 at a time")
+        .stdout_has("Rollback complete! Resources: 0 added, 0 changed, 2 replaced, 0 destroyed.");
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", stack.project),
+        "--format",
+        "{{.Names}} {{.State}}",
+    ]);
+    let mut all: Vec<&str> = out.lines().collect();
+    all.sort();
+    let p = &stack.project;
+    assert_eq!(
+        all,
+        [
+            format!("{p}-kv-1 running").as_str(),
+            format!("{p}-kv-2 running").as_str()
+        ],
+        "nothing temporary left"
+    );
+    for n in 1..=2 {
+        let name = format!("{p}-kv-{n}");
+        let env = docker(&["inspect", "-f", "{{json .Config.Env}}", &name]);
+        assert!(env.contains("VERSION=1"), "{env}");
+        assert_eq!(image_of(&name), demo);
+        assert_eq!(
+            docker(&["inspect", "-f", "{{.Config.Image}}", &name]),
+            demo,
+            "pinned by ID"
+        );
+    }
 }
