@@ -81,7 +81,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Return the containers to a recorded deploy (by default the one before the latest), each run from the image ID it ran then: plan, ask, apply.
     ///
-    /// The state keeps the last few deploys (`--keep-deploys`); `berth state pull` shows them under `history`. Networks, volumes and images are left as they are. Sensitive values are kept only as keyed hashes: each is taken from the files when it is what the deploy ran, and the rollback is refused when it is not.
+    /// The state keeps the last few deploys (`--keep-deploys`); `berth state history` lists them. Networks, volumes and images are left as they are. Sensitive values are kept only as keyed hashes: each is taken from the files when it is what the deploy ran, and the rollback is refused when it is not.
     Rollback(RollbackArgs),
     /// Remove everything the project created (named volumes only with --volumes).
     Destroy(DestroyArgs),

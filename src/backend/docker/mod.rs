@@ -143,10 +143,10 @@ impl Backend for Docker {
         wanted: &std::collections::BTreeMap<String, String>,
     ) -> Result<Vec<String>, EngineError> {
         use crate::engine::ops::image;
-        let engine = self.engine()?;
         use futures_util::{StreamExt, TryStreamExt, stream};
-        // a handful of calls per service and deploy, at most this many at once
+        // one tag per image and deploy: at most this many at once
         const AT_ONCE: usize = 16;
+        let engine = self.engine()?;
         self.session.block_on(async {
             let present = image::references(&engine, repository).await?;
             let engine = &engine;
