@@ -243,6 +243,7 @@ fn migrate_v1(mut state: State, state_dir: Option<&Path>) -> State {
 
 /// The current format, borrowing the state being saved with the serial it will
 /// have once saved (the in-memory state changes only after a successful save).
+/// The history follows, written by [`encode_with`].
 #[derive(Serialize)]
 struct FileV1<'a> {
     format_version: u32,
@@ -255,12 +256,35 @@ struct FileV1<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sealed_with: Option<&'a String>,
     resources: &'a BTreeMap<Address, StateResource>,
-    #[serde(skip_serializing_if = "<[super::Deploy]>::is_empty")]
-    history: &'a [super::Deploy],
 }
 
 /// The bytes of `state` as written with serial `serial` by this berth.
 pub(crate) fn encode(state: &State, serial: u64) -> Vec<u8> {
+    encode_with(state, serial, &encode_history(&state.history))
+}
+
+/// The `history` field's value as [`encode`] writes it (pretty JSON,
+/// indented as a field of the file's object). A save reuses it while the
+/// history does not change: an apply saves after every step, and the
+/// history is most of the file.
+pub(crate) fn encode_history(history: &[super::Deploy]) -> Vec<u8> {
+    if history.is_empty() {
+        return Vec::new();
+    }
+    let bytes = serde_json::to_vec_pretty(history).expect("a history always serializes to JSON");
+    // a newline in JSON text is always between tokens (strings escape theirs)
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+    for b in bytes {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(b"  ");
+        }
+    }
+    out
+}
+
+/// [`encode`], with the history already encoded by [`encode_history`].
+pub(crate) fn encode_with(state: &State, serial: u64, history: &[u8]) -> Vec<u8> {
     let file = FileV1 {
         format_version: FORMAT_VERSION,
         lineage: &state.lineage,
@@ -270,9 +294,16 @@ pub(crate) fn encode(state: &State, serial: u64) -> Vec<u8> {
         engine: state.engine.as_ref(),
         sealed_with: state.sealed_with.as_ref(),
         resources: &state.resources,
-        history: &state.history,
     };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes to JSON");
+    if !history.is_empty() {
+        // `...\n}` becomes `...,\n  "history": [...]\n}`
+        debug_assert!(bytes.ends_with(b"\n}"));
+        bytes.truncate(bytes.len() - 2);
+        bytes.extend_from_slice(b",\n  \"history\": ");
+        bytes.extend_from_slice(history);
+        bytes.extend_from_slice(b"\n}");
+    }
     bytes.push(b'\n');
     bytes
 }
@@ -438,6 +469,21 @@ mod tests {
         let back = decode(Path::new("s.json"), &encode(&state, state.serial)).unwrap();
         assert_eq!(back, state);
         assert_eq!(back.history[0].containers.len(), 2);
+    }
+
+    #[test]
+    fn the_history_is_written_as_serde_writes_the_state() {
+        let mut state = with_history();
+        state.record_deploy("2026-12-01T18:00:00Z".into(), &BTreeMap::new(), 5);
+        state.serial = 9;
+        let mut want = serde_json::to_vec_pretty(&state).unwrap();
+        want.push(b'\n');
+        assert_eq!(
+            String::from_utf8(encode(&state, 9)).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+        let cached = encode_history(&state.history);
+        assert_eq!(encode_with(&state, 9, &cached), encode(&state, 9));
     }
 
     #[test]
