@@ -258,7 +258,9 @@ struct FileV1<'a> {
     resources: &'a BTreeMap<Address, StateResource>,
 }
 
-/// The bytes of `state` as written with serial `serial` by this berth.
+/// The bytes of `state` as written with serial `serial` by this berth (a
+/// save uses [`encode_with`], reusing the encoded history).
+#[cfg(test)]
 pub(crate) fn encode(state: &State, serial: u64) -> Vec<u8> {
     encode_with(state, serial, &encode_history(&state.history))
 }
