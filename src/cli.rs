@@ -79,6 +79,10 @@ pub enum Command {
     Drift(PlanArgs),
     /// Make Docker match the files: plan, ask, then create, update, replace and destroy.
     Apply(ApplyArgs),
+    /// Return the containers to a recorded deploy (by default the one before the latest), each run from the image ID it ran then: plan, ask, apply.
+    ///
+    /// The state keeps the last few deploys (`--keep-deploys`); `berth state history` lists them. Networks, volumes and images are left as they are. Sensitive values are kept only as keyed hashes: each is taken from the files when it is what the deploy ran, and the rollback is refused when it is not.
+    Rollback(RollbackArgs),
     /// Remove everything the project created (named volumes only with --volumes).
     Destroy(DestroyArgs),
     /// Adopt what `docker compose up` created (or one container: `import container.web[1] ID`) into the state.
@@ -145,6 +149,9 @@ pub struct PlanArgs {
     pub lock: LockArgs,
 }
 
+/// How many deploys the state's history keeps by default (`--keep-deploys`).
+pub const DEFAULT_KEEP_DEPLOYS: usize = 5;
+
 /// At most this many steps at once by default (Terraform's `-parallelism`).
 pub const DEFAULT_PARALLELISM: usize = 10;
 
@@ -197,6 +204,24 @@ pub struct ApplyArgs {
     /// every rollout of the apply goes back to the old containers (exit 1).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub watch: Option<std::time::Duration>,
+    /// How many deploys the state's history keeps for `berth rollback` (their images are tagged berth-keep/<project>:<serial>-<service> so that pruning leaves them; 0 keeps none).
+    #[arg(long = "keep-deploys", value_name = "N", env = "BERTH_KEEP_DEPLOYS", default_value_t = DEFAULT_KEEP_DEPLOYS)]
+    pub keep_deploys: usize,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The serial of the deploy to return to (default: the deploy before the latest).
+    #[arg(long = "to", value_name = "SERIAL")]
+    pub to: Option<u64>,
+    /// After the rollback, watch the containers its rollouts replaced for DURATION, as `apply --watch` does.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub watch: Option<std::time::Duration>,
+    /// How many deploys the state's history keeps (see `apply --keep-deploys`).
+    #[arg(long = "keep-deploys", value_name = "N", env = "BERTH_KEEP_DEPLOYS", default_value_t = DEFAULT_KEEP_DEPLOYS)]
+    pub keep_deploys: usize,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -268,6 +293,8 @@ pub enum StateCommand {
         #[command(flatten)]
         lock: LockArgs,
     },
+    /// List the deploys the state's history records, oldest first: serial, time, containers, and which are the latest and `berth rollback`'s default.
+    History,
     /// Print the state file as it is on disk (JSON), e.g. `berth state pull > backup.json`.
     Pull,
     /// Make the backup (`<state>.backup`, the version before the last save) the state again, e.g. after the state file was damaged.

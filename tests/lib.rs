@@ -18,6 +18,7 @@ mod layers;
 mod plan;
 mod realworld;
 mod remote;
+mod rollback;
 mod rollout;
 mod secrets;
 mod state;

@@ -237,7 +237,7 @@ fn a_damaged_state_changes_nothing_and_the_backup_restores_it() {
         ("empty", String::new()),
         (
             "a newer format",
-            good.replacen("\"format_version\": 4", "\"format_version\": 99", 1),
+            good.replacen("\"format_version\": 5", "\"format_version\": 99", 1),
         ),
         (
             "hand-edited to invalid JSON",

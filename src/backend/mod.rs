@@ -75,6 +75,24 @@ pub trait Backend {
     /// (published ports are reached there, not at localhost).
     fn remote_host(&mut self) -> Option<String>;
 
+    /// The references of `repository` (`berth-keep/<project>`: what keeps
+    /// the images of recorded deploys from pruning) and the image ID each
+    /// names.
+    fn kept_images(
+        &mut self,
+        repository: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, EngineError>;
+
+    /// Make the references of `repository` exactly `wanted` (reference ->
+    /// image ID): tag what is missing or names another image, remove the
+    /// rest (an image nothing else names goes with its last reference).
+    /// Returns the references removed.
+    fn keep_images(
+        &mut self,
+        repository: &str,
+        wanted: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Vec<String>, EngineError>;
+
     /// Carry out the steps, at most `job.parallelism` at once; `event`
     /// reports progress. Fails only when the engine cannot be reached at
     /// all; a failing step is in the report.

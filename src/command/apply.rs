@@ -75,14 +75,24 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
             losing.join(", ")
         )]));
     }
-    let default = crate::cli::DEFAULT_PARALLELISM;
     let how = Finish {
         verb: "Apply",
-        default_parallelism: default,
+        default_parallelism: crate::cli::DEFAULT_PARALLELISM,
         anonymous_volumes: false,
         watch: args.watch,
+        deploys: Deploys::Record(args.keep_deploys),
     };
     finish(g, planned, &args.change, saved, how)
+}
+
+/// What a command does with the history of deploys once it succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deploys {
+    /// Record a deploy when containers changed, keep the last N (and
+    /// their images).
+    Record(usize),
+    /// Say which kept image references stay on the engine (destroy).
+    ReportKept,
 }
 
 /// A saved plan applies only to the inputs and state it was made against.
@@ -120,14 +130,18 @@ fn check_fresh(saved: &SavedPlan, planned: &Planned, path: &std::path::Path) -> 
 
 /// Ask before changing anything, unless `--auto-approve` or a saved plan
 /// (approved when it was reviewed).
-fn approve(args: &ChangeArgs, saved: bool) -> Result<(), Error> {
+fn approve(args: &ChangeArgs, saved: bool, verb: &str) -> Result<(), Error> {
     if args.auto_approve || saved {
         return Ok(());
     }
+    let rollback = verb == "Rollback";
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Cancelled(
-            "refusing to change the engine without approval: no terminal to ask on; run with --auto-approve, or save a plan (`berth plan -o FILE`) and apply it (`berth apply FILE`)".into(),
-        ));
+        return Err(Error::Cancelled(if rollback {
+            // a rollback's plan is not saved: it is made from the history
+            "refusing to change the engine without approval: no terminal to ask on; review the plan with a terminal, or run with --auto-approve".into()
+        } else {
+            "refusing to change the engine without approval: no terminal to ask on; run with --auto-approve, or save a plan (`berth plan -o FILE`) and apply it (`berth apply FILE`)".into()
+        }));
     }
     print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
     let _ = std::io::stdout().flush();
@@ -138,7 +152,12 @@ fn approve(args: &ChangeArgs, saved: bool) -> Result<(), Error> {
         .map_err(|e| Error::io("read the answer from standard input", e))?;
     if answer.trim() != "yes" {
         return Err(Error::Cancelled(
-            "apply cancelled: nothing was changed".into(),
+            if rollback {
+                "rollback cancelled: nothing was changed"
+            } else {
+                "apply cancelled: nothing was changed"
+            }
+            .into(),
         ));
     }
     Ok(())
@@ -146,13 +165,15 @@ fn approve(args: &ChangeArgs, saved: bool) -> Result<(), Error> {
 
 /// How [`finish`] ends a command.
 pub struct Finish {
-    /// `Apply`, `Destroy`: what the summary calls it.
+    /// `Apply`, `Rollback`, `Destroy`: what the summary calls it.
     pub verb: &'static str,
     pub default_parallelism: usize,
     /// Removing a container removes its anonymous volumes (`destroy --volumes`).
     pub anonymous_volumes: bool,
     /// `apply --watch`: how long to watch what the rollouts replaced.
     pub watch: Option<std::time::Duration>,
+    /// What becomes of the history of deploys.
+    pub deploys: Deploys,
 }
 
 /// Show the plan, approve, execute, summarise: apply's and destroy's end.
@@ -168,6 +189,7 @@ pub fn finish(
         default_parallelism,
         anonymous_volumes,
         watch,
+        deploys,
     } = how;
     let color = super::color(g, false);
     if !planned.plan.has_changes() {
@@ -183,7 +205,7 @@ pub fn finish(
         return Ok(ExitCode::SUCCESS);
     }
     print_out(&render(&planned.plan, PlanFormat::Text, color))?;
-    approve(args, saved)?;
+    approve(args, saved, verb)?;
     let list = steps(&planned.plan, &planned.desired);
     let parallelism = args.parallelism.unwrap_or(default_parallelism);
     let ui = Progress::new(args.quiet);
@@ -246,14 +268,99 @@ pub fn finish(
             }
         }
     }
+    let containers_changed = plan
+        .changes
+        .iter()
+        .any(|c| c.address.kind == crate::resource::Kind::Container && c.action != Action::NoOp);
+    // a deploy is what stays: not one the watch rolled back
+    if report.ok() && code == ExitCode::SUCCESS {
+        let note = match deploys {
+            Deploys::Record(keep) if containers_changed => {
+                record_deploy(&mut *backend, &desired, &store, &mut state, keep)
+            }
+            Deploys::Record(_) => None,
+            Deploys::ReportKept => kept_note(&mut *backend, &state.project),
+        };
+        if let Some(note) = note {
+            print_out(&note)?;
+        }
+    }
     drop(lock);
-    if report.ok() && verb == "Apply" {
+    if report.ok() && verb != "Destroy" {
         let host = backend
             .remote_host()
             .unwrap_or_else(|| "localhost".to_string());
         print_out(&published(&desired, &host))?;
     }
     Ok(code)
+}
+
+/// After a successful apply that changed containers: record the deploy
+/// (each container with the image the engine says it runs), save, and tag
+/// the images of the deploys kept. What goes wrong here does not undo the
+/// apply: it is said in the note returned.
+fn record_deploy(
+    backend: &mut dyn crate::backend::Backend,
+    desired: &crate::resource::Desired,
+    store: &crate::state::StateStore,
+    state: &mut crate::state::State,
+    keep: usize,
+) -> Option<String> {
+    let mut timer = crate::timing::Timer::new();
+    let observed = match backend.observe(desired, state) {
+        Ok(o) => o,
+        Err(e) => {
+            return Some(format!(
+                "\nnote: this deploy is not in the history (berth rollback cannot return to it): {e}\n"
+            ));
+        }
+    };
+    let by_id: std::collections::HashMap<&str, &str> = observed
+        .containers
+        .iter()
+        .map(|c| (c.id.as_str(), c.image_id.as_str()))
+        .collect();
+    let image_ids = state
+        .resources
+        .iter()
+        .filter(|(a, _)| a.kind == crate::resource::Kind::Container)
+        .filter_map(|(a, r)| Some((a.clone(), by_id.get(r.id.as_str())?.to_string())))
+        .collect();
+    let time = crate::state::format_rfc3339(std::time::SystemTime::now());
+    state.record_deploy(time, &image_ids, keep);
+    timer.lap("deploy: observe");
+    if let Err(e) = store.save(state) {
+        return Some(format!(
+            "\nnote: this deploy is not in the history (berth rollback cannot return to it): {e}\n"
+        ));
+    }
+    timer.lap("deploy: save");
+    let wanted = crate::state::kept_references(&state.project, &state.history);
+    let repository = crate::state::keep_repository(&state.project);
+    let kept = backend.keep_images(&repository, &wanted);
+    timer.lap("deploy: keep images");
+    match kept {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "\nnote: the images of the deploys kept may not be kept from pruning: {e}\n"
+        )),
+    }
+}
+
+/// After a destroy: the image references that keep the deploys' images,
+/// which stay (for a rollback after the next apply, or to remove by hand).
+fn kept_note(backend: &mut dyn crate::backend::Backend, project: &str) -> Option<String> {
+    let repository = crate::state::keep_repository(project);
+    let kept = backend.kept_images(&repository).ok()?;
+    if kept.is_empty() {
+        return None;
+    }
+    let list: Vec<&str> = kept.keys().map(String::as_str).collect();
+    Some(format!(
+        "\nKept images (the recorded deploys', for `berth rollback`): {}. Remove them with `docker image rm {}`.\n",
+        list.join(", "),
+        list.join(" ")
+    ))
 }
 
 /// Where to reach what was applied: every published port, at `machine`
@@ -362,7 +469,7 @@ fn refresh_only(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    approve(&args.change, false)?;
+    approve(&args.change, false, "Apply")?;
     let (mut forgotten, mut updated) = (0, 0);
     for c in &plan.changes {
         for op in &c.ops {

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::apply::finish;
+use super::apply::{Deploys, Finish, finish};
 use crate::cli::{DestroyArgs, GlobalArgs};
 use crate::error::Error;
 use crate::pipeline::{PlanRequest, Planned};
@@ -19,12 +19,12 @@ pub fn run(g: &GlobalArgs, args: &DestroyArgs) -> Result<ExitCode, Error> {
             && c.address.kind != Kind::Image
             && (c.address.kind != Kind::Volume || args.volumes)
     });
-    let default = crate::cli::DESTROY_PARALLELISM;
-    let how = super::apply::Finish {
+    let how = Finish {
         verb: "Destroy",
-        default_parallelism: default,
+        default_parallelism: crate::cli::DESTROY_PARALLELISM,
         anonymous_volumes: args.volumes,
         watch: None,
+        deploys: Deploys::ReportKept,
     };
     finish(g, planned, &args.change, false, how)
 }

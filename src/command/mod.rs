@@ -10,6 +10,7 @@ pub mod destroy;
 pub mod import;
 pub mod man;
 pub mod plan;
+pub mod rollback;
 pub mod show;
 pub mod state;
 pub mod validate;
@@ -29,6 +30,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Plan(args) => plan::run(g, args),
         Command::Drift(args) => plan::drift(g, args),
         Command::Apply(args) => apply::run(g, args),
+        Command::Rollback(args) => rollback::run(g, args),
         Command::Destroy(args) => destroy::run(g, args),
         Command::Import(args) => import::run(g, args),
         Command::Show(args) => show::run(g, args),

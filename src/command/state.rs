@@ -1,6 +1,6 @@
-//! `berth state list | show | rm | mv | pull` and `berth force-unlock`.
+//! `berth state list | show | history | rm | mv | pull` and `berth force-unlock`.
 //!
-//! `list`, `show` and `pull` only read the state. `rm` and `mv` change the
+//! `list`, `show`, `history` and `pull` only read the state. `rm` and `mv` change the
 //! state file alone, never the engine: they take the state lock for the whole
 //! command, change nothing unless every address checks out, and save as every
 //! write does (atomically, keeping `<state>.backup`).
@@ -22,6 +22,33 @@ fn read(g: &GlobalArgs) -> Result<Option<State>, Error> {
     let loaded = load(&source, &[])?;
     let store = StateStore::new(state_path(&source, &loaded));
     Ok(store.load(&loaded.project.name)?)
+}
+
+/// One line per deploy: serial, time, how many containers, and which are
+/// the latest and the one `berth rollback` returns to by default.
+fn history(deploys: &[crate::state::Deploy]) -> String {
+    let width = deploys
+        .iter()
+        .map(|d| d.serial.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let n = deploys.len();
+    let mut out = String::new();
+    for (i, d) in deploys.iter().enumerate() {
+        let count = d.containers.len();
+        let note = match n - i {
+            1 => "  (latest)",
+            2 => "  (berth rollback returns here)",
+            _ => "",
+        };
+        out.push_str(&format!(
+            "{:>width$}  {}  {count} container{}{note}\n",
+            d.serial,
+            d.time,
+            if count == 1 { "" } else { "s" }
+        ));
+    }
+    out
 }
 
 fn parse(address: &str) -> Result<Address, Error> {
@@ -51,6 +78,10 @@ pub fn run(g: &GlobalArgs, cmd: &StateCommand) -> Result<ExitCode, Error> {
                 out.push_str(&format!("{address}\n"));
             }
             print_out(&out)?;
+        }
+        StateCommand::History => {
+            let state = read(g)?;
+            print_out(&history(state.as_ref().map_or(&[], |s| &s.history)))?;
         }
         StateCommand::Show { address } => {
             let state = read(g)?;
@@ -283,4 +314,42 @@ fn held_message(state: &Path, lock: &Path, holder: Option<&Holder>) -> String {
         "state `{}` is locked by {by}, which is still running; not unlocked: berth's lock is an OS file lock that ends with its process and cannot be broken while it runs. Wait for it to finish, or stop it ({stop}); the lock is free the moment it ends",
         state.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Deploy, DeployedContainer};
+
+    fn deploy(serial: u64, containers: usize) -> Deploy {
+        Deploy {
+            serial,
+            time: format!("2026-12-01T17:00:{serial:02}Z"),
+            containers: (1..=containers as u32)
+                .map(|n| {
+                    (
+                        Address::container("web", n),
+                        DeployedContainer {
+                            spec_hash: "h".into(),
+                            image_id: "sha256:a".into(),
+                            spec: serde_json::json!({}),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_history_lists_each_deploy_and_marks_the_latest_and_rollbacks_default() {
+        assert_eq!(
+            history(&[deploy(8, 2), deploy(14, 1), deploy(103, 3)]),
+            "  8  2026-12-01T17:00:08Z  2 containers\n 14  2026-12-01T17:00:14Z  1 container  (berth rollback returns here)\n103  2026-12-01T17:00:103Z  3 containers  (latest)\n"
+        );
+        assert_eq!(
+            history(&[deploy(5, 1)]),
+            "5  2026-12-01T17:00:05Z  1 container  (latest)\n"
+        );
+        assert_eq!(history(&[]), "");
+    }
 }

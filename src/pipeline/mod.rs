@@ -8,12 +8,14 @@
 
 mod inputs;
 mod load;
+mod rollback;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use inputs::input_hashes;
 pub use load::{Source, load, load_applicable, state_path};
+pub use rollback::rollback_desired;
 
 use crate::backend::docker::Docker;
 use crate::backend::{Backend, Selection};
@@ -181,6 +183,16 @@ fn remote_binds_note(desired: &Desired, host: &str) -> Option<String> {
 
 /// Load, resolve, lock, read state, observe, diff.
 pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
+    plan_with(request, None)
+}
+
+/// Changes the desired resources once the state is read (locked, its
+/// values sealed), before the engine is observed: `berth rollback` puts a
+/// recorded deploy's containers in place of the files' ones.
+pub type Rewrite<'a> = &'a dyn Fn(&mut Desired, &State, &Loaded) -> Result<(), Error>;
+
+/// [`plan`], with the desired resources changed by `rewrite` before the diff.
+pub fn plan_with(request: PlanRequest<'_>, rewrite: Option<Rewrite<'_>>) -> Result<Planned, Error> {
     let PlanRequest {
         source,
         command,
@@ -216,7 +228,7 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
     )?
     .map(Arc::new);
     let mut timer = crate::timing::Timer::new();
-    let desired = if release_model {
+    let mut desired = if release_model {
         resolve_releasing(&mut loaded, &options)?
     } else {
         resolve(&loaded.project, &options)?
@@ -250,6 +262,9 @@ pub fn plan(request: PlanRequest<'_>) -> Result<Planned, Error> {
         state.seal_with(key, store.path())?;
     } else if let Some(key) = &options.seal {
         state.sealed_with = Some(key.id());
+    }
+    if let Some(rewrite) = rewrite {
+        rewrite(&mut desired, &state, &loaded)?;
     }
     let mut engine_moved = None;
     let observed = match &mut backend {

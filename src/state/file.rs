@@ -30,11 +30,38 @@ pub fn default_path(project_dir: &Path, project: &str) -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct StateStore {
     path: PathBuf,
+    /// The history as last encoded, by (length, first serial, last serial):
+    /// deploys are only appended and dropped, never changed, so that names
+    /// its content. Saves reuse it (see `format::encode_history`).
+    history: std::sync::Arc<std::sync::Mutex<Option<HistoryBytes>>>,
 }
+
+type HistoryBytes = ((usize, u64, u64), std::sync::Arc<Vec<u8>>);
 
 impl StateStore {
     pub fn new(path: PathBuf) -> StateStore {
-        StateStore { path }
+        StateStore {
+            path,
+            history: Default::default(),
+        }
+    }
+
+    /// `history` encoded, from the last save when it is the same.
+    fn encoded_history(&self, history: &[super::Deploy]) -> std::sync::Arc<Vec<u8>> {
+        let key = (
+            history.len(),
+            history.first().map_or(0, |d| d.serial),
+            history.last().map_or(0, |d| d.serial),
+        );
+        let mut cached = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((k, bytes)) if *k == key => bytes.clone(),
+            _ => {
+                let bytes = std::sync::Arc::new(format::encode_history(history));
+                *cached = Some((key, bytes.clone()));
+                bytes
+            }
+        }
     }
 
     /// The state file.
@@ -92,7 +119,7 @@ impl StateStore {
         fs::create_dir_all(dir).map_err(|source| self.write_error(source))?;
 
         let serial = state.serial + 1;
-        let bytes = format::encode(state, serial);
+        let bytes = format::encode_with(state, serial, &self.encoded_history(&state.history));
         let mut backed_up = previous.is_none();
         let mut attempt = 0;
         loop {
@@ -461,8 +488,8 @@ mod tests {
     #[test]
     fn a_newer_format_is_refused_and_left_unchanged() {
         assert_refused_and_kept(
-            "{\"format_version\": 5, \"lineage\": \"x\", \"serial\": 9, \"objects\": []}\n",
-            "state file `PATH` was written by a newer berth (format 5; this berth reads up to 4); upgrade berth",
+            "{\"format_version\": 6, \"lineage\": \"x\", \"serial\": 9, \"objects\": []}\n",
+            "state file `PATH` was written by a newer berth (format 6; this berth reads up to 5); upgrade berth",
         );
     }
 

@@ -23,6 +23,11 @@
 //!   formats are read as they are; the pipeline seals their values (and
 //!   recomputes the hashes that change) before planning, so the upgrade plans
 //!   nothing, and the next save writes format 4.
+//! - Format 5: format 4 and the `history` of deploys (see `history.rs`),
+//!   written after `resources` when there is one. Earlier formats read as
+//!   one with no deploys recorded yet; the next apply that changes
+//!   containers records the first. (A new number, so that an older berth
+//!   refuses the file instead of dropping the history it cannot read.)
 //!
 //! Writing always produces the current format: pretty JSON, fields in a fixed
 //! order, resources sorted by address, a final newline, so that two states
@@ -37,7 +42,7 @@ use super::{State, StateError, StateResource};
 use crate::resource::Address;
 
 /// The state file format this berth writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// What every format has to say about itself, read before anything else.
 #[derive(Debug, Deserialize)]
@@ -91,8 +96,10 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let head = read_head(path, bytes)?;
     match head.format_version {
         Some(1) => read_v1(path, bytes).map(|s| migrate_v1(s, path.parent())),
-        // older formats read as the current one (format 2: no engine recorded)
-        Some(2..=4) => read_v2(path, bytes).map(|s| State {
+        // older formats read as the current one (format 2: no engine
+        // recorded; before 5: no history)
+        Some(2..=4) => read_v2(path, bytes).map(migrate_v4),
+        Some(5) => read_v2(path, bytes).map(|s| State {
             format_version: FORMAT_VERSION,
             ..s
         }),
@@ -108,6 +115,17 @@ fn read_v1(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
 
 fn read_v2(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     serde_json::from_slice(bytes).map_err(|e| json_error(path, &e))
+}
+
+/// Formats 2 to 4 → 5: no deploys recorded yet. (A history in a file that
+/// claims an older format was not written by berth: it is dropped, not
+/// trusted.)
+fn migrate_v4(state: State) -> State {
+    State {
+        format_version: FORMAT_VERSION,
+        history: Vec::new(),
+        ..state
+    }
 }
 
 /// Service attributes berth 0.1.0 recorded but never applied.
@@ -220,12 +238,12 @@ fn migrate_v1(mut state: State, state_dir: Option<&Path>) -> State {
             r.spec_hash = crate::resource::desired::spec_hash(&r.spec);
         }
     }
-    state.format_version = FORMAT_VERSION;
-    state
+    migrate_v4(state)
 }
 
 /// The current format, borrowing the state being saved with the serial it will
 /// have once saved (the in-memory state changes only after a successful save).
+/// The history follows, written by [`encode_with`].
 #[derive(Serialize)]
 struct FileV1<'a> {
     format_version: u32,
@@ -240,8 +258,35 @@ struct FileV1<'a> {
     resources: &'a BTreeMap<Address, StateResource>,
 }
 
-/// The bytes of `state` as written with serial `serial` by this berth.
+/// The bytes of `state` as written with serial `serial` by this berth (a
+/// save uses [`encode_with`], reusing the encoded history).
+#[cfg(test)]
 pub(crate) fn encode(state: &State, serial: u64) -> Vec<u8> {
+    encode_with(state, serial, &encode_history(&state.history))
+}
+
+/// The `history` field's value as [`encode`] writes it (pretty JSON,
+/// indented as a field of the file's object). A save reuses it while the
+/// history does not change: an apply saves after every step, and the
+/// history is most of the file.
+pub(crate) fn encode_history(history: &[super::Deploy]) -> Vec<u8> {
+    if history.is_empty() {
+        return Vec::new();
+    }
+    let bytes = serde_json::to_vec_pretty(history).expect("a history always serializes to JSON");
+    // a newline in JSON text is always between tokens (strings escape theirs)
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+    for b in bytes {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(b"  ");
+        }
+    }
+    out
+}
+
+/// [`encode`], with the history already encoded by [`encode_history`].
+pub(crate) fn encode_with(state: &State, serial: u64, history: &[u8]) -> Vec<u8> {
     let file = FileV1 {
         format_version: FORMAT_VERSION,
         lineage: &state.lineage,
@@ -253,6 +298,14 @@ pub(crate) fn encode(state: &State, serial: u64) -> Vec<u8> {
         resources: &state.resources,
     };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes to JSON");
+    if !history.is_empty() {
+        // `...\n}` becomes `...,\n  "history": [...]\n}`
+        debug_assert!(bytes.ends_with(b"\n}"));
+        bytes.truncate(bytes.len() - 2);
+        bytes.extend_from_slice(b",\n  \"history\": ");
+        bytes.extend_from_slice(history);
+        bytes.extend_from_slice(b"\n}");
+    }
     bytes.push(b'\n');
     bytes
 }
@@ -308,7 +361,7 @@ mod tests {
     fn the_file_layout_is_fixed_order_pretty_json_with_sorted_addresses() {
         let text = String::from_utf8(encode(&demo(), 7)).unwrap();
         let expected = r#"{
-  "format_version": 4,
+  "format_version": 5,
   "lineage": "0b7cbbc5-5d1a-4b8e-9a43-7e2f1c7f4a10",
   "serial": 7,
   "berth_version": "VERSION",
@@ -396,6 +449,70 @@ mod tests {
         assert_eq!(state, demo());
     }
 
+    fn with_history() -> State {
+        let mut state = demo();
+        let images = BTreeMap::from([
+            (Address::container("web", 1), "sha256:aa".to_string()),
+            (Address::container("web", 2), "sha256:aa".to_string()),
+        ]);
+        state.record_deploy("2026-12-01T17:00:00Z".into(), &images, 5);
+        state
+    }
+
+    #[test]
+    fn the_history_is_written_after_the_resources_and_read_back() {
+        let state = with_history();
+        let text = String::from_utf8(encode(&state, 7)).unwrap();
+        let history = text.find("\"history\": [").expect("written");
+        assert!(history > text.find("\"resources\"").unwrap());
+        assert!(text.contains(
+            "\"serial\": 7,\n      \"time\": \"2026-12-01T17:00:00Z\",\n      \"containers\": {\n        \"container.web[1]\": {\n          \"spec_hash\": \"e3b0\",\n          \"image_id\": \"sha256:aa\","
+        ), "{text}");
+        let back = decode(Path::new("s.json"), &encode(&state, state.serial)).unwrap();
+        assert_eq!(back, state);
+        assert_eq!(back.history[0].containers.len(), 2);
+    }
+
+    #[test]
+    fn the_history_is_written_as_serde_writes_the_state() {
+        let mut state = with_history();
+        state.record_deploy("2026-12-01T18:00:00Z".into(), &BTreeMap::new(), 5);
+        state.serial = 9;
+        let mut want = serde_json::to_vec_pretty(&state).unwrap();
+        want.push(b'\n');
+        assert_eq!(
+            String::from_utf8(encode(&state, 9)).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+        let cached = encode_history(&state.history);
+        assert_eq!(encode_with(&state, 9, &cached), encode(&state, 9));
+    }
+
+    #[test]
+    fn an_older_format_reads_as_format_5_with_no_deploys() {
+        let text = String::from_utf8(encode(&demo(), 6)).unwrap();
+        for old in 1..FORMAT_VERSION {
+            let older = text.replacen(
+                &format!("\"format_version\": {FORMAT_VERSION}"),
+                &format!("\"format_version\": {old}"),
+                1,
+            );
+            let state = decode(Path::new("s.json"), older.as_bytes()).unwrap();
+            assert_eq!(state.format_version, FORMAT_VERSION, "format {old}");
+            assert!(state.history.is_empty(), "format {old}");
+        }
+        // a history in a file of an older format was not written by berth
+        let text = String::from_utf8(encode(&with_history(), 6)).unwrap();
+        let v4 = text.replacen(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 4",
+            1,
+        );
+        let state = decode(Path::new("s.json"), v4.as_bytes()).unwrap();
+        assert!(state.history.is_empty());
+        assert_eq!(state.resources, demo().resources);
+    }
+
     fn error(text: &str) -> String {
         decode(Path::new("state/demo.json"), text.as_bytes())
             .unwrap_err()
@@ -458,9 +575,9 @@ mod tests {
     #[test]
     fn formats_are_checked_before_anything_else() {
         assert_eq!(
-            error("{\"format_version\": 5, \"whatever\": \"a future berth writes\"}"),
+            error("{\"format_version\": 6, \"whatever\": \"a future berth writes\"}"),
             format!(
-                "state file `state/demo.json` was written by a newer berth (format 5; this berth reads up to {FORMAT_VERSION}); upgrade berth"
+                "state file `state/demo.json` was written by a newer berth (format 6; this berth reads up to {FORMAT_VERSION}); upgrade berth"
             )
         );
         assert_eq!(

@@ -13,7 +13,9 @@
 //!   whole command that may write state;
 //! - `key` ([`key::load`], [`State::seal_with`]): the key that seals
 //!   sensitive values, kept out of the state, and sealing old records;
-//! - `timestamp` ([`format_rfc3339`]): RFC 3339 UTC times for the lock holder;
+//! - `history` ([`Deploy`]): the deploys kept for `berth rollback`;
+//! - `timestamp` ([`format_rfc3339`]): RFC 3339 UTC times for the lock holder
+//!   and the history;
 //! - `error` ([`StateError`]): one-line errors that name the file and say what
 //!   to do.
 //!
@@ -22,6 +24,7 @@
 mod error;
 mod file;
 mod format;
+mod history;
 pub mod key;
 mod lock;
 mod timestamp;
@@ -39,6 +42,7 @@ pub use file::{StateStore, default_path};
 pub use format::FORMAT_VERSION;
 #[cfg(test)]
 pub(crate) use format::{decode, encode};
+pub use history::{Deploy, DeployedContainer, keep_repository, kept_references};
 pub use lock::{Holder, LockGuard, lock, lock_path};
 pub use timestamp::format_rfc3339;
 
@@ -68,6 +72,10 @@ pub struct State {
     pub sealed_with: Option<String>,
     /// The applied resources, written with address strings as keys, sorted.
     pub resources: BTreeMap<Address, StateResource>,
+    /// The last deploys (format 5), oldest first: what each apply that
+    /// changed containers left running, for `berth rollback`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Deploy>,
 }
 
 /// One resource as it was applied.
@@ -114,6 +122,7 @@ impl State {
             engine: None,
             sealed_with: None,
             resources: BTreeMap::new(),
+            history: Vec::new(),
         }
     }
 

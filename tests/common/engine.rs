@@ -130,7 +130,8 @@ pub fn unique_project(prefix: &str) -> String {
 
 /// Removes, when dropped (also when the test panics), every container,
 /// network and volume labelled with the project, plus the unlabelled ones
-/// registered with [`Cleanup::network`] and [`Cleanup::volume`].
+/// registered with [`Cleanup::network`] and [`Cleanup::volume`], and the
+/// image references that keep the project's deploys (`berth-keep/<project>`).
 #[must_use = "the guard cleans up when dropped; bind it to a variable"]
 pub struct Cleanup {
     project: String,
@@ -209,6 +210,22 @@ impl Drop for Cleanup {
         volumes.extend(self.volumes.iter().cloned());
         for volume in &volumes {
             if let Err(e) = try_docker(&["volume", "rm", "-f", volume]) {
+                eprintln!("cleanup of `{}`: {e}", self.project);
+            }
+        }
+        // the references apply keeps the deploys' images under (an image
+        // goes with its last reference, once its containers are gone)
+        let repository = berth::state::keep_repository(&self.project);
+        let kept = try_docker(&[
+            "image",
+            "ls",
+            &repository,
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ])
+        .unwrap_or_default();
+        for reference in kept.lines() {
+            if let Err(e) = try_docker(&["rmi", "-f", reference]) {
                 eprintln!("cleanup of `{}`: {e}", self.project);
             }
         }

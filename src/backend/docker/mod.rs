@@ -128,6 +128,47 @@ impl Backend for Docker {
             .collect())
     }
 
+    fn kept_images(
+        &mut self,
+        repository: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, EngineError> {
+        let engine = self.engine()?;
+        self.session
+            .block_on(crate::engine::ops::image::references(&engine, repository))
+    }
+
+    fn keep_images(
+        &mut self,
+        repository: &str,
+        wanted: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Vec<String>, EngineError> {
+        use crate::engine::ops::image;
+        use futures_util::{StreamExt, TryStreamExt, stream};
+        // one tag per image and deploy: at most this many at once
+        const AT_ONCE: usize = 16;
+        let engine = self.engine()?;
+        self.session.block_on(async {
+            let present = image::references(&engine, repository).await?;
+            let engine = &engine;
+            stream::iter(wanted.iter().filter(|(r, id)| present.get(*r) != Some(*id)))
+                .map(|(reference, id)| image::tag(engine, id, reference))
+                .buffer_unordered(AT_ONCE)
+                .try_collect::<Vec<()>>()
+                .await?;
+            let removed: Vec<String> = present
+                .keys()
+                .filter(|r| !wanted.contains_key(*r))
+                .cloned()
+                .collect();
+            // one at a time: two references of one image removed at once
+            // would race to remove the image with the last of them
+            for reference in &removed {
+                image::untag(engine, reference).await?;
+            }
+            Ok(removed)
+        })
+    }
+
     fn execute(
         &mut self,
         job: Job<'_>,

@@ -227,6 +227,73 @@ fn split_reference(reference: &str) -> (&str, &str) {
     }
 }
 
+/// The references of `repository` on the engine (`berth-keep/demo:7-web`)
+/// and the image ID each names.
+pub async fn references(
+    engine: &Engine,
+    repository: &str,
+) -> Result<BTreeMap<String, String>, EngineError> {
+    let options = bollard::query_parameters::ListImagesOptions {
+        filters: Some(HashMap::from([(
+            "reference".to_string(),
+            vec![repository.to_string()],
+        )])),
+        ..Default::default()
+    };
+    let images = engine
+        .docker()
+        .list_images(Some(options))
+        .await
+        .map_err(|e| engine.error(&format!("list the images of `{repository}`"), e))?;
+    let prefix = format!("{repository}:");
+    Ok(images
+        .into_iter()
+        .flat_map(|i| {
+            let id = i.id;
+            i.repo_tags
+                .into_iter()
+                .filter(|t| t.starts_with(&prefix))
+                .map(move |t| (t, id.clone()))
+        })
+        .collect())
+}
+
+/// Point `reference` (`repository:tag`) at image `id`, moving it if it
+/// names another.
+pub async fn tag(engine: &Engine, id: &str, reference: &str) -> Result<(), EngineError> {
+    let (repo, tag) = split_reference(reference);
+    let options = bollard::query_parameters::TagImageOptions {
+        repo: Some(repo.to_string()),
+        tag: Some(tag.to_string()),
+    };
+    engine
+        .docker()
+        .tag_image(id, Some(options))
+        .await
+        .map_err(|e| engine.error(&format!("tag image {id} as `{reference}`"), e))
+}
+
+/// Remove the reference `reference`. The image goes with it when nothing
+/// else names it and no container uses it (as `docker image prune` would
+/// remove it); else it only loses this name.
+pub async fn untag(engine: &Engine, reference: &str) -> Result<(), EngineError> {
+    let options = bollard::query_parameters::RemoveImageOptions {
+        force: true,
+        ..Default::default()
+    };
+    match engine
+        .docker()
+        .remove_image(reference, Some(options), None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = engine.error(&format!("remove the image reference `{reference}`"), e);
+            if err.is_not_found() { Ok(()) } else { Err(err) }
+        }
+    }
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -97,6 +97,18 @@ impl Resource {
         }
     }
 
+    /// A resource from its spec's JSON, sealed with `seal` as resolve
+    /// seals (a recorded deploy's container, its values restored).
+    pub fn from_spec(
+        address: Address,
+        engine_name: String,
+        spec: Value,
+        depends_on: Vec<Address>,
+        seal: Option<&SealKey>,
+    ) -> Resource {
+        resource_from_json(address, engine_name, spec, depends_on, false, seal)
+    }
+
     /// The spec as recorded: sensitive values sealed (what the state, the
     /// diff and saved plans see; `spec_hash` is its hash).
     pub fn recorded(&self) -> &std::sync::Arc<Value> {
