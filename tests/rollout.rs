@@ -224,6 +224,16 @@ fn a_gate_never_passed_leaves_the_old_container_serving_and_the_change_planned()
         .run()
         .code(2)
         .stdout_has("Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy.");
+    // the state keeps what happened
+    stack
+        .berth()
+        .args(["state", "history"])
+        .run()
+        .code(0)
+        .stdout_has("last failed rollout, ")
+        .stdout_has(
+            ": container.kv[1]: the new container failed its gate; the old one kept serving",
+        );
 }
 
 #[test]
@@ -320,6 +330,15 @@ fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
         .stderr_has("turned unhealthy")
         .stderr_has("rolled back 2 containers to the previous version");
     assert_rolled_back_to(&stack, &old);
+    stack
+        .berth()
+        .args(["state", "history"])
+        .run()
+        .code(0)
+        .stdout_has("container.kv[1], container.kv[2]: ")
+        .stdout_has(
+            "` turned unhealthy; rolled back 2 containers to the previous version (apply --watch)",
+        );
     docker(&["start", &format!("{p}-dep-1")]);
     stack
         .berth()

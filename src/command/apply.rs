@@ -260,12 +260,30 @@ pub fn finish(
                 if n == 1 { "" } else { "s" }
             ))?,
             crate::backend::Watched::RolledBack { problem, back } => {
-                eprintln!(
-                    "error: {problem}: rolled back {back} container{} to the previous version",
+                let back = format!(
+                    "rolled back {back} container{} to the previous version",
                     if back == 1 { "" } else { "s" }
                 );
+                eprintln!("error: {problem}: {back}");
+                // what the watch saw, without the health check's output
+                let seen = problem.split(" (").next().unwrap_or_default();
+                state.last_failed_rollout = Some(crate::state::FailedRollout {
+                    time: crate::state::format_rfc3339(std::time::SystemTime::now()),
+                    failed: rolled(&plan),
+                    outcome: format!("{seen}; {back} (apply --watch)"),
+                });
+                if let Err(e) = store.save(&mut state) {
+                    eprintln!("warning: the rollback is not recorded in the state: {e}");
+                }
                 code = ExitCode::FAILURE;
             }
+        }
+    }
+    if let Some(failed) = failed_rollout(&plan, &report) {
+        state.last_failed_rollout = Some(failed);
+        // the summary above said what failed; this keeps it for later
+        if let Err(e) = store.save(&mut state) {
+            eprintln!("warning: the failed rollout is not recorded in the state: {e}");
         }
     }
     let containers_changed = plan
@@ -293,6 +311,55 @@ pub fn finish(
         print_out(&published(&desired, &host))?;
     }
     Ok(code)
+}
+
+/// The containers of the plan that are rolled out (`deploy.update_config`).
+fn rolled(plan: &Plan) -> Vec<crate::resource::Address> {
+    plan.changes
+        .iter()
+        .filter(|c| {
+            c.rollout
+                .as_ref()
+                .is_some_and(|r| r.gate != crate::plan::rollout::Gate::None)
+        })
+        .map(|c| c.address.clone())
+        .collect()
+}
+
+/// The record of the rollouts of `plan` that failed in `report`, if any:
+/// which containers, and what their `failure_action` did about it.
+fn failed_rollout(
+    plan: &Plan,
+    report: &Report<EngineError>,
+) -> Option<crate::state::FailedRollout> {
+    use crate::plan::rollout::FailureAction;
+    let rolled = rolled(plan);
+    let failed: Vec<_> = report
+        .failed
+        .iter()
+        .map(|(a, _)| a.clone())
+        .filter(|a| rolled.contains(a))
+        .collect();
+    let first = plan
+        .changes
+        .iter()
+        .find(|c| failed.first() == Some(&c.address))?;
+    let outcome = match first.rollout.as_ref().map(|r| r.on_failure) {
+        Some(FailureAction::Rollback) => {
+            "the new container failed its gate; the old one kept serving, and the containers already replaced were rolled back (failure_action: rollback)"
+        }
+        Some(FailureAction::Continue) => {
+            "the new container failed its gate; the old one kept serving, and the rollout went on (failure_action: continue)"
+        }
+        _ => {
+            "the new container failed its gate; the old one kept serving, and the rest of the rollout was not done (failure_action: pause)"
+        }
+    };
+    Some(crate::state::FailedRollout {
+        time: crate::state::format_rfc3339(std::time::SystemTime::now()),
+        failed,
+        outcome: outcome.to_string(),
+    })
 }
 
 /// After a successful apply that changed containers: record the deploy

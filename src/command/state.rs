@@ -51,6 +51,17 @@ fn history(deploys: &[crate::state::Deploy]) -> String {
     out
 }
 
+/// The last failed rollout, after the deploys.
+fn failed_rollout(f: &crate::state::FailedRollout) -> String {
+    let which: Vec<String> = f.failed.iter().map(Address::to_string).collect();
+    format!(
+        "\nlast failed rollout, {}: {}: {}\n",
+        f.time,
+        which.join(", "),
+        f.outcome
+    )
+}
+
 fn parse(address: &str) -> Result<Address, Error> {
     address
         .parse()
@@ -82,6 +93,9 @@ pub fn run(g: &GlobalArgs, cmd: &StateCommand) -> Result<ExitCode, Error> {
         StateCommand::History => {
             let state = read(g)?;
             print_out(&history(state.as_ref().map_or(&[], |s| &s.history)))?;
+            if let Some(f) = state.as_ref().and_then(|s| s.last_failed_rollout.as_ref()) {
+                print_out(&failed_rollout(f))?;
+            }
         }
         StateCommand::Show { address } => {
             let state = read(g)?;

@@ -255,6 +255,8 @@ struct FileV1<'a> {
     engine: Option<&'a crate::observed::EngineIdentity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sealed_with: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_failed_rollout: Option<&'a super::FailedRollout>,
     resources: &'a BTreeMap<Address, StateResource>,
 }
 
@@ -295,6 +297,7 @@ pub(crate) fn encode_with(state: &State, serial: u64, history: &[u8]) -> Vec<u8>
         project: &state.project,
         engine: state.engine.as_ref(),
         sealed_with: state.sealed_with.as_ref(),
+        last_failed_rollout: state.last_failed_rollout.as_ref(),
         resources: &state.resources,
     };
     let mut bytes = serde_json::to_vec_pretty(&file).expect("a state always serializes to JSON");

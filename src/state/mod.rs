@@ -70,12 +70,30 @@ pub struct State {
     /// the key itself is never in the state: see [`key`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_with: Option<String>,
+    /// The last rollout that did not go as planned (a gate not passed, a
+    /// watch that rolled back), for whoever looks next (`state pull`,
+    /// `state history`). Only what berth itself saw: no log line, which may
+    /// hold anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failed_rollout: Option<FailedRollout>,
     /// The applied resources, written with address strings as keys, sorted.
     pub resources: BTreeMap<Address, StateResource>,
     /// The last deploys (format 5), oldest first: what each apply that
     /// changed containers left running, for `berth rollback`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Deploy>,
+}
+
+/// A rollout that failed: when, which containers, what became of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedRollout {
+    /// RFC 3339 UTC.
+    pub time: String,
+    /// The containers whose new version failed (its gate, or the watch).
+    pub failed: Vec<Address>,
+    /// What was done about it: `the old containers kept serving`, `rolled
+    /// back 2 containers`, ...
+    pub outcome: String,
 }
 
 /// One resource as it was applied.
@@ -121,6 +139,7 @@ impl State {
             project: project.to_string(),
             engine: None,
             sealed_with: None,
+            last_failed_rollout: None,
             resources: BTreeMap::new(),
             history: Vec::new(),
         }

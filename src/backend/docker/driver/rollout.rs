@@ -439,7 +439,7 @@ impl EngineDriver {
             for (_, _, id, name) in &swapped {
                 let since = restarts.get(id).copied().unwrap_or(0);
                 if let Some(p) = container::trouble(engine, id, since).await {
-                    problem = Some(format!("`{name}` {p} while watched"));
+                    problem = Some(format!("while watched, `{name}` {p}"));
                     break 'watch;
                 }
             }
