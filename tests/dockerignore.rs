@@ -345,7 +345,7 @@ fn berth_build(case: &Case, ctx: &Path, tag: &str) {
         let engine = Engine::connect(&Default::default())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        image::build(&engine, tag, &spec, &BTreeMap::new(), |_| {})
+        image::build(&engine, tag, &spec, &BTreeMap::new(), &[], |_| {})
             .await
             .unwrap_or_else(|e| panic!("{}: berth's build failed: {e}", case.name));
     });

@@ -434,6 +434,7 @@ fn a_build_sends_the_context_without_ignored_files_and_tags_the_image() {
         &tag,
         r.typed().image().unwrap().build.as_ref().unwrap(),
         &labels,
+        &[],
         |l| lines.push(l.to_string()),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
@@ -476,6 +477,7 @@ fn a_build_sends_the_context_without_ignored_files_and_tags_the_image() {
         &bad_tag,
         &failing,
         &BTreeMap::new(),
+        &[],
         |_| {},
     ))
     .unwrap_err();

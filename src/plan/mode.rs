@@ -41,6 +41,7 @@ impl Mode {
                 Desired {
                     project: files.project.clone(),
                     seal: files.seal.clone(),
+                    context_skip: files.context_skip.clone(),
                     // with targets, the other services' resources stay; without, nothing does
                     resources: files
                         .resources
@@ -87,6 +88,7 @@ fn from_state(state: &State) -> (Desired, Vec<String>) {
             project: state.project.clone(),
             resources,
             seal: None,
+            context_skip: Vec::new(),
         },
         errors,
     )

@@ -42,6 +42,8 @@ pub struct EngineDriver {
     /// Removing a container removes its anonymous volumes (`destroy --volumes`).
     anonymous_volumes: bool,
     rollouts: rollout::Rollouts,
+    /// Left out of the build contexts sent (the state directory).
+    context_skip: Vec<std::path::PathBuf>,
 }
 
 impl EngineDriver {
@@ -64,6 +66,7 @@ impl EngineDriver {
             .map(|c| c.address.clone());
         EngineDriver {
             rollouts: rollout::Rollouts::new(rolled, previous),
+            context_skip: desired.context_skip.clone(),
             engine,
             project: project.clone(),
             resources: desired.resources.clone(),
@@ -233,7 +236,15 @@ impl EngineDriver {
                 crate::resource::labels::PROJECT.to_string(),
                 self.project.name.clone(),
             )]);
-            return image::build(engine, reference, build, &labels, |_| {}).await;
+            return image::build(
+                engine,
+                reference,
+                build,
+                &labels,
+                &self.context_skip,
+                |_| {},
+            )
+            .await;
         }
         let existing = image::inspect_id(engine, reference).await?;
         match (existing, policy) {

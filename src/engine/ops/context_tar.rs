@@ -13,7 +13,7 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tar::{Builder, EntryType, Header};
 
@@ -28,15 +28,17 @@ pub enum Dockerfile<'a> {
     Generated { name: &'a str, text: &'a [u8] },
 }
 
-/// The context `dir` as a tar archive carrying `dockerfile`.
-pub fn context_tar(dir: &Path, dockerfile: Dockerfile) -> io::Result<Vec<u8>> {
+/// The context `dir` as a tar archive carrying `dockerfile`, without what
+/// is in `skip` (berth's state directory, which the context hash leaves out
+/// too: the state and its key file never reach the engine).
+pub fn context_tar(dir: &Path, dockerfile: Dockerfile, skip: &[PathBuf]) -> io::Result<Vec<u8>> {
     let in_context = match dockerfile {
         Dockerfile::InContext(rel) => Some(rel),
         Dockerfile::Generated { .. } => None,
     };
     let mut tar = Builder::new(Vec::new());
     let mut had_dockerignore = false;
-    for entry in context_files(dir, in_context, &[])? {
+    for entry in context_files(dir, in_context, skip)? {
         let meta = fs::symlink_metadata(&entry.path)?;
         let mut header = Header::new_gnu();
         header.set_mode(meta.permissions().mode() & 0o7777);
@@ -140,7 +142,7 @@ mod tests {
     #[test]
     fn entries_keep_order_modes_symlinks_and_long_names() {
         let dir = context();
-        let tar = context_tar(dir.path(), Dockerfile::InContext("Dockerfile")).unwrap();
+        let tar = context_tar(dir.path(), Dockerfile::InContext("Dockerfile"), &[]).unwrap();
         let long = format!("bin/{}.txt", "x".repeat(120));
         let got = entries(&tar);
         let summary: Vec<(&str, EntryType, u32)> = got
@@ -165,7 +167,7 @@ mod tests {
             "the user's .dockerignore travels as it is"
         );
         // the same context, the same bytes
-        let again = context_tar(dir.path(), Dockerfile::InContext("Dockerfile")).unwrap();
+        let again = context_tar(dir.path(), Dockerfile::InContext("Dockerfile"), &[]).unwrap();
         assert_eq!(tar, again);
     }
 
@@ -176,7 +178,7 @@ mod tests {
             name: ".dockerfile.1",
             text: b"FROM scratch\n",
         };
-        let got = entries(&context_tar(dir.path(), dockerfile).unwrap());
+        let got = entries(&context_tar(dir.path(), dockerfile, &[]).unwrap());
         let ignore = got.iter().find(|e| e.0 == ".dockerignore").unwrap();
         assert_eq!(ignore.3, "skip*\n\n.dockerfile.1\n");
         let last = got.last().unwrap();
@@ -187,9 +189,25 @@ mod tests {
 
         // without a .dockerignore, one that drops itself and the Dockerfile
         fs::remove_file(dir.path().join(".dockerignore")).unwrap();
-        let got = entries(&context_tar(dir.path(), dockerfile).unwrap());
+        let got = entries(&context_tar(dir.path(), dockerfile, &[]).unwrap());
         let ignore = got.iter().find(|e| e.0 == ".dockerignore").unwrap();
         assert_eq!(ignore.3, ".dockerignore\n.dockerfile.1\n");
         assert!(got.iter().any(|e| e.0 == "skipped"));
+    }
+
+    /// The state directory beside the compose file is in `build: .`'s
+    /// context: its files (the state, the key that seals its secrets) are
+    /// never sent, as the context hash leaves them out.
+    #[test]
+    fn the_state_directory_is_not_sent() {
+        let dir = context();
+        fs::create_dir(dir.path().join("state")).unwrap();
+        fs::write(dir.path().join("state/demo.json"), "{}").unwrap();
+        fs::write(dir.path().join("state/demo.key"), "secret").unwrap();
+        let skip = [dir.path().join("state")];
+        let tar = context_tar(dir.path(), Dockerfile::InContext("Dockerfile"), &skip).unwrap();
+        let names: Vec<String> = entries(&tar).into_iter().map(|e| e.0).collect();
+        assert!(names.iter().all(|n| !n.starts_with("state")), "{names:?}");
+        assert!(names.contains(&"Dockerfile".to_string()), "{names:?}");
     }
 }

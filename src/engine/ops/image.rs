@@ -31,6 +31,7 @@ pub async fn build(
     tag: &str,
     build_spec: &BuildSpec,
     labels: &BTreeMap<String, String>,
+    skip: &[std::path::PathBuf],
     mut progress: impl FnMut(&str),
 ) -> Result<String, EngineError> {
     let doing = format!("build image `{tag}`");
@@ -87,7 +88,7 @@ pub async fn build(
         Dockerfile::InContext(rel) => rel.to_string(),
         Dockerfile::Generated { name, .. } => name.to_string(),
     };
-    let tar = context_tar(Path::new(context), dockerfile).map_err(|e| {
+    let tar = context_tar(Path::new(context), dockerfile, skip).map_err(|e| {
         failed(
             &doing,
             format!("cannot read the build context `{context}`: {e}"),

@@ -133,6 +133,9 @@ pub struct Desired {
     pub resources: BTreeMap<Address, Resource>,
     /// The key the recorded specs' sensitive values are sealed with.
     pub seal: Option<std::sync::Arc<SealKey>>,
+    /// Directories left out of build contexts (the state directory): the
+    /// hash leaves them out, so the build must not send them either.
+    pub context_skip: Vec<std::path::PathBuf>,
 }
 
 /// Command-line adjustments: `--scale svc=N` and `--target svc`.

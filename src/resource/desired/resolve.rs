@@ -91,6 +91,7 @@ fn shared_resources(
         project: p.name.clone(),
         resources: BTreeMap::new(),
         seal: opts.seal.clone(),
+        context_skip: opts.context_skip.clone(),
     };
 
     // borrowed names: thousands of services name the same few networks
