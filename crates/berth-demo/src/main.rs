@@ -6,7 +6,15 @@
 //!
 //! - `web` — HTTP server on `0.0.0.0:$PORT` (default 5000). `GET /` INCRs
 //!   `hits` on the Redis-protocol server at `$REDIS_HOST:$REDIS_PORT`
-//!   (default `redis:6379`); `GET /health` answers `ok`.
+//!   (default `redis:6379`) and names `$VERSION` when set; `GET /health`
+//!   answers `ok`, or 500 once `$UNHEALTHY_AFTER` seconds have passed since
+//!   start (when set).
+//! - `proxy` — HTTP reverse proxy on `0.0.0.0:$PORT` (default 8080) in front
+//!   of `$UPSTREAM` (`HOST:PORT`), resolving the name for every request and
+//!   trying its addresses in turn; 502 when none answers.
+//! - `load URL DURATION_SECS [RATE_PER_SEC]` — GET URL at a fixed rate
+//!   (default 50/s) for DURATION seconds (SIGTERM/SIGINT end it early), then
+//!   print `{"sent":N,"ok":N,"failed":N,"longest_gap_ms":N}`.
 //! - `kv` — in-memory Redis-protocol (RESP2) store on `0.0.0.0:$PORT`
 //!   (default 6379).
 //! - `sleep [SECONDS]` — sleep for N seconds, or forever.
@@ -19,7 +27,9 @@
 
 mod http;
 mod kv;
+mod load;
 mod probe;
+mod proxy;
 mod resp;
 mod signal;
 mod web;
@@ -31,8 +41,13 @@ const USAGE: &str = "\
 usage: berth-demo <command> [args]
 
 commands:
-  web                     HTTP server on $PORT (5000), counts hits in Redis at $REDIS_HOST:$REDIS_PORT
+  web                     HTTP server on $PORT (5000), counts hits in Redis at $REDIS_HOST:$REDIS_PORT;
+                          $VERSION named in the answer, $UNHEALTHY_AFTER=SECONDS: /health fails after that
   kv                      Redis-protocol store on $PORT (6379)
+  proxy                   HTTP reverse proxy on $PORT (8080) to $UPSTREAM (HOST:PORT, resolved per request)
+  load URL DURATION_SECS [RATE_PER_SEC]
+                          GET URL at RATE per second (50) for DURATION seconds, then print
+                          {\"sent\":N,\"ok\":N,\"failed\":N,\"longest_gap_ms\":N}; SIGTERM/SIGINT end it early
   sleep [SECONDS]         sleep N seconds, or forever
   exit CODE               exit with CODE
   probe tcp HOST:PORT     exit 0 if a TCP connection succeeds
@@ -44,19 +59,24 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["web"] => serve(web::run, 5000),
         ["kv"] => serve(kv::run, 6379),
+        ["proxy"] => serve(proxy::run, 8080),
+        ["load", rest @ ..] => match load::parse_args(rest) {
+            Ok(args) => load::run(&args),
+            Err(e) => usage_error(&e),
+        },
         ["sleep"] => {
             signal::exit_on_termination();
             loop {
                 std::thread::park();
             }
         }
-        ["sleep", secs] => match secs.parse::<f64>() {
-            Ok(s) if s.is_finite() && s >= 0.0 => {
+        ["sleep", secs] => match parse_seconds(secs) {
+            Some(d) => {
                 signal::exit_on_termination();
-                std::thread::sleep(Duration::from_secs_f64(s));
+                std::thread::sleep(d);
                 ExitCode::SUCCESS
             }
-            _ => usage_error(&format!("invalid SECONDS `{secs}`")),
+            None => usage_error(&format!("invalid SECONDS `{secs}`")),
         },
         ["exit", code] => match code.parse::<i32>() {
             Ok(code) => std::process::exit(code),
@@ -99,7 +119,30 @@ pub fn env_port(name: &str, default: u16) -> Result<u16, String> {
     }
 }
 
+/// Parses a non-negative, finite number of seconds (`1`, `0.5`).
+pub fn parse_seconds(s: &str) -> Option<Duration> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1e9).contains(&v) => Some(Duration::from_secs_f64(v)),
+        _ => None,
+    }
+}
+
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("berth-demo: {msg}\n\n{USAGE}");
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("1"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_seconds("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_seconds("0"), Some(Duration::ZERO));
+        for bad in ["", "-1", "x", "inf", "NaN", "1e10"] {
+            assert_eq!(parse_seconds(bad), None, "{bad}");
+        }
+    }
 }

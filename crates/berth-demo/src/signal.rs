@@ -1,4 +1,5 @@
-//! Exit promptly on SIGTERM and SIGINT.
+//! Exit promptly on SIGTERM and SIGINT, or note them for a program that
+//! wants to finish its work first (`load` prints its result).
 //!
 //! PID 1 in a container gets no default signal dispositions: without a
 //! handler, SIGTERM is ignored and every `docker stop` waits out its 10 s
@@ -6,6 +7,7 @@
 //! two libc functions it needs instead of pulling in the `libc` crate.
 
 use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const SIGINT: c_int = 2;
 const SIGTERM: c_int = 15;
@@ -42,4 +44,29 @@ pub fn exit_on_termination() {
             eprintln!("berth-demo: failed to install handler for signal {signum}");
         }
     }
+}
+
+/// Set by [`on_signal_note`]; read through [`termination_requested`].
+static TERMINATION: AtomicBool = AtomicBool::new(false);
+
+/// Only an atomic store: async-signal-safe.
+extern "C" fn on_signal_note(_signum: c_int) {
+    TERMINATION.store(true, Ordering::SeqCst);
+}
+
+/// Installs handlers that only note SIGTERM and SIGINT; the program polls
+/// [`termination_requested`] and finishes in its own time.
+pub fn note_termination() {
+    for signum in [SIGTERM, SIGINT] {
+        // SAFETY: `on_signal_note` has the C handler signature and only
+        // stores to an atomic, which is async-signal-safe.
+        if unsafe { signal(signum, on_signal_note) } == SIG_ERR {
+            eprintln!("berth-demo: failed to install handler for signal {signum}");
+        }
+    }
+}
+
+/// Whether SIGTERM or SIGINT arrived since [`note_termination`].
+pub fn termination_requested() -> bool {
+    TERMINATION.load(Ordering::SeqCst)
 }
