@@ -3,24 +3,40 @@
 //! (`HOST:PORT`, e.g. `web:5000`), whose name is resolved again for each
 //! request: inside a container that asks Docker's embedded DNS, so a new
 //! replica is used as soon as its name resolves and a removed one is dropped.
-//! The addresses are tried in turn (1 s connect timeout each); a GET or HEAD
-//! whose upstream closes without answering moves on to the next address too,
-//! so a replica that is going away does not fail the request while another
-//! one answers. `502 Bad Gateway` when none answers.
+//!
+//! The addresses are tried in turn, each with a 1 s connect timeout; one
+//! that has not connected within 200 ms gets the next one started beside it
+//! (the first connection wins), and one that failed in the last 5 s is tried
+//! after the others. Docker's DNS lists a stopped replica for a moment after
+//! it is gone (connecting to it then times out), so a replica going away
+//! costs a request 200 ms, not the request. A GET or HEAD whose upstream
+//! accepts but closes without answering (a replica shutting down) moves on
+//! to the next address too. When every address failed within 1.5 s, the name
+//! is resolved once more and addresses it did not list before are tried.
+//! `502 Bad Gateway` when none answers.
 //!
 //! One request per connection: the request goes upstream with
 //! `Connection: close` and the answer is copied back until the upstream
 //! closes. A thread per connection.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use crate::http;
 
 /// How long one upstream address gets to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a connection attempt runs alone before the next address is
+/// tried beside it.
+const STAGGER: Duration = Duration::from_millis(200);
+/// How long an address that failed is tried after the others.
+const REMEMBER_FAILURE: Duration = Duration::from_secs(5);
+/// When every address failed this soon after the request came, the name is
+/// resolved once more and the addresses not tried yet get their turn.
+const RESOLVE_AGAIN_WITHIN: Duration = Duration::from_millis(1500);
 /// How long the upstream may take to answer (and between reads after that).
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +75,7 @@ pub fn run(port: u16) -> Result<(), String> {
         .map_err(|_| "$UPSTREAM is not set: expected HOST:PORT, e.g. web:5000".to_string())
         .and_then(|s| parse_upstream(&s))?;
     let upstream = Arc::new(upstream);
+    let recent = Arc::new(Recent::default());
     let listener = TcpListener::bind(("0.0.0.0", port))
         .map_err(|e| format!("failed to listen on 0.0.0.0:{port}: {e}"))?;
     println!(
@@ -73,9 +90,9 @@ pub fn run(port: u16) -> Result<(), String> {
                 continue;
             }
         };
-        let upstream = Arc::clone(&upstream);
+        let (upstream, recent) = (Arc::clone(&upstream), Arc::clone(&recent));
         std::thread::spawn(move || {
-            if let Err(e) = serve_connection(conn, &upstream) {
+            if let Err(e) = serve_connection(conn, &upstream, &recent) {
                 eprintln!("berth-demo proxy: connection error: {e}");
             }
         });
@@ -84,7 +101,7 @@ pub fn run(port: u16) -> Result<(), String> {
 }
 
 /// Reads one request, forwards it, copies the answer back, closes.
-fn serve_connection(mut client: TcpStream, upstream: &Upstream) -> io::Result<()> {
+fn serve_connection(mut client: TcpStream, upstream: &Upstream, recent: &Recent) -> io::Result<()> {
     client.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     client.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let mut reader = BufReader::new(client.try_clone()?);
@@ -108,7 +125,27 @@ fn serve_connection(mut client: TcpStream, upstream: &Upstream) -> io::Result<()
     }
 
     let retry = matches!(method.as_str(), "GET" | "HEAD");
-    let forwarded = resolve(upstream).and_then(|addrs| forward(&request, &addrs, retry));
+    let started = Instant::now();
+    let mut tried = Vec::new();
+    let mut forwarded = resolve(upstream).and_then(|addrs| {
+        tried = addrs.clone();
+        forward(&request, &addrs, retry, recent)
+    });
+    // Docker's DNS can still list replicas that are gone and not yet the
+    // new ones: once, ask again and try what it did not list before.
+    if forwarded.is_err()
+        && started.elapsed() < RESOLVE_AGAIN_WITHIN
+        && let Ok(addrs) = resolve(upstream)
+    {
+        let new: Vec<_> = addrs.into_iter().filter(|a| !tried.contains(a)).collect();
+        if !new.is_empty() {
+            eprintln!(
+                "berth-demo proxy: resolved `{}` again: {new:?} not tried yet",
+                upstream.host
+            );
+            forwarded = forward(&request, &new, retry, recent);
+        }
+    }
     match forwarded {
         Ok((mut conn, first)) => {
             client.write_all(&first)?;
@@ -146,58 +183,126 @@ fn resolve(upstream: &Upstream) -> io::Result<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
-/// Sends `request` to the first of `addrs` that accepts it and answers;
-/// returns that connection and the first bytes of its answer. With `retry`
+/// Addresses that recently failed to take a connection, and when: tried
+/// after the others for [`REMEMBER_FAILURE`].
+#[derive(Default)]
+pub struct Recent(Mutex<HashMap<SocketAddr, Instant>>);
+
+impl Recent {
+    /// `addrs` in their order, those that failed recently moved to the end.
+    fn order(&self, addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+        let mut failed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        failed.retain(|_, at| at.elapsed() < REMEMBER_FAILURE);
+        let (bad, mut good): (Vec<_>, Vec<_>) =
+            addrs.iter().copied().partition(|a| failed.contains_key(a));
+        good.extend(bad);
+        good
+    }
+
+    fn failed(&self, addr: SocketAddr) {
+        let mut failed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        failed.insert(addr, Instant::now());
+    }
+
+    fn connected(&self, addr: SocketAddr) {
+        let mut failed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        failed.remove(&addr);
+    }
+}
+
+/// Connects to one of `addrs`: the first at once, the next whenever
+/// [`STAGGER`] passes without a connection or an attempt fails, each attempt
+/// with [`CONNECT_TIMEOUT`]; the first connection made wins. So an address
+/// that no longer answers (a stopped replica Docker's DNS still lists)
+/// delays a request by [`STAGGER`], not by the whole timeout.
+fn connect_staggered(addrs: &[SocketAddr], recent: &Recent) -> io::Result<(TcpStream, SocketAddr)> {
+    let (tx, rx) = mpsc::channel();
+    let start = |addr: SocketAddr| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            // The receiver may be gone (another address won): the
+            // connection is then dropped, i.e. closed.
+            let _ = tx.send((addr, TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)));
+        });
+    };
+    let mut last_err = io::Error::new(io::ErrorKind::NotFound, "no addresses to try");
+    let (mut started, mut failed) = (0, 0);
+    while failed < addrs.len() {
+        if started == failed && started < addrs.len() {
+            start(addrs[started]); // nothing in flight: the next one now
+            started += 1;
+        }
+        match rx.recv_timeout(STAGGER) {
+            Ok((addr, Ok(conn))) => {
+                recent.connected(addr);
+                return Ok((conn, addr));
+            }
+            Ok((addr, Err(e))) => {
+                failed += 1;
+                recent.failed(addr);
+                let e = io::Error::new(e.kind(), format!("cannot connect to {addr}: {e}"));
+                if failed < addrs.len() {
+                    eprintln!("berth-demo proxy: {e}; trying the next address");
+                }
+                last_err = e;
+            }
+            Err(_) if started < addrs.len() => {
+                start(addrs[started]); // slow: the next one beside it
+                started += 1;
+            }
+            Err(_) => {} // all started: wait for them
+        }
+    }
+    Err(last_err)
+}
+
+/// Sends `request` through the first connection [`connect_staggered`] makes
+/// to `addrs`; returns it and the first bytes of its answer. With `retry`
 /// (idempotent requests), an address that accepts but closes or fails
-/// before answering is skipped as well.
+/// before answering is left out and the rest tried again.
 pub fn forward(
     request: &[u8],
     addrs: &[SocketAddr],
     retry: bool,
+    recent: &Recent,
 ) -> io::Result<(TcpStream, Vec<u8>)> {
+    let mut left = recent.order(addrs);
     let mut last_err = io::Error::new(io::ErrorKind::NotFound, "no addresses to try");
-    for (i, addr) in addrs.iter().enumerate() {
-        // Err((sent, error)): `sent` once the request may have reached it.
-        let attempt = || -> Result<(TcpStream, Vec<u8>), (bool, io::Error)> {
-            let wrap = |sent, what: &str, e: io::Error| {
-                (
-                    sent,
-                    io::Error::new(e.kind(), format!("{what} {addr}: {e}")),
-                )
-            };
-            let mut conn = TcpStream::connect_timeout(addr, CONNECT_TIMEOUT)
-                .map_err(|e| wrap(false, "cannot connect to", e))?;
-            let timeouts = conn
-                .set_read_timeout(Some(UPSTREAM_TIMEOUT))
-                .and_then(|()| conn.set_write_timeout(Some(UPSTREAM_TIMEOUT)));
-            timeouts.map_err(|e| wrap(false, "cannot set timeouts on", e))?;
+    while !left.is_empty() {
+        let (mut conn, addr) = connect_staggered(&left, recent)?;
+        left.retain(|a| *a != addr);
+        let wrap =
+            |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{what} {addr}: {e}"));
+        let mut attempt = || -> io::Result<Vec<u8>> {
+            conn.set_read_timeout(Some(UPSTREAM_TIMEOUT))?;
+            conn.set_write_timeout(Some(UPSTREAM_TIMEOUT))?;
             conn.write_all(request)
                 .and_then(|()| conn.flush())
-                .map_err(|e| wrap(true, "failed to send the request to", e))?;
+                .map_err(|e| wrap("failed to send the request to", e))?;
             let mut first = vec![0; 16 * 1024];
-            let n = conn
+            let n = (&conn)
                 .read(&mut first)
-                .map_err(|e| wrap(true, "no answer from", e))?;
+                .map_err(|e| wrap("no answer from", e))?;
             if n == 0 {
                 return Err(wrap(
-                    true,
                     "closed without answering:",
                     io::Error::from(io::ErrorKind::UnexpectedEof),
                 ));
             }
             first.truncate(n);
-            Ok((conn, first))
+            Ok(first)
         };
         match attempt() {
-            Ok(answer) => return Ok(answer),
-            Err((sent, e)) => {
-                let next = i + 1 < addrs.len() && (retry || !sent);
+            Ok(first) => return Ok((conn, first)),
+            Err(e) => {
+                // A request that may have had its effect is not sent twice.
+                let next = retry && !left.is_empty();
                 if next {
                     eprintln!("berth-demo proxy: {e}; trying the next address");
                 }
                 last_err = e;
                 if !next {
-                    break; // A request that may have had its effect is not sent twice.
+                    break;
                 }
             }
         }
@@ -397,19 +502,36 @@ mod tests {
     #[test]
     fn forwards_to_the_first_that_answers() {
         let live = upstream(OK);
-        assert_eq!(answer_of(forward(REQUEST, &[closed(), live], true)), OK);
+        assert_eq!(
+            answer_of(forward(
+                REQUEST,
+                &[closed(), live],
+                true,
+                &Recent::default()
+            )),
+            OK
+        );
     }
 
     #[test]
     fn skips_an_upstream_that_closes_without_answering() {
         let (silent, live) = (upstream(""), upstream(OK));
-        assert_eq!(answer_of(forward(REQUEST, &[silent, live], true)), OK);
+        assert_eq!(
+            answer_of(forward(REQUEST, &[silent, live], true, &Recent::default())),
+            OK
+        );
     }
 
     #[test]
     fn does_not_resend_a_non_idempotent_request() {
         let (silent, live) = (upstream(""), upstream(OK));
-        let err = forward(b"POST / HTTP/1.1\r\n\r\n", &[silent, live], false).unwrap_err();
+        let err = forward(
+            b"POST / HTTP/1.1\r\n\r\n",
+            &[silent, live],
+            false,
+            &Recent::default(),
+        )
+        .unwrap_err();
         assert!(
             err.to_string().contains("closed without answering"),
             "{err}"
@@ -417,9 +539,22 @@ mod tests {
     }
 
     #[test]
+    fn tries_what_failed_recently_last() {
+        let (dead, live) = (closed(), upstream(OK));
+        let recent = Recent::default();
+        assert_eq!(
+            answer_of(forward(REQUEST, &[dead, live], true, &recent)),
+            OK
+        );
+        assert_eq!(recent.order(&[dead, live]), vec![live, dead]);
+        recent.connected(dead);
+        assert_eq!(recent.order(&[dead, live]), vec![dead, live]);
+    }
+
+    #[test]
     fn fails_when_none_answers() {
-        let err = forward(REQUEST, &[closed(), closed()], true).unwrap_err();
+        let err = forward(REQUEST, &[closed(), closed()], true, &Recent::default()).unwrap_err();
         assert!(err.to_string().contains("cannot connect"), "{err}");
-        assert!(forward(REQUEST, &[], true).is_err());
+        assert!(forward(REQUEST, &[], true, &Recent::default()).is_err());
     }
 }
