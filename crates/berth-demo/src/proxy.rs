@@ -119,8 +119,8 @@ fn serve_connection(mut client: TcpStream, upstream: &Upstream, recent: &Recent)
         }
     };
     let mut request = rewrite_head(&head).into_bytes();
-    reader.take(body_len).read_to_end(&mut request)?;
-    if (request.len() as u64) < body_len {
+    let body_read = reader.take(body_len).read_to_end(&mut request)?;
+    if (body_read as u64) < body_len {
         return Ok(()); // The client closed before sending its body.
     }
 
@@ -549,6 +549,52 @@ mod tests {
         assert_eq!(recent.order(&[dead, live]), vec![live, dead]);
         recent.connected(dead);
         assert_eq!(recent.order(&[dead, live]), vec![dead, live]);
+    }
+
+    /// An upstream that answers each request with its body, once.
+    fn echo() -> SocketAddr {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let head = read_head(&mut reader).unwrap().unwrap();
+            let mut body = Vec::new();
+            let len = body_length(&head[1..]).unwrap();
+            reader.take(len).read_to_end(&mut body).unwrap();
+            let close = head.iter().any(|l| l == "Connection: close\r\n");
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}{}",
+                body.len() + 6,
+                String::from_utf8(body).unwrap(),
+                if close { " close" } else { " open!" }
+            )
+            .unwrap();
+        });
+        addr
+    }
+
+    #[test]
+    fn serves_a_request_with_a_body() {
+        let up = echo();
+        let upstream = Upstream {
+            host: "127.0.0.1".into(),
+            port: up.port(),
+        };
+        let proxy = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = proxy.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (conn, _) = proxy.accept().unwrap();
+            serve_connection(conn, &upstream, &Recent::default()).unwrap();
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client
+            .write_all(b"POST /x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap();
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).unwrap();
+        assert!(answer.ends_with("\r\n\r\nhello close"), "{answer}");
     }
 
     #[test]
