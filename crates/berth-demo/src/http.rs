@@ -83,21 +83,24 @@ pub fn parse_http_url(url: &str) -> Result<HttpUrl<'_>, String> {
     Ok(HttpUrl { host, port, path })
 }
 
-/// Writes a complete `Connection: close` response with a plain-text body.
+/// Writes a complete `Connection: close` response with a plain-text body,
+/// in one write.
 pub fn write_response(
     out: &mut impl Write,
     status: u16,
     reason: &str,
     body: &str,
 ) -> io::Result<()> {
-    write!(
-        out,
+    // One write: `write!` on a socket sends each piece on its own, and a
+    // server stopped between two pieces leaves its client half a status line.
+    let response = format!(
         "HTTP/1.1 {status} {reason}\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\
          Content-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
         body.len()
-    )?;
+    );
+    out.write_all(response.as_bytes())?;
     out.flush()
 }
 
