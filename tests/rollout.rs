@@ -389,3 +389,111 @@ fn a_failed_batch_rolls_back_the_batches_before_it() {
         plan.stdout()
     );
 }
+
+/// A proxy (resolving `web` on each request) in front of two web replicas,
+/// published on a free port of 127.0.0.1, rolled as `update_config` says.
+fn served_yaml(version: &str, health_path: &str, port: u16) -> String {
+    format!(
+        "services:
+  redis:
+    image: berth-test-demo:latest
+    command: [\"kv\"]
+  web:
+    image: berth-test-demo:latest
+    command: [\"web\"]
+    scale: 2
+    environment: {{VERSION: '{version}'}}
+    healthcheck:
+      test: [\"CMD\", \"/berth-demo\", \"probe\", \"http\", \"http://127.0.0.1:5000{health_path}\"]
+      interval: 1s
+      timeout: 1s
+      retries: 2
+    deploy:
+      update_config: {{order: start-first, parallelism: 1, failure_action: rollback}}
+  proxy:
+    image: berth-test-demo:latest
+    command: [\"proxy\"]
+    environment: {{UPSTREAM: 'web:5000'}}
+    ports: ['127.0.0.1:{port}:8080']
+"
+    )
+}
+
+/// `berth-demo load` from the host against `url` until [`Load::finish`].
+struct Load(std::process::Child);
+
+impl Load {
+    fn start(url: &str) -> Load {
+        // the static build examples/prepare.sh made for the image runs here too
+        let demo = crate::common::root().join("examples/getting-started/berth-demo");
+        let child = std::process::Command::new(demo)
+            .args(["load", url, "600", "50"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("berth-demo load starts");
+        Load(child)
+    }
+
+    /// Stop it (SIGTERM) and read its verdict.
+    fn finish(self) -> serde_json::Value {
+        let pid = self.0.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let out = self.0.wait_with_output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "berth-demo load said {:?} / {:?}: {e}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+/// Under load through the proxy, a start-first rollout fails no request;
+/// nor does one whose new version never turns healthy (the old containers
+/// serve throughout, and it is rolled back).
+#[test]
+fn under_load_a_start_first_rollout_fails_no_request() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stack = applied("rollload", &served_yaml("1", "/health", port));
+    let url = format!("http://127.0.0.1:{port}/");
+    wait_until(&stack, "the proxy answering", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+
+    let load = Load::start(&url);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    write(&stack, &served_yaml("2", "/health", port));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let seen = load.finish();
+    assert!(seen["ok"].as_u64().unwrap() > 50, "{seen}");
+    assert_eq!(seen["failed"], 0, "{seen}");
+
+    // version 3's healthcheck never passes: rolled back, nothing failed
+    let load = Load::start(&url);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    write(&stack, &served_yaml("3", "/no-such-path", port));
+    stack
+        .berth()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("the new container did not pass its gate");
+    let seen = load.finish();
+    assert_eq!(seen["failed"], 0, "{seen}");
+    let p = &stack.project;
+    assert!(env_of(&format!("{p}-web-1")).contains("VERSION=2"));
+}
