@@ -213,9 +213,16 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// A plan saved with `berth rollback -o FILE`: apply exactly it (refused when stale).
+    #[arg(value_name = "PLANFILE", conflicts_with_all = ["to", "out"])]
+    pub plan: Option<PathBuf>,
     /// The serial of the deploy to return to (default: the deploy before the latest).
     #[arg(long = "to", value_name = "SERIAL")]
     pub to: Option<u64>,
+    /// Save the rollback's plan to FILE instead of applying it, for review
+    /// and `berth rollback FILE`.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// After the rollback, watch the containers its rollouts replaced for DURATION, as `apply --watch` does.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub watch: Option<std::time::Duration>,

@@ -473,3 +473,44 @@ fn a_rollback_rolls_out_as_the_deploys_update_config_says() {
         );
     }
 }
+
+/// `rollback -o FILE` saves the rollback's plan for review without changing
+/// anything; `berth rollback FILE` applies exactly it (no prompt), once:
+/// afterwards it is stale. `berth apply` refuses it.
+#[test]
+fn a_saved_rollback_plan_is_applied_by_rollback_once() {
+    let stack = stack("rb-saved");
+    let web = format!("{}-web-1", stack.project);
+    version(&stack, "1");
+    apply(&stack, &[]);
+    let v1 = image_of(&web);
+    version(&stack, "2");
+    apply(&stack, &[]);
+    let v2 = image_of(&web);
+    stack
+        .berth()
+        .args(["rollback", "-o", "rb.plan"])
+        .run()
+        .code(0)
+        .stderr_has("To perform exactly these actions, run: berth rollback rb.plan");
+    assert_eq!(image_of(&web), v2, "saving the plan changes nothing");
+    stack
+        .berth()
+        .args(["apply", "rb.plan"])
+        .run()
+        .code(1)
+        .stderr_has("is a rollback's plan");
+    stack
+        .berth()
+        .args(["rollback", "rb.plan"])
+        .run()
+        .code(0)
+        .stdout_has("Rollback complete!");
+    assert_eq!(image_of(&web), v1);
+    stack
+        .berth()
+        .args(["rollback", "rb.plan"])
+        .run()
+        .code(1)
+        .stderr_has("is stale");
+}

@@ -37,6 +37,13 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
     let (planned, saved) = match &args.plan {
         Some(path) => {
             let saved = SavedPlan::read(path)?;
+            if let Some(serial) = saved.rollback_to {
+                return Err(Error::Usage(format!(
+                    "`{}` is a rollback's plan (to deploy {serial}): apply it with `berth rollback {}`",
+                    path.display(),
+                    path.display()
+                )));
+            }
             let options = ResolveOptions {
                 scale: saved.scale.clone(),
                 targets: saved.targets.clone(),
@@ -96,7 +103,11 @@ pub enum Deploys {
 }
 
 /// A saved plan applies only to the inputs and state it was made against.
-fn check_fresh(saved: &SavedPlan, planned: &Planned, path: &std::path::Path) -> Result<(), Error> {
+pub(super) fn check_fresh(
+    saved: &SavedPlan,
+    planned: &Planned,
+    path: &std::path::Path,
+) -> Result<(), Error> {
     let mut why = Vec::new();
     if saved.state_lineage != planned.state.lineage && planned.state_exists {
         why.push(format!(
@@ -120,11 +131,14 @@ fn check_fresh(saved: &SavedPlan, planned: &Planned, path: &std::path::Path) -> 
     if why.is_empty() {
         return Ok(());
     }
+    let remake = match saved.rollback_to {
+        Some(serial) => format!("berth rollback --to {serial} -o {}", path.display()),
+        None => format!("berth plan -o {}", path.display()),
+    };
     Err(Error::Plan(vec![format!(
-        "the saved plan `{}` is stale: {}; make a new plan with `berth plan -o {}`",
+        "the saved plan `{}` is stale: {}; make a new plan with `{remake}`",
         path.display(),
         why.join("; "),
-        path.display()
     )]))
 }
 

@@ -73,6 +73,23 @@ pub fn run(g: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode, Error> {
 
 /// `-o FILE`: the plan with everything it was made from.
 fn save(planned: &Planned, args: &PlanArgs, out: &std::path::Path) -> Result<(), Error> {
+    save_plan(planned, args.remove_orphans, None, out)?;
+    eprintln!(
+        "Saved the plan to `{}`. To perform exactly these actions, run: berth apply {}",
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Write `planned`'s plan to `out` with everything it was made from
+/// (`rollback_to`: the deploy a rollback's plan returns to).
+pub(super) fn save_plan(
+    planned: &Planned,
+    remove_orphans: bool,
+    rollback_to: Option<u64>,
+    out: &std::path::Path,
+) -> Result<(), Error> {
     let plan = &planned.plan;
     let saved = SavedPlan {
         format_version: saved::FORMAT_VERSION,
@@ -84,18 +101,13 @@ fn save(planned: &Planned, args: &PlanArgs, out: &std::path::Path) -> Result<(),
         state_serial: planned.state.serial,
         targets: planned.options.targets.clone(),
         scale: planned.options.scale.clone(),
-        remove_orphans: args.remove_orphans,
+        remove_orphans,
+        rollback_to,
         plan: plan.clone(),
     };
     saved
         .write(out)
-        .map_err(|e| Error::io(format!("write plan file `{}`", out.display()), e))?;
-    eprintln!(
-        "Saved the plan to `{}`. To perform exactly these actions, run: berth apply {}",
-        out.display(),
-        out.display()
-    );
-    Ok(())
+        .map_err(|e| Error::io(format!("write plan file `{}`", out.display()), e))
 }
 
 /// `berth drift`: `plan --refresh-only`.

@@ -14,14 +14,31 @@ use crate::error::Error;
 use crate::output::print_out;
 use crate::pipeline::{PlanRequest, rollback_desired};
 use crate::plan::Mode;
+use crate::plan::saved::SavedPlan;
 use crate::resource::{Desired, Kind, ResolveOptions};
 use crate::state::State;
 
 pub fn run(g: &GlobalArgs, args: &RollbackArgs) -> Result<ExitCode, Error> {
+    // a saved rollback plan: the same deploy, planned again, must give it
+    let saved = match &args.plan {
+        Some(path) => {
+            let saved = SavedPlan::read(path)?;
+            let Some(serial) = saved.rollback_to else {
+                return Err(Error::Usage(format!(
+                    "`{}` is not a rollback's plan: apply it with `berth apply {}`",
+                    path.display(),
+                    path.display()
+                )));
+            };
+            Some((path, saved, serial))
+        }
+        None => None,
+    };
+    let to = saved.as_ref().map(|(_, _, serial)| *serial).or(args.to);
     let target: RefCell<Option<(u64, String)>> = RefCell::new(None);
     let rewrite = |desired: &mut Desired, state: &State, loaded: &Loaded| {
         let deploy = state
-            .rollback_target(args.to)
+            .rollback_target(to)
             .map_err(|m| Error::Plan(vec![m]))?;
         rollback_desired(desired, state, &loaded.project, deploy).map_err(Error::Plan)?;
         *target.borrow_mut() = Some((deploy.serial, deploy.time.clone()));
@@ -50,7 +67,21 @@ pub fn run(g: &GlobalArgs, args: &RollbackArgs) -> Result<ExitCode, Error> {
         print_out(&render(&planned.plan, PlanFormat::Text, color))?;
         return Err(Error::Plan(planned.plan.errors.clone()));
     }
-    if let Some((serial, time)) = target.take() {
+    let target = target.take();
+    if let Some(out) = &args.out {
+        print_out(&render(&planned.plan, PlanFormat::Text, color))?;
+        super::plan::save_plan(&planned, false, target.as_ref().map(|t| t.0), out)?;
+        eprintln!(
+            "Saved the rollback's plan to `{}`. To perform exactly these actions, run: berth rollback {}",
+            out.display(),
+            out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some((path, saved, _)) = &saved {
+        super::apply::check_fresh(saved, &planned, path)?;
+    }
+    if let Some((serial, time)) = target {
         print_out(&format!(
             "Rolling back to deploy {serial} ({time}): its containers, each from the image it ran.\n\n"
         ))?;
@@ -62,5 +93,5 @@ pub fn run(g: &GlobalArgs, args: &RollbackArgs) -> Result<ExitCode, Error> {
         watch: args.watch,
         deploys: Deploys::Record(args.keep_deploys),
     };
-    finish(g, planned, &args.change, false, how)
+    finish(g, planned, &args.change, saved.is_some(), how)
 }

@@ -59,6 +59,10 @@ pub struct SavedPlan {
     pub targets: Vec<String>,
     pub scale: BTreeMap<String, u32>,
     pub remove_orphans: bool,
+    /// A plan of `berth rollback -o FILE`: the serial of the deploy it
+    /// returns to (`berth rollback FILE` applies it; `berth apply` refuses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<u64>,
     pub plan: Plan,
 }
 
