@@ -26,7 +26,7 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
 /// [`map_owned`] for items that are each worth a thread (a directory tree
 /// to walk): split over every core however few they are.
 pub fn map_heavy<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     map_on(cores.min(items.len()).max(1), items, f)
 }
 
@@ -75,15 +75,169 @@ pub fn parts<P: Send, R: Send>(parts: Vec<P>, f: impl Fn(P) -> R + Sync) -> Vec<
     })
 }
 
+/// Work that finds more work as it goes (a directory tree to walk): `f` of
+/// `root` and of every task it, or a task after it, hands to
+/// [`Spawner::spawn`], on every core, each task taken by the first thread
+/// free (a tree is rarely even). The results come back indexed by task
+/// number: the root is 0, the others numbered as they were spawned
+/// ([`Spawner::spawn`] returns it), so the caller puts them in order.
+pub fn tree<T: Send, R: Send>(root: T, f: impl Fn(T, &Spawner<T>) -> R + Sync) -> Vec<R> {
+    let spawner = Spawner {
+        queue: std::sync::Mutex::new(Queue {
+            pending: vec![(0, root)],
+            spawned: 1,
+            busy: 0,
+            panicked: false,
+        }),
+        changed: std::sync::Condvar::new(),
+    };
+    let work = || {
+        let mut done = Vec::new();
+        while let Some((id, task)) = spawner.next() {
+            let guard = Busy(&spawner);
+            done.push((id, f(task, &spawner)));
+            drop(guard);
+        }
+        done
+    };
+    let cores = cores();
+    let mut done = thread::scope(|scope| {
+        let workers: Vec<_> = (1..cores).map(|_| scope.spawn(work)).collect();
+        let mut done = work();
+        for w in workers {
+            match w.join() {
+                Ok(mut more) => done.append(&mut more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(id, _)| *id);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Hands tasks to [`tree`]'s threads.
+pub struct Spawner<T> {
+    queue: std::sync::Mutex<Queue<T>>,
+    changed: std::sync::Condvar,
+}
+
+struct Queue<T> {
+    /// spawned and not yet taken, with their numbers
+    pending: Vec<(usize, T)>,
+    /// tasks numbered so far
+    spawned: usize,
+    /// tasks being worked on: while one is, more may come
+    busy: usize,
+    /// a task panicked: every thread stops (the panic is passed on)
+    panicked: bool,
+}
+
+impl<T> Spawner<T> {
+    /// Queue `task` for the first thread free; its number among the results.
+    pub fn spawn(&self, task: T) -> usize {
+        let mut q = self.lock();
+        let id = q.spawned;
+        q.spawned += 1;
+        q.pending.push((id, task));
+        drop(q);
+        self.changed.notify_one();
+        id
+    }
+
+    /// The next task (the last spawned first: the walk stays deep and the
+    /// queue short), waiting while none is queued but some is being worked
+    /// on; None when all is done.
+    fn next(&self) -> Option<(usize, T)> {
+        let mut q = self.lock();
+        loop {
+            if q.panicked {
+                return None;
+            }
+            if let Some(task) = q.pending.pop() {
+                q.busy += 1;
+                return Some(task);
+            }
+            if q.busy == 0 {
+                return None;
+            }
+            q = self.changed.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue<T>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A task being worked on; when it ends (also by a panic) the threads
+/// waiting for more work are woken to see whether any will come.
+struct Busy<'a, T>(&'a Spawner<T>);
+
+impl<T> Drop for Busy<'_, T> {
+    fn drop(&mut self) {
+        let mut q = self.0.lock();
+        q.busy -= 1;
+        q.panicked |= thread::panicking();
+        let wake = q.busy == 0 || q.panicked;
+        drop(q);
+        if wake {
+            self.0.changed.notify_all();
+        }
+    }
+}
+
+/// The machine's cores (as the scheduler lets this process use them),
+/// asked once: the answer reads cgroup files.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// How many threads `len` items are worth (at least one).
 pub fn threads_for(len: usize) -> usize {
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     cores.min(len / MIN_PER_THREAD).max(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_gives_every_task_its_result_by_number() {
+        // a binary tree of depth 10: task n spawns 2n+1 and 2n+2
+        let out = tree(0usize, |n, s| {
+            let mut kids = Vec::new();
+            if n < 1023 {
+                kids.push(s.spawn(2 * n + 1));
+                kids.push(s.spawn(2 * n + 2));
+            }
+            (n, kids)
+        });
+        assert_eq!(out.len(), 2047);
+        // the numbers are handed out as spawned, not by value: follow them
+        fn count(out: &[(usize, Vec<usize>)], at: usize) -> usize {
+            1 + out[at].1.iter().map(|&k| count(out, k)).sum::<usize>()
+        }
+        assert_eq!(count(&out, 0), 2047);
+        let mut values: Vec<usize> = out.iter().map(|(n, _)| *n).collect();
+        values.sort_unstable();
+        assert_eq!(values, (0..2047).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_panicking_task_panics_the_caller_without_hanging() {
+        let r = std::panic::catch_unwind(|| {
+            tree(0usize, |n, s| {
+                if n < 50 {
+                    s.spawn(n + 1);
+                }
+                assert!(n != 20, "task 20");
+            })
+        });
+        assert!(r.is_err());
+    }
 
     #[test]
     fn results_keep_the_input_order() {

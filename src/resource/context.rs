@@ -6,7 +6,6 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -114,7 +113,10 @@ fn walk_context(
     let matcher = PatternMatcher::new(&patterns).map_err(invalid)?;
     let walk = Walk {
         matcher: &matcher,
-        skip,
+        skip: skip
+            .iter()
+            .filter_map(|s| Some((s.file_name()?, s.as_path())))
+            .collect(),
         stat,
     };
     walk.context(dir)
@@ -122,79 +124,149 @@ fn walk_context(
 
 /// An entry of the walk and, when asked for, its `lstat` (taken through the
 /// directory being read: no path lookup from the root per entry).
-type Walked = (Entry, Option<fs::Metadata>);
+type Walked = (Entry, Option<Stat>);
 
-/// A directory to walk below the one being read: its path, its name in the
-/// context, and what its own patterns matched.
-type Below = (PathBuf, String, MatchInfo);
+/// What `lstat` says of an entry, as far as the hash (the mode) and its
+/// cache (see [`super::context_cache`]) use it: a fraction of
+/// `fs::Metadata`'s size, and tens of thousands are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// `st_mode`: kind and permission bits
+    pub mode: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+    pub ctime: i64,
+    pub ctime_nsec: i64,
+    pub ino: u64,
+    pub dev: u64,
+}
+
+impl From<&fs::Metadata> for Stat {
+    fn from(m: &fs::Metadata) -> Stat {
+        use std::os::unix::fs::MetadataExt;
+        Stat {
+            mode: m.mode(),
+            size: m.size(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+            ctime: m.ctime(),
+            ctime_nsec: m.ctime_nsec(),
+            ino: m.ino(),
+            dev: m.dev(),
+        }
+    }
+}
+
+/// A directory to walk: its path, its name in the context ("" for the
+/// context itself), and what its own patterns matched.
+type Task = (PathBuf, String, MatchInfo);
+
+/// What the walk found in one directory: the entries sent, in order, and
+/// where the directories below it go among them (after how many of its own
+/// entries, and their task numbers).
+#[derive(Default)]
+struct DirOut {
+    entries: Vec<Walked>,
+    below: Vec<(usize, usize)>,
+}
 
 struct Walk<'a> {
     matcher: &'a PatternMatcher,
-    skip: &'a [PathBuf],
+    /// the paths left out, each with its last part (compared first)
+    skip: Vec<(&'a std::ffi::OsStr, &'a Path)>,
     stat: bool,
 }
 
 impl Walk<'_> {
     /// The entries sent of the context `dir`, in the order `docker build`
-    /// sends them. Its top level's subdirectories are walked on every core
-    /// (an unchanged context costs only these `lstat`s).
+    /// sends them. Each directory is a task for the first core free (an
+    /// unchanged context costs only these `lstat`s), and the results are
+    /// put back in the walk's order.
     fn context(&self, dir: &Path) -> io::Result<Vec<Walked>> {
-        let parts = self.children(dir, "", None)?;
-        let (entries, below): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
-        let below = crate::par::map_heavy(below, |below| {
-            let mut out = Vec::new();
-            if let Some((path, name, info)) = below {
-                self.dir(&path, &name, &info, &mut out)?;
-            }
-            Ok::<_, io::Error>(out)
+        let root: Task = (dir.to_path_buf(), String::new(), MatchInfo::default());
+        let found = crate::par::tree(root, |(path, rel, info): Task, spawner| {
+            let parent = (!rel.is_empty()).then_some(&info);
+            self.children(&path, &rel, parent, &mut |task| spawner.spawn(task))
         });
-        let mut out = Vec::new();
-        for (entry, below) in entries.into_iter().zip(below) {
-            out.extend(entry);
-            out.append(&mut below?);
-        }
-        Ok(out)
-    }
-
-    /// The entries sent of `dir` (named `rel` in the context), appended to `out`.
-    fn dir(
-        &self,
-        dir: &Path,
-        rel: &str,
-        parent: &MatchInfo,
-        out: &mut Vec<Walked>,
-    ) -> io::Result<()> {
-        for (entry, below) in self.children(dir, rel, Some(parent))? {
-            out.extend(entry);
-            if let Some((path, name, info)) = below {
-                self.dir(&path, &name, &info, out)?;
+        // the first error in the walk's order, as a sequential walk meets
+        // it (a directory's own, before any below it): its task number
+        fn size(found: &[io::Result<DirOut>], at: usize) -> Result<usize, usize> {
+            let dir = found[at].as_ref().map_err(|_| at)?;
+            let mut n = dir.entries.len();
+            for &(_, task) in &dir.below {
+                n += size(found, task)?;
             }
+            Ok(n)
         }
-        Ok(())
+        fn put(found: &mut [io::Result<DirOut>], at: usize, out: &mut Vec<Walked>) {
+            let Ok(dir) = &mut found[at] else {
+                unreachable!("sized first: no errors")
+            };
+            let entries = std::mem::take(&mut dir.entries);
+            let below = std::mem::take(&mut dir.below);
+            let mut entries = entries.into_iter();
+            let mut taken = 0;
+            for (after, task) in below {
+                out.extend(entries.by_ref().take(after - taken));
+                taken = after;
+                put(found, task, out);
+            }
+            out.extend(entries);
+        }
+        let mut found = found;
+        match size(&found, 0) {
+            Ok(n) => {
+                let mut out = Vec::with_capacity(n);
+                put(&mut found, 0, &mut out);
+                Ok(out)
+            }
+            Err(at) => Err(found.swap_remove(at).err().expect("an error")),
+        }
     }
 
-    /// Each child of `dir` in byte order (as Go's WalkDir visits them): the
-    /// entry when it is sent, then the directory below it when it is walked.
+    /// The entries sent of `dir` (named `rel` in the context; `parent`: what
+    /// its patterns matched, None for the context itself), in byte order (as
+    /// Go's WalkDir visits them); each directory below to be walked goes to
+    /// `spawn`, which numbers it.
     fn children(
         &self,
         dir: &Path,
         rel: &str,
         parent: Option<&MatchInfo>,
-    ) -> io::Result<Vec<(Option<Walked>, Option<Below>)>> {
-        let mut children = fs::read_dir(dir)?.collect::<io::Result<Vec<_>>>()?;
-        children.sort_by_key(|e| e.file_name());
+        spawn: &mut dyn FnMut(Task) -> usize,
+    ) -> io::Result<DirOut> {
+        let mut children = fs::read_dir(dir)?
+            .map(|e| e.map(|e| (e.file_name(), e)))
+            .collect::<io::Result<Vec<_>>>()?;
+        // names in a directory are unique: no need for a stable sort
+        children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let none = MatchInfo::default();
-        let mut parts = Vec::with_capacity(children.len());
-        for child in children {
-            let path = child.path();
-            if self.skip.contains(&path) {
+        let mut out = DirOut {
+            entries: Vec::with_capacity(children.len()),
+            below: Vec::new(),
+        };
+        for (leaf, child) in children {
+            let path = dir.join(&leaf);
+            // compare whole paths only where the last part is the same
+            if self
+                .skip
+                .iter()
+                .any(|(last, s)| *last == leaf && *s == path)
+            {
                 continue;
             }
-            let name = child.file_name().to_string_lossy().into_owned();
+            let leaf = leaf
+                .into_string()
+                .unwrap_or_else(|leaf| leaf.to_string_lossy().into_owned());
             let name = if rel.is_empty() {
-                name
+                leaf
             } else {
-                format!("{rel}/{name}")
+                let mut name = String::with_capacity(rel.len() + 1 + leaf.len());
+                name.push_str(rel);
+                name.push('/');
+                name.push_str(&leaf);
+                name
             };
             let file_type = child.file_type()?;
             let kind = if file_type.is_dir() {
@@ -211,18 +283,23 @@ impl Walk<'_> {
                 .matches_using_parent_results(&name, parent.unwrap_or(&none));
             if excluded {
                 if kind == EntryKind::Dir && self.may_come_back(&name) {
-                    parts.push((None, Some((path, name, info))));
+                    let task = spawn((path, name, info));
+                    out.below.push((out.entries.len(), task));
                 }
                 continue;
             }
             let meta = match self.stat {
-                true => Some(child.metadata()?),
+                true => Some(Stat::from(&child.metadata()?)),
                 false => None,
             };
             let below = (kind == EntryKind::Dir).then(|| (path.clone(), name.clone(), info));
-            parts.push((Some((Entry { name, path, kind }, meta)), below));
+            out.entries.push((Entry { name, path, kind }, meta));
+            if let Some(below) = below {
+                let task = spawn(below);
+                out.below.push((out.entries.len(), task));
+            }
         }
-        Ok(parts)
+        Ok(out)
     }
 
     /// Whether a left-out directory is still walked: an exception starts
@@ -241,7 +318,7 @@ impl Walk<'_> {
 /// A sent entry and what `lstat` said of it.
 pub struct Listed {
     pub entry: Entry,
-    pub meta: fs::Metadata,
+    pub meta: Stat,
 }
 
 /// [`context_files`], each `lstat`ed (before any is read: a file written
@@ -275,7 +352,7 @@ pub fn hash_listing(listing: &[Listed]) -> io::Result<String> {
     for Listed { entry, meta } in listing {
         hasher.update(entry.name.as_bytes());
         hasher.update([0]);
-        hasher.update(meta.permissions().mode().to_le_bytes());
+        hasher.update(meta.mode.to_le_bytes());
         match entry.kind {
             EntryKind::Dir => hasher.update(b"d"),
             EntryKind::Symlink => {
@@ -343,6 +420,7 @@ impl std::io::Write for HashWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
@@ -398,6 +476,42 @@ mod tests {
                 "empty/"
             ]
         );
+    }
+
+    #[test]
+    fn a_wide_deep_tree_comes_out_in_the_sequential_walks_order() {
+        // directories are walked on every core: the order must not depend on it
+        let d = tempfile::tempdir().unwrap();
+        let mut expected = Vec::new();
+        fn fill(dir: &Path, rel: &str, depth: usize, expected: &mut Vec<String>) {
+            for i in 0..6 {
+                // made in byte order: directories and files interleaved
+                let leaf = format!("{i}{}", if i % 2 == 0 { "d" } else { "f" });
+                let name = if rel.is_empty() {
+                    leaf.clone()
+                } else {
+                    format!("{rel}/{leaf}")
+                };
+                if i % 2 == 0 && depth < 3 {
+                    fs::create_dir(dir.join(&leaf)).unwrap();
+                    expected.push(format!("{name}/"));
+                    fill(&dir.join(&leaf), &name, depth + 1, expected);
+                } else {
+                    fs::write(dir.join(&leaf), &name).unwrap();
+                    expected.push(name);
+                }
+            }
+        }
+        fill(d.path(), "", 0, &mut expected);
+        for _ in 0..5 {
+            assert_eq!(names(d.path(), None), expected);
+        }
+        let listed = context_listing(d.path(), None, &[]).unwrap();
+        assert_eq!(listed.len(), expected.len());
+        for l in &listed {
+            let m = fs::symlink_metadata(&l.entry.path).unwrap();
+            assert_eq!(l.meta, Stat::from(&m), "{}", l.entry.name);
+        }
     }
 
     #[test]

@@ -279,16 +279,16 @@ fn stat_digest(listing: &[Listed]) -> String {
             EntryKind::File => b"f",
             EntryKind::Symlink => b"l",
         });
-        h.update(m.mode().to_le_bytes());
+        h.update(m.mode.to_le_bytes());
         if l.entry.kind != EntryKind::Dir {
             for n in [
-                m.size(),
-                m.mtime() as u64,
-                m.mtime_nsec() as u64,
-                m.ctime() as u64,
-                m.ctime_nsec() as u64,
-                m.ino(),
-                m.dev(),
+                m.size,
+                m.mtime as u64,
+                m.mtime_nsec as u64,
+                m.ctime as u64,
+                m.ctime_nsec as u64,
+                m.ino,
+                m.dev,
             ] {
                 h.update(n.to_le_bytes());
             }
@@ -302,7 +302,7 @@ fn newest_mtime(listing: &[Listed]) -> Option<i64> {
     listing
         .iter()
         .filter(|l| l.entry.kind != EntryKind::Dir)
-        .map(|l| l.meta.mtime())
+        .map(|l| l.meta.mtime)
         .max()
 }
 
