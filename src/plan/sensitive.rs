@@ -110,10 +110,11 @@ fn published_on_all_interfaces(spec: &Value) -> Vec<String> {
 /// What changes from `before` to `after` that a security reviewer should look at.
 pub fn security_flags(before: Option<&Value>, after: &Value) -> Vec<String> {
     let mut flags = Vec::new();
-    let get = |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).cloned();
-    let newly = |k: &str, val: &Value| {
-        get(Some(after), k).as_ref() == Some(val) && get(before, k).as_ref() != Some(val)
-    };
+    fn get<'a>(v: Option<&'a Value>, k: &str) -> Option<&'a Value> {
+        v.and_then(|v| v.get(k))
+    }
+    let newly =
+        |k: &str, val: &Value| get(Some(after), k) == Some(val) && get(before, k) != Some(val);
     if newly("privileged", &Value::Bool(true)) {
         flags.push("runs privileged".to_string());
     }
@@ -122,7 +123,9 @@ pub fn security_flags(before: Option<&Value>, after: &Value) -> Vec<String> {
         ("pid", "PID namespace"),
         ("ipc", "IPC namespace"),
     ] {
-        if newly(key, &Value::String("host".into())) {
+        if get(Some(after), key).and_then(Value::as_str) == Some("host")
+            && get(before, key).and_then(Value::as_str) != Some("host")
+        {
             flags.push(format!("uses the host's {what}"));
         }
     }

@@ -22,7 +22,7 @@ mod scalar;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, ParseResult, Parser};
 
 use super::diagnostic::Diagnostic;
 use super::node::Node;
@@ -88,7 +88,7 @@ enum Attempt {
 }
 
 fn parse_once(text: &str, file: FileId, reindented: &Reindented) -> Attempt {
-    let mut builder = Builder {
+    let builder = Builder {
         file,
         text,
         reindented,
@@ -102,9 +102,54 @@ fn parse_once(text: &str, file: FileId, reindented: &Reindented) -> Attempt {
     let fed = reindented.text(text);
     // the parser's own `load` recurses once per nesting level; its event
     // iterator does not, so a deeply nested file cannot overflow the stack
-    let mut parser = Parser::new_from_str(&fed);
-    loop {
-        match parser.next_token() {
+    if fed.len() < PIPELINE_MIN_BYTES {
+        let mut parser = Parser::new_from_str(&fed);
+        return build(
+            builder,
+            &fed,
+            std::iter::from_fn(|| Some(parser.next_token())),
+        );
+    }
+    // a large file: the parser runs on another core, ahead of the builder,
+    // handing its events over in batches (the same events, in the same
+    // order; it stops once the builder stops reading)
+    let fed: &str = &fed;
+    std::thread::scope(|scope| {
+        let (events, batches) = std::sync::mpsc::sync_channel::<Vec<ParseResult>>(4);
+        scope.spawn(move || {
+            let mut parser = Parser::new_from_str(fed);
+            let mut batch = Vec::with_capacity(EVENT_BATCH);
+            loop {
+                let next = parser.next_token();
+                let last = matches!(next, Ok((Event::StreamEnd, _)) | Err(_));
+                batch.push(next);
+                if last || batch.len() == EVENT_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(EVENT_BATCH));
+                    if events.send(full).is_err() || last {
+                        return;
+                    }
+                }
+            }
+        });
+        build(builder, fed, batches.into_iter().flatten())
+    })
+}
+
+/// Files at least this large are parsed on another core than the one
+/// building their tree (a thread costs more than it saves on small ones).
+const PIPELINE_MIN_BYTES: usize = 64 * 1024;
+
+/// Events handed from the parser's thread to the builder at a time.
+const EVENT_BATCH: usize = 512;
+
+/// Build the tree from the parser's `events` (the parser of `fed`).
+fn build(
+    mut builder: Builder<'_>,
+    fed: &str,
+    events: impl Iterator<Item = ParseResult>,
+) -> Attempt {
+    for next in events {
+        match next {
             Ok((Event::StreamEnd, _)) => break,
             Ok((event, mark)) => {
                 builder.on_event(event, mark);
@@ -119,7 +164,7 @@ fn parse_once(text: &str, file: FileId, reindented: &Reindented) -> Attempt {
                 }
             }
             Err(e) => {
-                if let Some((line, by)) = builder.flow_line_to_reindent(&e, &fed) {
+                if let Some((line, by)) = builder.flow_line_to_reindent(&e, fed) {
                     return Attempt::Reindent { line, by };
                 }
                 let span = builder.span_at(e.marker(), 1);
