@@ -38,10 +38,16 @@ const WORDS: &[&str] = &[
 pub fn is_sensitive_name(name: &str) -> bool {
     // asked for every environment variable of every resource: compare in
     // place instead of upper-casing a copy
+    // one pass over the name: only where a word's first letter stands are
+    // the words compared
     let name = name.as_bytes();
-    WORDS.iter().any(|w| {
-        name.windows(w.len())
-            .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
+    (0..name.len()).any(|i| {
+        let rest = &name[i..];
+        let first = rest[0].to_ascii_uppercase();
+        WORDS.iter().any(|w| {
+            let w = w.as_bytes();
+            w[0] == first && rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w)
+        })
     })
 }
 
@@ -153,6 +159,42 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn sensitive_names_are_found_wherever_the_word_stands() {
+        // the plain definition: some word, anywhere, in any case
+        let plain = |name: &str| {
+            let name = name.to_ascii_uppercase();
+            WORDS.iter().any(|w| name.contains(w))
+        };
+        let parts = [
+            "",
+            "a",
+            "_",
+            "pass",
+            "PASSWORD",
+            "db_",
+            "Token",
+            "KE",
+            "y",
+            "AUTH",
+            "x9",
+            "pRiVaTe",
+            "é",
+            "credentia",
+            "l",
+            "SECRE",
+            "T",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let name = format!("{a}{b}{c}");
+                    assert_eq!(is_sensitive_name(&name), plain(&name), "{name}");
+                }
+            }
+        }
+    }
 
     fn key() -> SealKey {
         SealKey::from_passphrase("team secret")
