@@ -31,12 +31,17 @@ use builder::{Builder, MAX_DEPTH};
 
 /// Parse one file. Several documents in one file are returned in order.
 pub fn parse(text: &str, file: FileId) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    parse_with(text, file, text.len() >= PIPELINE_MIN_BYTES)
+}
+
+/// [`parse`], the parser on its own thread when `pipelined`.
+fn parse_with(text: &str, file: FileId, pipelined: bool) -> Result<Vec<Node>, Vec<Diagnostic>> {
     if let Some(d) = tab_indent(text, file) {
         return Err(vec![d]);
     }
     let mut reindented = Reindented::default();
     loop {
-        match parse_once(text, file, &reindented) {
+        match parse_once(text, file, &reindented, pipelined) {
             Attempt::Parsed(result) => return result,
             Attempt::Reindent { line, by } => {
                 reindented.lines.insert(line, by);
@@ -87,7 +92,7 @@ enum Attempt {
     },
 }
 
-fn parse_once(text: &str, file: FileId, reindented: &Reindented) -> Attempt {
+fn parse_once(text: &str, file: FileId, reindented: &Reindented, pipelined: bool) -> Attempt {
     let builder = Builder {
         file,
         text,
@@ -102,7 +107,7 @@ fn parse_once(text: &str, file: FileId, reindented: &Reindented) -> Attempt {
     let fed = reindented.text(text);
     // the parser's own `load` recurses once per nesting level; its event
     // iterator does not, so a deeply nested file cannot overflow the stack
-    if fed.len() < PIPELINE_MIN_BYTES {
+    if !pipelined {
         let mut parser = Parser::new_from_str(&fed);
         return build(
             builder,

@@ -169,3 +169,36 @@ fn reset_and_override_tags_are_kept() {
     assert_eq!(n.get("b").unwrap().tag, Some(MergeTag::Override));
     assert_eq!(n.get("c").unwrap().tag, Some(MergeTag::Reset));
 }
+
+#[test]
+fn a_file_parsed_on_another_core_reads_as_on_one() {
+    // large files are parsed on a second thread: the same nodes, spans,
+    // errors and reindented flow lines as the one-thread parse
+    let mut big = String::from("x-defaults: &d\n  image: app\n  labels: {a: b}\nservices:\n");
+    for i in 0..3000 {
+        big.push_str(&format!(
+            "  s{i}:\n    <<: *d\n    command: [\"run\", \"{i}\"]\n"
+        ));
+    }
+    let sentry_flow = "  late:\n    command: [\"a\",\n    \"b\"]\n";
+    let texts = [
+        big.clone(),
+        format!("{big}{sentry_flow}"),
+        format!("{big}  broken: [\n"),
+        format!("{big}  dup:\n    image: a\n    image: b\n"),
+        format!("{big}  alias: *missing\n"),
+        format!("{big}  deep: {}{}\n", "[".repeat(300), "]".repeat(300)),
+        "services: {a: {image: x}}\n".into(),
+    ];
+    let parses = [true, true, false, false, false, false, true];
+    for (text, parses) in texts.into_iter().zip(parses) {
+        assert_eq!(parse_with(&text, 0, true).is_ok(), parses);
+        let one = format!("{:?}", parse_with(&text, 0, false));
+        let two = format!("{:?}", parse_with(&text, 0, true));
+        assert!(
+            one == two,
+            "differs for a text ending {:?}",
+            &text[text.len().saturating_sub(40)..]
+        );
+    }
+}
