@@ -182,7 +182,7 @@ impl EngineDriver {
             } else {
                 " (failure_action: continue: the rollout goes on)"
             });
-            if all_done {
+            if all_done && !self.rollouts.watching {
                 self.retire_kept(service).await;
             }
         } else if rollout.on_failure == FailureAction::Rollback {
@@ -193,13 +193,7 @@ impl EngineDriver {
                     back.len(),
                     if back.len() == 1 { "" } else { "s" }
                 ));
-                let outcomes = back
-                    .into_iter()
-                    .filter_map(|(a, id)| {
-                        let old = self.rollouts.previous.get(&a)?;
-                        Some(Outcome::Put(a, StateResource { id, ..old.clone() }))
-                    })
-                    .collect();
+                let outcomes = self.records_of(back);
                 lock(&self.rollouts.salvage).insert(r.address.clone(), Outcome::Many(outcomes));
             }
             for p in problems {
