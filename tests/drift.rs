@@ -22,9 +22,10 @@ volumes:
 
 /// A stack applied by berth, running its own copy of the demo image (so retagging it disturbs nobody).
 fn applied(prefix: &str) -> (Stack, String) {
-    let stack = Stack::new(prefix, "");
+    let mut stack = Stack::new(prefix, "");
     let image = format!("{}-img:latest", stack.project);
     docker(&["tag", "berth-test-demo:latest", &image]);
+    stack.cleanup_image(&image);
     // `other` is declared but unused (compose drops it); it exists for the connect test
     let yaml = STACK.replace("IMAGE", &image);
     std::fs::write(stack.dir.path().join("compose.yaml"), yaml).unwrap();

@@ -137,6 +137,7 @@ pub struct Cleanup {
     project: String,
     networks: Vec<String>,
     volumes: Vec<String>,
+    images: Vec<String>,
 }
 
 impl Cleanup {
@@ -145,7 +146,13 @@ impl Cleanup {
             project: project.to_string(),
             networks: Vec::new(),
             volumes: Vec::new(),
+            images: Vec::new(),
         }
+    }
+
+    /// Also remove the image reference `name` (a tag the test made).
+    pub fn image(&mut self, name: &str) {
+        self.images.push(name.to_string());
     }
 
     /// Also remove the network `name` (one made without the project label).
@@ -224,7 +231,7 @@ impl Drop for Cleanup {
             "{{.Repository}}:{{.Tag}}",
         ])
         .unwrap_or_default();
-        for reference in kept.lines() {
+        for reference in kept.lines().chain(self.images.iter().map(String::as_str)) {
             if let Err(e) = try_docker(&["rmi", "-f", reference]) {
                 eprintln!("cleanup of `{}`: {e}", self.project);
             }
@@ -304,6 +311,11 @@ impl Stack {
             _cleanup: cleanup,
             _slot: slot,
         }
+    }
+
+    /// Remove the image reference `name` with the stack (a tag the test made).
+    pub fn cleanup_image(&mut self, name: &str) {
+        self._cleanup.image(name);
     }
 
     /// berth run in the stack's directory as its project (`-p <project>`).
