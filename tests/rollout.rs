@@ -52,6 +52,13 @@ fn env_of(name: &str) -> String {
     docker(&["inspect", "-f", "{{json .Config.Env}}", name])
 }
 
+/// Whether the container `name` exists and runs version `v` now (mid-rollout
+/// the name may be free for a moment, between the old and the new holder).
+fn runs_version(name: &str, v: &str) -> bool {
+    crate::common::engine::try_docker(&["inspect", "-f", "{{json .Config.Env}}", name])
+        .is_ok_and(|env| env.contains(&format!("VERSION={v}")))
+}
+
 /// `dep` (a kv server) beside two replicas of `kv`, healthy while `probe`
 /// answers, rolled as `update_config` says: version 2 probing `dep:6379`
 /// turns unhealthy when a test stops `dep`.
@@ -316,7 +323,7 @@ fn apply_watch_rolls_back_a_version_that_turns_unhealthy() {
     };
     // once both replicas run version 2 (the old ones kept aside), break `dep`
     let rolled = || {
-        (1..=2).all(|n| env_of(&format!("{p}-kv-{n}")).contains("VERSION=2"))
+        (1..=2).all(|n| runs_version(&format!("{p}-kv-{n}"), "2"))
             && crate::common::engine::try_docker(&["inspect", &format!("{p}-kv-2-berth-prev")])
                 .is_ok()
     };
@@ -366,7 +373,7 @@ fn a_failed_batch_rolls_back_the_batches_before_it() {
     };
     // replica 1 rolled out (its old container kept aside): break `dep` during the delay
     wait_until(&stack, "replica 1's rollout", || {
-        env_of(&format!("{p}-kv-1")).contains("VERSION=2")
+        runs_version(&format!("{p}-kv-1"), "2")
     });
     docker(&["stop", "-t", "0", &format!("{p}-dep-1")]);
     applying
