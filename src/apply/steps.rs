@@ -257,11 +257,7 @@ struct Batch {
 fn rolling_batches(plan: &Plan) -> BTreeMap<Address, Batch> {
     let mut by_service: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for c in &plan.changes {
-        let rolled = c.action == Action::Replace
-            && c.rollout
-                .as_ref()
-                .is_some_and(|r| r.gate != crate::plan::rollout::Gate::None);
-        if rolled {
+        if c.is_rolled() {
             by_service.entry(&c.address.name).or_default().push(c);
         }
     }

@@ -238,7 +238,7 @@ pub fn finish(
     let previous = plan
         .changes
         .iter()
-        .filter(|c| c.rollout.is_some())
+        .filter(|c| c.is_rolled())
         .filter_map(|c| Some((c.address.clone(), state.get(&c.address)?.clone())))
         .collect();
     let job = Job {
@@ -331,11 +331,7 @@ pub fn finish(
 fn rolled(plan: &Plan) -> Vec<crate::resource::Address> {
     plan.changes
         .iter()
-        .filter(|c| {
-            c.rollout
-                .as_ref()
-                .is_some_and(|r| r.gate != crate::plan::rollout::Gate::None)
-        })
+        .filter(|c| c.is_rolled())
         .map(|c| c.address.clone())
         .collect()
 }

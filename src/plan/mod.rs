@@ -116,6 +116,18 @@ pub struct Change {
     pub rollout: Option<rollout::Rollout>,
 }
 
+impl Change {
+    /// A replacement rolled out as `deploy.update_config` says (gated, in
+    /// batches), rather than torn down and created as `docker compose up` does.
+    pub fn is_rolled(&self) -> bool {
+        self.action == Action::Replace
+            && self
+                .rollout
+                .as_ref()
+                .is_some_and(|r| r.gate != rollout::Gate::None)
+    }
+}
+
 /// An object carrying the project's label that neither state nor the file knows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Orphan {

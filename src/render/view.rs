@@ -59,7 +59,7 @@ impl<'a> PlanView<'a> {
         for c in &self.plan.changes {
             let Some(r) = &c.rollout else { continue };
             let described = crate::plan::rollout::describe(r);
-            let rolling = r.gate != crate::plan::rollout::Gate::None;
+            let rolling = c.is_rolled();
             let service = c.address.name.as_str();
             let n = c.address.index.unwrap_or(1);
             match groups

@@ -33,6 +33,10 @@ const COMPLETION_WAIT: Duration = Duration::from_secs(30 * 60);
 /// nothing usable (start period + retries × (interval + timeout) otherwise).
 const DEFAULT_HEALTH_WAIT: Duration = Duration::from_secs(120);
 
+/// Beyond a healthcheck's own budget: the engine runs the first check only
+/// after one interval, and polling adds a little.
+const HEALTH_SLACK: Duration = Duration::from_secs(5);
+
 pub struct EngineDriver {
     engine: Engine,
     project: Project,
@@ -58,11 +62,7 @@ impl EngineDriver {
         let rolled = plan
             .changes
             .iter()
-            .filter(|c| {
-                c.rollout
-                    .as_ref()
-                    .is_some_and(|r| r.gate != crate::plan::rollout::Gate::None)
-            })
+            .filter(|c| c.is_rolled())
             .map(|c| c.address.clone());
         EngineDriver {
             rollouts: rollout::Rollouts::new(rolled, previous),
@@ -365,20 +365,12 @@ fn volume_spec(r: &Resource) -> Result<&VolumeSpec, EngineError> {
     r.typed().volume().ok_or_else(|| not_its_kind(r))
 }
 
-/// How long a healthcheck may take to pass: its start period plus retries ×
-/// (interval + timeout), with Docker's defaults (30 s, 30 s, 3 retries).
+/// How long a `service_healthy` dependency may take to turn healthy: its
+/// healthcheck's own budget (see [`crate::plan::rollout::health_budget`])
+/// and a little slack, or [`DEFAULT_HEALTH_WAIT`] when it has none.
 fn health_budget(spec: Option<&ContainerSpec>) -> Duration {
-    let Some(h) = spec.and_then(|s| s.service.healthcheck.as_deref()) else {
-        return DEFAULT_HEALTH_WAIT;
-    };
-    let secs = |d: Option<crate::compose::units::Duration>, default: f64| {
-        d.map_or(default, |d| d.as_secs_f64())
-    };
-    let retries = h.retries.map_or(3.0, |r| r as f64);
-    let total = secs(h.start_period, 0.0)
-        + retries * (secs(h.interval, 30.0) + secs(h.timeout, 30.0))
-        + 5.0;
-    Duration::from_secs_f64(total)
+    crate::plan::rollout::health_budget(spec.and_then(|s| s.service.healthcheck.as_deref()))
+        .map_or(DEFAULT_HEALTH_WAIT, |budget| budget + HEALTH_SLACK)
 }
 
 impl Driver for EngineDriver {

@@ -40,7 +40,7 @@ const LOG_LINES: usize = 5;
 
 /// Slack beyond a healthcheck's budget: the engine runs the first check
 /// only after one interval, and polling adds a little.
-const HEALTH_SLACK: Duration = Duration::from_secs(2);
+const GATE_SLACK: Duration = Duration::from_secs(2);
 
 /// The rollouts under way in one apply, per service.
 #[derive(Default)]
@@ -310,7 +310,7 @@ impl EngineDriver {
         container::start(engine, id).await?;
         let passed = match gate {
             Gate::Healthcheck { budget_ms } => {
-                let budget = Duration::from_millis(budget_ms) + HEALTH_SLACK;
+                let budget = Duration::from_millis(budget_ms) + GATE_SLACK;
                 container::wait_healthy(engine, id, budget).await
             }
             Gate::Running { monitor_ms } => {
@@ -363,7 +363,7 @@ impl EngineDriver {
                         .unwrap_or_default();
                         // the old version's own healthcheck may differ; its
                         // failing is reported, not fatal: it served before
-                        let _ = container::wait_healthy(engine, old, budget + HEALTH_SLACK).await;
+                        let _ = container::wait_healthy(engine, old, budget + GATE_SLACK).await;
                     }
                     self.stop_as_applied(&s.address, &s.new_id).await?;
                     container::remove(engine, &s.new_id, true).await?;
