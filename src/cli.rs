@@ -199,16 +199,23 @@ pub struct ApplyArgs {
     /// (resources gone from the engine are forgotten), as Terraform's -refresh-only.
     #[arg(long = "refresh-only")]
     pub refresh_only: bool,
-    /// After the apply, watch the containers its rollouts replaced for
-    /// DURATION (`30s`, `2m`): when one turns unhealthy, restarts or exits,
-    /// every rollout of the apply goes back to the old containers (exit 1).
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+/// What `apply` and `rollback` do once the containers are deployed.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Afterwards, watch the containers the rollouts replaced for DURATION
+    /// (`30s`, `2m`): when one turns unhealthy, restarts or exits, every
+    /// rollout goes back to the old containers (exit 1).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub watch: Option<std::time::Duration>,
     /// How many deploys the state's history keeps for `berth rollback` (their images are tagged berth-keep/<project>:<serial>-<service> so that pruning leaves them; 0 keeps none).
     #[arg(long = "keep-deploys", value_name = "N", env = "BERTH_KEEP_DEPLOYS", default_value_t = DEFAULT_KEEP_DEPLOYS)]
     pub keep_deploys: usize,
-    #[command(flatten)]
-    pub change: ChangeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -223,12 +230,8 @@ pub struct RollbackArgs {
     /// and `berth rollback FILE`.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// After the rollback, watch the containers its rollouts replaced for DURATION, as `apply --watch` does.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub watch: Option<std::time::Duration>,
-    /// How many deploys the state's history keeps (see `apply --keep-deploys`).
-    #[arg(long = "keep-deploys", value_name = "N", env = "BERTH_KEEP_DEPLOYS", default_value_t = DEFAULT_KEEP_DEPLOYS)]
-    pub keep_deploys: usize,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
     #[command(flatten)]
     pub change: ChangeArgs,
 }

@@ -86,8 +86,8 @@ pub fn run(g: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode, Error> {
         verb: "Apply",
         default_parallelism: crate::cli::DEFAULT_PARALLELISM,
         anonymous_volumes: false,
-        watch: args.watch,
-        deploys: Deploys::Record(args.keep_deploys),
+        watch: args.deploy.watch,
+        deploys: Deploys::Record(args.deploy.keep_deploys),
     };
     finish(g, planned, &args.change, saved, how)
 }
