@@ -59,6 +59,14 @@ pub struct GlobalArgs {
     /// Let a state that was applied to another Docker engine move to the one reached now (a re-created host). Without it, berth refuses to plan or apply a state against another engine than the one it records.
     #[arg(long = "move-engine", global = true)]
     pub move_engine: bool,
+    /// What runs the project: `docker` (containers on one engine, as `docker compose up`) or `swarm` (services on a Docker Swarm, as `docker stack deploy`). Default: BERTH_BACKEND, else `x-berth: {backend: ...}` in the compose file, else docker.
+    #[arg(
+        long = "backend",
+        global = true,
+        env = "BERTH_BACKEND",
+        value_name = "BACKEND"
+    )]
+    pub backend: Option<crate::compose::BackendKind>,
     /// Do not colour the output (NO_COLOR is honoured too).
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,

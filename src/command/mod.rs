@@ -55,6 +55,7 @@ pub fn source(g: &GlobalArgs) -> Source {
             context: g.context.clone(),
         },
         move_engine: g.move_engine,
+        backend: g.backend,
     }
 }
 

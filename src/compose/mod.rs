@@ -1,4 +1,5 @@
 //! The Compose Specification: files in, one canonical [`Project`] out.
+pub mod backend;
 pub mod decode;
 pub mod diagnostic;
 pub mod dotenv;
@@ -15,6 +16,7 @@ pub mod units;
 pub mod validate;
 pub mod yaml;
 
+pub use backend::BackendKind;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use host::{Host, MemoryHost, RealHost};
 pub use load::{LoadOptions, Loaded, load, load_from};

@@ -25,6 +25,9 @@ pub struct Source {
     pub engine: crate::backend::Selection,
     /// `--move-engine`: a state applied to another engine may move to this one.
     pub move_engine: bool,
+    /// `--backend` / `BERTH_BACKEND`; `None`: the file's `x-berth.backend`,
+    /// else the plain engine.
+    pub backend: Option<compose::BackendKind>,
 }
 
 /// The loader's options from the source and the process environment.
@@ -70,6 +73,7 @@ pub fn load_options(source: &Source, services: &[String]) -> Result<LoadOptions,
         environ: std::env::vars().collect(),
         stdin,
         services: services.to_vec(),
+        backend: source.backend,
     })
 }
 

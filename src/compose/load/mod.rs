@@ -47,6 +47,9 @@ pub struct LoadOptions {
     pub stdin: Option<String>,
     /// Services named on the command line: active even when their profiles are not.
     pub services: Vec<String>,
+    /// `--backend` / `BERTH_BACKEND`; `None`: the file's `x-berth.backend`,
+    /// else the plain engine.
+    pub backend: Option<super::BackendKind>,
 }
 
 /// A loaded project, with what was read to make it.
@@ -60,6 +63,8 @@ pub struct Loaded {
     /// Attributes berth will not apply (see [`super::support`]): `config`
     /// prints them, the commands that plan refuse the project.
     pub unsupported: Vec<Diagnostic>,
+    /// The backend the project is planned for (see [`super::backend`]).
+    pub backend: super::BackendKind,
 }
 
 /// What the stages share while one project loads.
@@ -206,6 +211,7 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
         sources: l.sources,
         inputs: l.inputs,
         unsupported,
+        backend: l.opts.backend.unwrap_or_default(),
     })
 }
 
