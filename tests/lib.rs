@@ -23,3 +23,4 @@ mod rollout;
 mod secrets;
 mod state;
 mod state_commands;
+mod swarm;
