@@ -17,8 +17,10 @@
 //!   never leaves a swarm the other is using.
 //! - Holding it, the first guard asks `docker info` for
 //!   `{{.Swarm.LocalNodeState}}`. `inactive`: it runs `docker swarm init
-//!   --advertise-addr 127.0.0.1` and notes that this process initialised the
-//!   swarm (and whether the `docker_gwbridge` network existed before). `active`
+//!   --advertise-addr 127.0.0.1` (with `--listen-addr 127.0.0.2:2377` when
+//!   another engine's swarm holds the gossip port 7946 on this host, see
+//!   [`init_args`]) and notes that this process initialised the swarm (and
+//!   whether the `docker_gwbridge` network existed before). `active`
 //!   (someone's own swarm): used as it is and left alone, so the node must be
 //!   a manager. Anything else (`pending`, `error`, `locked`): the test fails.
 //! - Guards are counted under a static `Mutex`. The last one out (its `Drop`
@@ -103,6 +105,27 @@ fn marker_path() -> PathBuf {
     std::env::temp_dir().join("berth-test-swarm.initialised")
 }
 
+/// `swarm init --advertise-addr 127.0.0.1`, listening on the default
+/// `0.0.0.0:2377`. The swarm's network agent gossips on port 7946 of the
+/// listen address; when another engine on this host already holds it (a
+/// second dockerd in swarm mode), the agent cannot start and the swarm's
+/// networks are not cleaned up on leaving. Then the swarm listens on
+/// 127.0.0.2 instead, where the port is free. (For an engine on another
+/// host, `DOCKER_HOST=tcp://...` or `ssh://...`, this host's ports say
+/// nothing: the default.)
+fn init_args() -> Vec<&'static str> {
+    let mut args = vec!["swarm", "init", "--advertise-addr", "127.0.0.1"];
+    let local = std::env::var("DOCKER_HOST").map_or(true, |h| h.starts_with("unix://"));
+    if local && std::net::TcpListener::bind("0.0.0.0:7946").is_err() {
+        eprintln!(
+            "swarm tests: port 7946 (swarm gossip) is taken on this host, by another engine's \
+             swarm: listening on 127.0.0.2:2377 instead"
+        );
+        args.extend(["--listen-addr", "127.0.0.2:2377"]);
+    }
+    args
+}
+
 fn node_state() -> String {
     docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"])
 }
@@ -126,11 +149,11 @@ impl SwarmMode {
                         try_docker(&["network", "inspect", "docker_gwbridge"]).is_ok();
                     // the marker first: a run killed right after init still says so
                     let _ = std::fs::write(marker_path(), std::process::id().to_string());
-                    if let Err(e) = try_docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"])
-                    {
+                    let init = init_args();
+                    if let Err(e) = try_docker(&init) {
                         let _ = std::fs::remove_file(marker_path());
                         shared.lock = None;
-                        panic!("`docker swarm init --advertise-addr 127.0.0.1` failed: {e}");
+                        panic!("`docker {}` failed: {e}", init.join(" "));
                     }
                     shared.initialised = true;
                 }
@@ -1144,8 +1167,9 @@ fn imported_then_no_changes(stack: &SwarmStack) {
     for address in ["service.web", "service.redis", "network.back"] {
         assert!(
             run.stdout().contains(&format!("Imported {address}")),
-            "{}",
-            run.stdout()
+            "import does not name {address}:\n{}{}",
+            run.stdout(),
+            run.stderr()
         );
     }
     let plan = stack.plan_json(0);
