@@ -27,6 +27,44 @@ pub struct Observed {
     /// name would remove it (a leftover of ours is removed first), so the
     /// plan refuses instead, as Docker Compose's name conflict does.
     pub taken: BTreeMap<String, String>,
+    /// Swarm services carrying the stack's label, plus those asked for by
+    /// name (the Swarm backend); by name.
+    pub services: Vec<ObservedService>,
+    /// Swarm configs and secrets carrying the stack's label, plus those
+    /// asked for by name or recorded (the Swarm backend); by name.
+    pub configs: Vec<ObservedObject>,
+    pub secrets: Vec<ObservedObject>,
+}
+
+/// One Swarm service, from the service list and its tasks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedService {
+    pub id: String,
+    pub name: String,
+    /// The version index an update must name (a concurrent change bumps it).
+    pub version: u64,
+    pub labels: BTreeMap<String, String>,
+    /// The service's spec as the engine holds it (the API's JSON), the
+    /// image reference put back in place of the image ID berth pinned
+    /// when that ID is what the reference names now.
+    pub spec: serde_json::Value,
+    /// Tasks running, and tasks the service wants running.
+    pub running: u64,
+    pub desired: u64,
+    /// The error of the newest task that failed since the service last
+    /// converged, when tasks are short.
+    pub problem: Option<String>,
+    /// `UpdateStatus.State` when an update did not complete (paused,
+    /// rollback_completed, ...).
+    pub update: Option<String>,
+}
+
+/// One Swarm config or secret.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedObject {
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
 }
 
 /// One container, from its inspect.

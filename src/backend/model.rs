@@ -149,6 +149,7 @@ impl ModelEngine {
                 .into_iter()
                 .filter_map(|i| Some((i.to_string(), self.images.get(i)?.clone())))
                 .collect(),
+            ..Observed::default()
         }
     }
 

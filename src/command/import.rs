@@ -77,6 +77,10 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
                 .map(|c| Found::Container(Box::new(c))),
             None => find(&observed, r, &desired.project),
         };
+        let name = match &found {
+            Some(Found::Swarm { name, .. }) => name.clone(),
+            _ => r.engine_name.clone(),
+        };
         let Some((id, recorded)) = found.map(|f| record(r, f)) else {
             continue;
         };
@@ -89,7 +93,7 @@ pub fn run(g: &GlobalArgs, args: &ImportArgs) -> Result<ExitCode, Error> {
             r.address.clone(),
             StateResource {
                 id,
-                name: r.engine_name.clone(),
+                name,
                 spec_hash: spec_hash(&recorded),
                 spec: recorded,
             },
@@ -127,6 +131,13 @@ enum Found {
     Object(String),
     Image(String),
     Container(Box<ObservedContainer>),
+    /// A Swarm service, config or secret, under the name it has (a stack
+    /// made by `docker stack deploy` names configs and secrets without
+    /// berth's content hash).
+    Swarm {
+        id: String,
+        name: String,
+    },
 }
 
 fn find(observed: &Observed, r: &Resource, project: &str) -> Option<Found> {
@@ -145,6 +156,34 @@ fn find(observed: &Observed, r: &Resource, project: &str) -> Option<Found> {
             .images
             .get(&r.engine_name)
             .map(|id| Found::Image(id.clone())),
+        Kind::Service => observed
+            .services
+            .iter()
+            .find(|s| s.name == r.engine_name)
+            .map(|s| Found::Swarm {
+                id: s.id.clone(),
+                name: s.name.clone(),
+            }),
+        Kind::Config | Kind::Secret => {
+            let list = if r.address.kind == Kind::Config {
+                &observed.configs
+            } else {
+                &observed.secrets
+            };
+            // berth's name, else the one `docker stack deploy` gives it
+            let stack_name = format!("{project}_{}", r.address.name);
+            let compose_name = r.typed().object().map(|o| o.compose_name.clone());
+            list.iter()
+                .find(|o| o.name == r.engine_name)
+                .or_else(|| {
+                    list.iter()
+                        .find(|o| o.name == stack_name || Some(&o.name) == compose_name.as_ref())
+                })
+                .map(|o| Found::Swarm {
+                    id: o.id.clone(),
+                    name: o.name.clone(),
+                })
+        }
         Kind::Container => {
             let service = r.address.service().unwrap_or_default();
             let number = r.address.index.unwrap_or(1).to_string();
@@ -166,7 +205,9 @@ fn find(observed: &Observed, r: &Resource, project: &str) -> Option<Found> {
 /// and limits the engine shows put in its place where they differ.
 fn record(r: &Resource, found: Found) -> (String, Value) {
     match found {
-        Found::Object(id) | Found::Image(id) => (id, (**r.recorded()).clone()),
+        Found::Object(id) | Found::Image(id) | Found::Swarm { id, .. } => {
+            (id, (**r.recorded()).clone())
+        }
         Found::Container(c) => {
             let spec = match r.typed().container() {
                 Some(desired) => {

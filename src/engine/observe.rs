@@ -72,6 +72,7 @@ impl Engine {
             volumes,
             images,
             taken,
+            ..Observed::default()
         })
     }
 

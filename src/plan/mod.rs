@@ -79,6 +79,13 @@ pub enum InPlace {
     Forget,
     /// Refresh-only: the state records the object found under its name (`id`).
     Rebind,
+    /// Swarm: update the service in place with the version index it was
+    /// planned against; its tasks stay (replicas, labels, update settings).
+    ServiceUpdate,
+    /// Swarm: update the service in place, its tasks replaced as its
+    /// `update_config` says (the task template or its endpoints changed,
+    /// or its tasks are not converged).
+    ServiceRedeploy,
 }
 
 /// One resource in the plan.
@@ -114,6 +121,10 @@ pub struct Change {
     /// gate, what a failure does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<rollout::Rollout>,
+    /// A Swarm service's version index as observed: apply's update names
+    /// it, so a change made in between is refused rather than overwritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 impl Change {

@@ -27,6 +27,7 @@ pub fn change(address: &str, name: &str, action: Action, reasons: Vec<Reason>) -
         data_loss: false,
         security: vec![],
         rollout: None,
+        version: None,
     }
 }
 

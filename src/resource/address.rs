@@ -1,5 +1,6 @@
 //! Resource addresses: `network.<key>`, `volume.<key>`, `image.<service>`,
-//! `container.<service>[<n>]` (n from 1), as DESIGN.md names them.
+//! `container.<service>[<n>]` (n from 1), as DESIGN.md names them; on the
+//! Swarm backend also `config.<key>`, `secret.<key>` and `service.<service>`.
 //!
 //! Separate because every layer keys by them (desired resources, state,
 //! plans, engine labels) and they are parsed back from text (`berth state`
@@ -16,7 +17,13 @@ pub enum Kind {
     Network = 0,
     Volume = 1,
     Image = 2,
-    Container = 3,
+    /// A Swarm config object (the Swarm backend).
+    Config = 3,
+    /// A Swarm secret object (the Swarm backend).
+    Secret = 4,
+    Container = 5,
+    /// A Swarm service: all of a service's replicas (the Swarm backend).
+    Service = 6,
 }
 
 impl Kind {
@@ -26,6 +33,9 @@ impl Kind {
             Kind::Volume => "volume",
             Kind::Image => "image",
             Kind::Container => "container",
+            Kind::Config => "config",
+            Kind::Secret => "secret",
+            Kind::Service => "service",
         }
     }
 }
@@ -73,9 +83,19 @@ impl Address {
         }
     }
 
-    /// The service a container or image belongs to.
+    /// A Swarm object: `config.<key>`, `secret.<key>`, `service.<service>`.
+    pub fn swarm(kind: Kind, key: &str) -> Self {
+        Address {
+            kind,
+            name: key.to_string(),
+            index: None,
+        }
+    }
+
+    /// The service a container, image or Swarm service belongs to.
     pub fn service(&self) -> Option<&str> {
-        matches!(self.kind, Kind::Container | Kind::Image).then_some(self.name.as_str())
+        matches!(self.kind, Kind::Container | Kind::Image | Kind::Service)
+            .then_some(self.name.as_str())
     }
 }
 
@@ -92,7 +112,7 @@ impl fmt::Display for Address {
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a resource address; write network.NAME, volume.NAME, image.SERVICE or container.SERVICE[N]"
+    "`{0}` is not a resource address; write network.NAME, volume.NAME, image.SERVICE or container.SERVICE[N] (on Swarm: service.SERVICE, config.NAME, secret.NAME)"
 )]
 pub struct BadAddress(pub String);
 
@@ -107,6 +127,9 @@ impl FromStr for Address {
             "volume" => Kind::Volume,
             "image" => Kind::Image,
             "container" => Kind::Container,
+            "config" => Kind::Config,
+            "secret" => Kind::Secret,
+            "service" => Kind::Service,
             _ => return Err(bad()),
         };
         let (name, index) = match (kind, rest.strip_suffix(']')) {
@@ -158,6 +181,9 @@ mod tests {
             "image.web",
             "container.web[1]",
             "container.my-app[12]",
+            "service.web",
+            "secret.db_password",
+            "config.nginx",
         ] {
             let a: Address = text.parse().unwrap();
             assert_eq!(a.to_string(), text);
@@ -171,6 +197,7 @@ mod tests {
             "container.web",
             "container.web[0]",
             "network.front[1]",
+            "service.web[1]",
             "pod.x",
             "volume.",
         ] {
@@ -183,6 +210,8 @@ mod tests {
         let mut v: Vec<Address> = [
             "container.web[10]",
             "container.web[2]",
+            "service.web",
+            "secret.s",
             "network.a",
             "image.web",
         ]
@@ -196,8 +225,10 @@ mod tests {
             [
                 "network.a",
                 "image.web",
+                "secret.s",
                 "container.web[2]",
-                "container.web[10]"
+                "container.web[10]",
+                "service.web"
             ]
         );
     }

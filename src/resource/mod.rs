@@ -16,6 +16,7 @@ pub mod expected;
 pub mod labels;
 pub mod sensitive;
 pub mod spec;
+pub mod swarm;
 
 pub use address::{Address, Kind};
 pub use desired::{Desired, ResolveError, ResolveOptions, Resource, resolve};

@@ -79,6 +79,10 @@ pub enum Spec {
     Image(Arc<ImageSpec>),
     Network(Arc<NetworkSpec>),
     Volume(Arc<VolumeSpec>),
+    /// A Swarm service (the Swarm backend).
+    Service(Arc<super::swarm::ServiceSpec>),
+    /// A Swarm config or secret (the Swarm backend).
+    Object(Arc<super::swarm::FileObjectSpec>),
 }
 
 /// A recorded spec that does not read as its kind's typed spec.
@@ -97,6 +101,8 @@ impl Spec {
             Spec::Image(s) => serde_json::to_value(&**s),
             Spec::Network(s) => serde_json::to_value(&**s),
             Spec::Volume(s) => serde_json::to_value(&**s),
+            Spec::Service(s) => serde_json::to_value(&**s),
+            Spec::Object(s) => serde_json::to_value(&**s),
         };
         v.expect("typed specs serialise")
     }
@@ -114,6 +120,12 @@ impl Spec {
             Kind::Image => Spec::Image(Arc::new(ImageSpec::deserialize(v).map_err(error)?)),
             Kind::Network => Spec::Network(Arc::new(NetworkSpec::deserialize(v).map_err(error)?)),
             Kind::Volume => Spec::Volume(Arc::new(VolumeSpec::deserialize(v).map_err(error)?)),
+            Kind::Service => Spec::Service(Arc::new(
+                super::swarm::ServiceSpec::deserialize(v).map_err(error)?,
+            )),
+            Kind::Config | Kind::Secret => Spec::Object(Arc::new(
+                super::swarm::FileObjectSpec::deserialize(v).map_err(error)?,
+            )),
         })
     }
 
@@ -141,6 +153,20 @@ impl Spec {
     pub fn volume(&self) -> Option<&VolumeSpec> {
         match self {
             Spec::Volume(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn service(&self) -> Option<&super::swarm::ServiceSpec> {
+        match self {
+            Spec::Service(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn object(&self) -> Option<&super::swarm::FileObjectSpec> {
+        match self {
+            Spec::Object(s) => Some(s),
             _ => None,
         }
     }

@@ -118,6 +118,7 @@ impl EngineDriver {
             Kind::Volume => volume::remove(engine, name).await?,
             // images stay on the engine (as `docker compose down` leaves them): only forgotten
             Kind::Image => {}
+            Kind::Config | Kind::Secret | Kind::Service => return Err(swarm_only(address)),
         }
         Ok(Outcome::Forget(address.clone()))
     }
@@ -174,6 +175,7 @@ impl EngineDriver {
                 let id = self.create(r, &r.engine_name).await?;
                 Ok(self.recorded(r, id))
             }
+            Kind::Config | Kind::Secret | Kind::Service => Err(swarm_only(&r.address)),
         }
     }
 
@@ -338,6 +340,9 @@ impl EngineDriver {
                 }
                 // the state alone (`apply --refresh-only`): nothing on the engine
                 InPlace::Forget | InPlace::Rebind => {}
+                InPlace::ServiceUpdate | InPlace::ServiceRedeploy => {
+                    return Err(swarm_only(&r.address));
+                }
             }
         }
         Ok(self.recorded(r, id))
@@ -414,5 +419,14 @@ impl Driver for EngineDriver {
 
     fn halts(&self, step: &Step) -> bool {
         self.rollouts.halts(&step.address)
+    }
+}
+
+/// A Swarm object in a plain engine's plan: the pipeline plans Swarm
+/// objects only for the Swarm backend, so this is a bug.
+fn swarm_only(address: &Address) -> EngineError {
+    EngineError::Failed {
+        doing: format!("apply {address}"),
+        message: "a Swarm object reached the plain Docker engine's driver (a bug in berth, please report it)".into(),
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::observed::{Observed, ObservedContainer};
+use crate::observed::{Observed, ObservedContainer, ObservedObject, ObservedService};
 use crate::resource::{Address, labels};
 
 /// The engine's view, indexed for lookups.
@@ -67,5 +67,24 @@ impl<'a> Engine<'a> {
             .iter()
             .find(|v| v.name == name)
             .map(|v| (v.name.as_str(), &v.labels))
+    }
+
+    pub(super) fn service(&self, name: &str) -> Option<&'a ObservedService> {
+        self.observed.services.iter().find(|s| s.name == name)
+    }
+
+    /// A config or secret (by `kind`) by its ID, else its name.
+    pub(super) fn swarm_object(
+        &self,
+        kind: crate::resource::Kind,
+        id: Option<&str>,
+        name: &str,
+    ) -> Option<&'a ObservedObject> {
+        let list = match kind {
+            crate::resource::Kind::Config => &self.observed.configs,
+            _ => &self.observed.secrets,
+        };
+        id.and_then(|id| list.iter().find(|o| o.id == id))
+            .or_else(|| list.iter().find(|o| o.name == name))
     }
 }

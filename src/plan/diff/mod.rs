@@ -19,6 +19,7 @@ mod engine;
 mod in_place;
 mod objects;
 mod removals;
+mod service;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -98,6 +99,12 @@ pub fn diff(input: &DiffInput) -> Plan {
             d.record(change, &mut changes);
         }
     }
+    for r in input.desired.resources.values() {
+        if matches!(r.address.kind, Kind::Config | Kind::Secret) {
+            let change = d.swarm_object(r, input.state.get(&r.address));
+            d.record(change, &mut changes);
+        }
+    }
     // images (and then containers) depend only on what was decided before
     // them: thousands of them are diffed in parallel, in order
     for kind in [Kind::Image, Kind::Container] {
@@ -112,6 +119,11 @@ pub fn diff(input: &DiffInput) -> Plan {
         for change in decided {
             d.record(change, &mut changes);
         }
+    }
+    // Swarm services, after the images, configs and secrets they use
+    for r in by_kind(Kind::Service) {
+        let change = d.service(r, input.state.get(&r.address));
+        d.record(change, &mut changes);
     }
     d.follow_replacements(&mut changes);
     rollouts(&mut changes, input.desired);
@@ -207,6 +219,7 @@ fn new_change(
         data_loss: r.address.kind == Kind::Volume && action == Action::Replace,
         security,
         rollout: None,
+        version: None,
     }
 }
 
@@ -254,6 +267,11 @@ impl Differ<'_> {
 
     /// Whether labels `found` on the engine name this project.
     fn belongs_to_us(&self, found: &BTreeMap<String, String>) -> bool {
-        found.get(labels::PROJECT).map(String::as_str) == Some(self.input.desired.project.as_str())
+        let project = Some(self.input.desired.project.as_str());
+        found.get(labels::PROJECT).map(String::as_str) == project
+            || found
+                .get(crate::resource::swarm::NAMESPACE)
+                .map(String::as_str)
+                == project
     }
 }

@@ -72,6 +72,10 @@ impl Differ<'_> {
                     Kind::Network => e.network(&st.name).is_some(),
                     Kind::Volume => e.volume(&st.name).is_some(),
                     Kind::Image => e.observed.images.contains_key(&st.name),
+                    Kind::Service => e.service(&st.name).is_some(),
+                    Kind::Config | Kind::Secret => e
+                        .swarm_object(address.kind, Some(st.id.as_str()), &st.name)
+                        .is_some(),
                 };
                 if !exists {
                     reasons.push(Reason::Drift(Drift::Missing));
@@ -143,6 +147,52 @@ impl Differ<'_> {
                     name: n.name.clone(),
                     id: n.id.clone(),
                 });
+            }
+        }
+        // Swarm: services, configs and secrets of the stack nobody knows
+        for sv in &e.observed.services {
+            if !self.belongs_to_us(&sv.labels)
+                || known_ids.contains(sv.id.as_str())
+                || known_names.contains(sv.name.as_str())
+            {
+                continue;
+            }
+            orphans.push(Orphan {
+                kind: "service".into(),
+                name: sv.name.clone(),
+                id: sv.id.clone(),
+            });
+            if self.input.remove_orphans
+                && let Some(address) =
+                    super::service::service_address(&self.input.desired.project, &sv.name)
+                && !state.contains_key(&address)
+            {
+                deletes.push(deletion(
+                    address,
+                    &sv.name,
+                    &sv.id,
+                    None,
+                    vec![Reason::Orphan {
+                        why: OrphanKind::NotInState,
+                    }],
+                ));
+            }
+        }
+        for (kind, list) in [
+            ("config", &e.observed.configs),
+            ("secret", &e.observed.secrets),
+        ] {
+            for o in list {
+                if self.belongs_to_us(&o.labels)
+                    && !known_ids.contains(o.id.as_str())
+                    && !known_names.contains(o.name.as_str())
+                {
+                    orphans.push(Orphan {
+                        kind: kind.into(),
+                        name: o.name.clone(),
+                        id: o.id.clone(),
+                    });
+                }
             }
         }
         (orphans, deletes)
@@ -247,5 +297,6 @@ fn deletion(
         after_hash: None,
         security: vec![],
         rollout: None,
+        version: None,
     }
 }
