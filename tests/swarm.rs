@@ -694,8 +694,11 @@ fn service_secrets(service: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The content of `path` in the service's one running task container (the
-/// images are FROM scratch: no shell to `cat` with, so `docker cp` it out).
+/// The content of `path` in the service's one running task container. The
+/// images are FROM scratch (no shell to `cat` with) and `docker cp` sees
+/// only the empty mount point of a secret, so the file is read through the
+/// task's root as the host sees it (`/proc/<pid>/root`, which needs the
+/// test to run as root or as the containers' owner).
 fn file_in_task(service: &str, path: &str) -> String {
     let ids = docker(&[
         "ps",
@@ -709,17 +712,11 @@ fn file_in_task(service: &str, path: &str) -> String {
         1,
         "one running task container of {service}: {ids:?}"
     );
-    let out = std::process::Command::new("docker")
-        .args(["cp", &format!("{}:{path}", ids[0]), "-"])
-        .output()
-        .expect("the docker CLI runs");
-    assert!(
-        out.status.success(),
-        "docker cp {path} out of {service}'s task: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // a tar stream of one file: the content is in it, between the header and padding
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let pid = docker(&["inspect", "-f", "{{.State.Pid}}", ids[0]]);
+    let seen = format!("/proc/{pid}/root{path}");
+    std::fs::read_to_string(&seen).unwrap_or_else(|e| {
+        panic!("cannot read {path} of {service}'s task as {seen}: {e} (the test needs root)")
+    })
 }
 
 // ---------------------------------------------------------------- the files
