@@ -98,6 +98,14 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
         .filter(|c| !batches.contains_key(&c.address))
         .collect();
+    // Swarm configs and secrets go last: created anew before the services
+    // move to them, removed after (a Swarm object in use cannot be removed)
+    let late: Vec<&Change> = tearing
+        .iter()
+        .copied()
+        .filter(|c| matches!(c.address.kind, Kind::Config | Kind::Secret))
+        .collect();
+    tearing.retain(|c| !matches!(c.address.kind, Kind::Config | Kind::Secret));
     tearing.sort_by(|a, b| {
         b.address
             .kind
@@ -118,7 +126,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         }
         if c.address.kind != Kind::Container {
             for (a, &i) in &teardown_of {
-                if a.kind == Kind::Container && !after.contains(&i) {
+                if matches!(a.kind, Kind::Container | Kind::Service) && !after.contains(&i) {
                     // a volume may be in use through `volumes_from` too, which
                     // no spec names: volumes go after every container
                     let used = c.address.kind == Kind::Volume
@@ -213,6 +221,28 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         } else if is_container && (starts_in_update || rolls) {
             running_after.insert(r.address.clone(), out.len() - 1);
         }
+    }
+    for c in late {
+        let mut after: Vec<usize> = build_of
+            .iter()
+            .filter(|(a, _)| a.kind == Kind::Service || **a == c.address)
+            .map(|(_, &i)| i)
+            .chain(
+                teardown_of
+                    .iter()
+                    .filter(|(a, _)| a.kind == Kind::Service)
+                    .map(|(_, &i)| i),
+            )
+            .collect();
+        after.sort_unstable();
+        out.push(Step {
+            address: c.address.clone(),
+            kind: StepKind::Teardown {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            },
+            after,
+        });
     }
     // a container starts after the containers it depends on are running, and
     // is created after those whose namespaces it joins (a second pass: the

@@ -14,6 +14,7 @@
 pub mod docker;
 #[cfg(test)]
 mod model;
+pub mod swarm;
 
 use crate::apply::Outcome;
 use crate::apply::executor::{Event, Report};

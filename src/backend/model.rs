@@ -367,6 +367,12 @@ fn apply(
                         }
                     }
                     Kind::Image => {}
+                    Kind::Config | Kind::Secret | Kind::Service => {
+                        return Err(format!(
+                            "{}: the model plays the plain engine",
+                            step.address
+                        ));
+                    }
                 }
                 Outcome::Forget(step.address.clone())
             }
@@ -423,6 +429,12 @@ fn apply(
                         }
                         InPlace::Restart | InPlace::Start => engine.start(&cid?)?,
                         InPlace::Forget | InPlace::Rebind => {}
+                        InPlace::ServiceUpdate | InPlace::ServiceRedeploy => {
+                            return Err(format!(
+                                "{}: a Swarm update on the plain engine",
+                                r.address
+                            ));
+                        }
                     }
                 }
                 Outcome::Put(r.address.clone(), StateResource::recorded(r, id))
@@ -496,6 +508,9 @@ fn build(
             // `create_container` removes a leftover of the same name first
             engine.remove_container(&r.engine_name);
             engine.create(&r.engine_name, &view, image_id)
+        }
+        Kind::Config | Kind::Secret | Kind::Service => {
+            Err(format!("{}: the model plays the plain engine", r.address))
         }
     }
 }

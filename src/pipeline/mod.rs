@@ -18,7 +18,9 @@ pub use load::{Source, load, load_applicable, state_path};
 pub use rollback::rollback_desired;
 
 use crate::backend::docker::Docker;
+use crate::backend::swarm::Swarm;
 use crate::backend::{Backend, Selection};
+use crate::compose::BackendKind;
 use crate::compose::Loaded;
 use crate::error::Error;
 use crate::observed::{EngineIdentity, Observed};
@@ -83,7 +85,7 @@ impl Planned {
         match self.backend.take() {
             Some(b) => Ok(b),
             None => {
-                let mut b = connect(&self.engine)?;
+                let mut b = connect(&self.engine, self.loaded.backend)?;
                 let moved = check_engine(
                     &mut *b,
                     &mut self.state,
@@ -101,10 +103,21 @@ impl Planned {
 /// environment name (`--host`, `--context`, `DOCKER_HOST`, the current
 /// docker context, else the default socket), connecting in the background
 /// from now on.
-pub fn connect(selection: &Selection) -> Result<Box<dyn Backend>, Error> {
-    let docker =
-        Docker::start(selection.clone()).map_err(|e| Error::io("start the async runtime", e))?;
-    Ok(Box::new(docker))
+pub fn connect(selection: &Selection, kind: BackendKind) -> Result<Box<dyn Backend>, Error> {
+    Ok(backend(start(selection)?, kind))
+}
+
+/// Start connecting to the engine (before the files say which backend).
+fn start(selection: &Selection) -> Result<Docker, Error> {
+    Docker::start(selection.clone()).map_err(|e| Error::io("start the async runtime", e))
+}
+
+/// The backend of `kind` on the engine `docker` reaches.
+fn backend(docker: Docker, kind: BackendKind) -> Box<dyn Backend> {
+    match kind {
+        BackendKind::Docker => Box::new(docker),
+        BackendKind::Swarm => Box::new(Swarm::new(docker)),
+    }
 }
 
 /// Whether any service sets a value berth seals: an environment variable or
@@ -204,8 +217,8 @@ pub fn plan_with(request: PlanRequest<'_>, rewrite: Option<Rewrite<'_>>) -> Resu
         release_model,
     } = request;
     // connect while the files load
-    let mut backend = if refresh {
-        Some(connect(&source.engine)?)
+    let early = if refresh {
+        Some(start(&source.engine)?)
     } else {
         None
     };
@@ -227,8 +240,11 @@ pub fn plan_with(request: PlanRequest<'_>, rewrite: Option<Rewrite<'_>>) -> Resu
         has_sensitive_values(&loaded.project),
     )?
     .map(Arc::new);
+    let mut backend = early.map(|docker| backend(docker, loaded.backend));
     let mut timer = crate::timing::Timer::new();
-    let mut desired = if release_model {
+    let mut desired = if loaded.backend == BackendKind::Swarm {
+        crate::resource::desired::resolve_swarm(&loaded.project, &options)?
+    } else if release_model {
         resolve_releasing(&mut loaded, &options)?
     } else {
         resolve(&loaded.project, &options)?
@@ -239,6 +255,17 @@ pub fn plan_with(request: PlanRequest<'_>, rewrite: Option<Rewrite<'_>>) -> Resu
     let existing = store.load(&loaded.project.name)?;
     let state_exists = existing.is_some();
     let mut state = existing.unwrap_or_else(|| State::new(&loaded.project.name));
+    if state.backend != loaded.backend {
+        if !state.resources.is_empty() {
+            return Err(StateError::OtherBackend {
+                path: store.path().to_path_buf(),
+                recorded: state.backend,
+                current: loaded.backend,
+            }
+            .into());
+        }
+        state.backend = loaded.backend;
+    }
     if state.sealed_with.is_some() || state.has_unsealed() {
         // a state sealed before, or one from before sealing: the key it needs
         if options.seal.is_none() {

@@ -37,8 +37,21 @@ pub fn mask_shared(spec: &std::sync::Arc<Value>) -> std::sync::Arc<Value> {
     }
 }
 
+/// A Swarm service's `K=V` environment list with sensitive values masked
+/// (`None`: nothing to mask).
+pub fn mask_env_list(list: &Value) -> Option<Value> {
+    crate::resource::sensitive::rewrite_env_list(list, |v| v != MASK, |_| MASK.into())
+}
+
 /// Whether [`mask`] would change anything in `spec`.
 fn needs_mask(spec: &Value) -> bool {
+    if spec
+        .pointer(crate::resource::sensitive::SERVICE_ENV)
+        .and_then(mask_env_list)
+        .is_some()
+    {
+        return true;
+    }
     let masked = |v: &Value| v == MASK;
     let sensitive_entries = |m: Option<&Value>| {
         m.and_then(Value::as_object).is_some_and(|m| {
@@ -61,6 +74,11 @@ fn needs_mask(spec: &Value) -> bool {
 /// A copy of a spec with sensitive values replaced by [`MASK`].
 pub fn mask(spec: &Value) -> Value {
     let mut out = spec.clone();
+    if let Some(list) = out.pointer_mut(crate::resource::sensitive::SERVICE_ENV)
+        && let Some(masked) = mask_env_list(list)
+    {
+        *list = masked;
+    }
     if let Some(Value::Object(env)) = out.get_mut("environment") {
         for (k, v) in env.iter_mut() {
             if is_sensitive_name(k) && !v.is_null() {

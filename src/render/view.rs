@@ -6,7 +6,7 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use crate::plan::sensitive::MASK;
-use crate::plan::{Action, Change, Drift, OrphanKind, Plan, Reason, Summary};
+use crate::plan::{Action, Change, Drift, InPlace, OrphanKind, Plan, Reason, Summary};
 use crate::resource::Kind;
 
 /// Said at the top when the engine was not observed.
@@ -125,6 +125,12 @@ impl<'a> ResourceView<'a> {
         match self.change.action {
             Action::NoOp => "is unchanged",
             Action::Create => "will be created",
+            Action::Update if self.change.ops.contains(&InPlace::ServiceRedeploy) => {
+                "will be updated in place, its tasks replaced (Swarm's rolling update)"
+            }
+            Action::Update if self.change.ops.contains(&InPlace::ServiceUpdate) => {
+                "will be updated in place, its tasks kept"
+            }
             Action::Update => "will be updated in place",
             Action::Replace => "must be replaced",
             Action::Delete => "will be destroyed",

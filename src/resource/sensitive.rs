@@ -111,8 +111,64 @@ impl SealKey {
     }
 }
 
+/// Where a Swarm service spec keeps its environment: a list of `K=V`.
+pub const SERVICE_ENV: &str = "/service/TaskTemplate/ContainerSpec/Env";
+
+/// `list` (a Swarm service's `K=V` environment) with every sensitive
+/// value that `open` says is still readable replaced by `to(value)`;
+/// `None` when there is none.
+pub fn rewrite_env_list(
+    list: &Value,
+    open: impl Fn(&str) -> bool,
+    to: impl Fn(&str) -> String,
+) -> Option<Value> {
+    let items = list.as_array()?;
+    fn entry(e: &Value) -> Option<(&str, &str)> {
+        e.as_str()?.split_once('=')
+    }
+    let sensitive = |e: &Value| entry(e).is_some_and(|(k, v)| is_sensitive_name(k) && open(v));
+    if !items.iter().any(sensitive) {
+        return None;
+    }
+    Some(Value::Array(
+        items
+            .iter()
+            .map(|e| match entry(e) {
+                Some((k, v)) if sensitive(e) => Value::String(format!("{k}={}", to(v))),
+                _ => e.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// A Swarm service spec's (the engine's JSON) environment values sealed
+/// under `key`, as the recorded spec holds them, so the two compare.
+pub fn seal_service_env(spec: &mut Value, key: &SealKey) {
+    if let Some(list) = spec.pointer_mut("/TaskTemplate/ContainerSpec/Env")
+        && let Some(sealed) = rewrite_env_list(list, not_sealed, |v| {
+            key.seal_value(&Value::String(v.into()))
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+    {
+        *list = sealed;
+    }
+}
+
+fn not_sealed(v: &str) -> bool {
+    !v.starts_with(SEALED_PREFIX)
+}
+
 /// Whether a spec holds a sensitive value that is not sealed yet.
 pub fn needs_seal(spec: &Value) -> bool {
+    if spec
+        .pointer(SERVICE_ENV)
+        .and_then(|l| rewrite_env_list(l, not_sealed, str::to_string))
+        .is_some()
+    {
+        return true;
+    }
     let open =
         |v: &Value| !v.is_null() && !v.as_str().is_some_and(|s| s.starts_with(SEALED_PREFIX));
     let named = |m: Option<&Value>| {
@@ -133,6 +189,16 @@ pub fn seal(spec: &Value, key: &SealKey) -> Option<Value> {
         return None;
     }
     let mut out = spec.clone();
+    if let Some(list) = out.pointer_mut(SERVICE_ENV)
+        && let Some(sealed) = rewrite_env_list(list, not_sealed, |v| {
+            key.seal_value(&Value::String(v.into()))
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+    {
+        *list = sealed;
+    }
     let seal_named = |m: Option<&mut Value>| {
         if let Some(Value::Object(m)) = m {
             for (k, v) in m.iter_mut() {

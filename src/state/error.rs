@@ -49,6 +49,15 @@ pub enum StateError {
     },
 
     #[error(
+        "state file `{path}` was applied with the {recorded} backend, but this plan is for the {current} backend; nothing was changed: plan with --backend {recorded} (or the compose file's `x-berth.backend`), or `berth destroy --backend {recorded}` first and start a new state"
+    )]
+    OtherBackend {
+        path: PathBuf,
+        recorded: crate::compose::BackendKind,
+        current: crate::compose::BackendKind,
+    },
+
+    #[error(
         "state file `{path}` is not valid JSON (line {line}, column {column}: {}); it was not changed: fix it, or restore `{path}.backup` with `berth state restore`",
         one_line(.message)
     )]

@@ -254,6 +254,8 @@ struct FileV1<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<&'a crate::observed::EngineIdentity>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    backend: Option<crate::compose::BackendKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     sealed_with: Option<&'a String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_failed_rollout: Option<&'a super::FailedRollout>,
@@ -296,6 +298,8 @@ pub(crate) fn encode_with(state: &State, serial: u64, history: &[u8]) -> Vec<u8>
         berth_version: env!("CARGO_PKG_VERSION"),
         project: &state.project,
         engine: state.engine.as_ref(),
+        // the plain engine is what a state without the field means
+        backend: (state.backend != crate::compose::BackendKind::Docker).then_some(state.backend),
         sealed_with: state.sealed_with.as_ref(),
         last_failed_rollout: state.last_failed_rollout.as_ref(),
         resources: &state.resources,

@@ -66,6 +66,11 @@ pub struct State {
     /// berth that records it applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<EngineIdentity>,
+    /// What the resources were applied with: the plain engine (not
+    /// written) or Docker Swarm. A state of one backend is never planned
+    /// with the other.
+    #[serde(default, skip_serializing_if = "is_docker")]
+    pub backend: crate::compose::BackendKind,
     /// The ID of the key the sensitive values are sealed with (format 4;
     /// the key itself is never in the state: see [`key`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +87,10 @@ pub struct State {
     /// changed containers left running, for `berth rollback`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Deploy>,
+}
+
+fn is_docker(b: &crate::compose::BackendKind) -> bool {
+    *b == crate::compose::BackendKind::Docker
 }
 
 /// A rollout that failed: when, which containers, what became of them.
@@ -138,6 +147,7 @@ impl State {
             berth_version: env!("CARGO_PKG_VERSION").to_string(),
             project: project.to_string(),
             engine: None,
+            backend: Default::default(),
             sealed_with: None,
             last_failed_rollout: None,
             resources: BTreeMap::new(),

@@ -229,34 +229,7 @@ impl EngineDriver {
     }
 
     async fn image(&self, r: &Resource) -> Result<String, EngineError> {
-        let engine = self.engine();
-        let reference = &r.engine_name;
-        let spec = r.typed().image().ok_or_else(|| not_its_kind(r))?;
-        let policy = spec.pull_policy.as_deref().unwrap_or("missing");
-        if let Some(build) = &spec.build {
-            let labels = BTreeMap::from([(
-                crate::resource::labels::PROJECT.to_string(),
-                self.project.name.clone(),
-            )]);
-            return image::build(
-                engine,
-                reference,
-                build,
-                &labels,
-                &self.context_skip,
-                |_| {},
-            )
-            .await;
-        }
-        let existing = image::inspect_id(engine, reference).await?;
-        match (existing, policy) {
-            (Some(id), "missing" | "if_not_present" | "never" | "build") => Ok(id),
-            (None, "never") => Err(ops::failed(
-                format!("use image `{reference}`"),
-                "it is not on the engine and pull_policy is `never`: build or load it first",
-            )),
-            _ => image::pull(engine, reference).await,
-        }
+        obtain_image(self.engine(), r, &self.project.name, &self.context_skip).await
     }
 
     /// `depends_on` conditions: started is ordering only (the executor did it);
@@ -428,5 +401,35 @@ fn swarm_only(address: &Address) -> EngineError {
     EngineError::Failed {
         doing: format!("apply {address}"),
         message: "a Swarm object reached the plain Docker engine's driver (a bug in berth, please report it)".into(),
+    }
+}
+
+/// The image of resource `r` on the engine: built from its context (the
+/// project's label on it, `skip` left out of the context sent), or found,
+/// or pulled as its pull policy says; its ID.
+pub(in crate::backend) async fn obtain_image(
+    engine: &Engine,
+    r: &Resource,
+    project: &str,
+    skip: &[std::path::PathBuf],
+) -> Result<String, EngineError> {
+    let reference = &r.engine_name;
+    let spec = r.typed().image().ok_or_else(|| not_its_kind(r))?;
+    let policy = spec.pull_policy.as_deref().unwrap_or("missing");
+    if let Some(build) = &spec.build {
+        let labels = BTreeMap::from([(
+            crate::resource::labels::PROJECT.to_string(),
+            project.to_string(),
+        )]);
+        return image::build(engine, reference, build, &labels, skip, |_| {}).await;
+    }
+    let existing = image::inspect_id(engine, reference).await?;
+    match (existing, policy) {
+        (Some(id), "missing" | "if_not_present" | "never" | "build") => Ok(id),
+        (None, "never") => Err(ops::failed(
+            format!("use image `{reference}`"),
+            "it is not on the engine and pull_policy is `never`: build or load it first",
+        )),
+        _ => image::pull(engine, reference).await,
     }
 }

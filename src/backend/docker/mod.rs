@@ -8,6 +8,7 @@ mod driver;
 use std::sync::Arc;
 
 pub use driver::EngineDriver;
+pub(in crate::backend) use driver::obtain_image;
 
 use super::{Backend, Job, Record, Watched};
 use crate::apply::executor::{Event, Report, execute};
@@ -39,8 +40,14 @@ impl Docker {
         })
     }
 
-    fn engine(&mut self) -> Result<Engine, EngineError> {
+    /// The engine, once connected.
+    pub(in crate::backend) fn engine(&mut self) -> Result<Engine, EngineError> {
         self.session.engine()
+    }
+
+    /// Run `future` on the session's runtime.
+    pub(in crate::backend) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.session.block_on(future)
     }
 }
 

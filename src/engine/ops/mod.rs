@@ -12,6 +12,7 @@ pub mod container;
 pub mod context_tar;
 pub mod image;
 pub mod network;
+pub mod swarm;
 pub mod volume;
 
 use std::collections::{BTreeMap, HashMap};

@@ -28,7 +28,10 @@ use serde_json::Value;
 
 use super::attributes::changed_attributes;
 use super::reason::{Drift, Reason};
-use super::sensitive::{MASK, is_sensitive_path, mask, mask_shared, security_flags};
+use super::sensitive::{MASK, is_sensitive_path, mask, mask_env_list, mask_shared, security_flags};
+
+/// A Swarm service's environment, as attribute paths name it.
+const SERVICE_ENV_PATH: &str = "service.TaskTemplate.ContainerSpec.Env";
 use super::{Action, Change, FORMAT_VERSION, InPlace, Mode, Plan};
 use crate::observed::Observed;
 use crate::resource::{Address, Desired, Kind, Resource, labels};
@@ -234,7 +237,9 @@ fn config_reasons(old: &Value, new: &Value, skip: &[&str]) -> Vec<Reason> {
         .into_iter()
         .map(|c| {
             let hide = |v: Option<Value>| {
-                if is_sensitive_path(&c.path) {
+                if c.path == SERVICE_ENV_PATH {
+                    v.map(|v| mask_env_list(&v).unwrap_or(v))
+                } else if is_sensitive_path(&c.path) {
                     v.map(|_| Value::String(MASK.into()))
                 } else {
                     v

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::{Differ, config_reasons, created, new_change};
 use crate::observed::ObservedService;
 use crate::plan::reason::{Drift, Reason};
+use crate::plan::sensitive::mask_env_list;
 use crate::plan::{Action, Change, InPlace};
 use crate::resource::swarm::NAMESPACE;
 use crate::resource::{Address, Kind, Resource};
@@ -157,15 +158,30 @@ impl Differ<'_> {
         let mut redeploy = false;
         let empty = Value::Null;
         let applied_spec = applied.get("service").unwrap_or(&empty);
-        for (path, applied, observed) in drifted("service", applied_spec, &found.spec) {
+        let mut seen = std::borrow::Cow::Borrowed(&found.spec);
+        if let Some(key) = &self.input.desired.seal {
+            crate::resource::sensitive::seal_service_env(seen.to_mut(), key);
+        }
+        for (path, applied, observed) in drifted("service", applied_spec, &seen) {
             redeploy |= restarts_tasks(&path);
+            // the engine shows the values berth sealed: neither is shown
+            let (applied, observed) = if path == super::SERVICE_ENV_PATH {
+                let hide = |v: Value| mask_env_list(&v).unwrap_or(v);
+                (hide(applied), hide(observed))
+            } else {
+                (applied, observed)
+            };
             reasons.push(Reason::Drift(Drift::Attribute {
                 path,
                 applied,
                 observed,
             }));
         }
-        if found.running < found.desired || found.update.is_some() {
+        // tasks still starting after a hand-made scale are that drift, not another
+        let scaled = reasons.iter().any(|r| {
+            matches!(r, Reason::Drift(Drift::Attribute { path, .. }) if path == "service.Mode.Replicated.Replicas")
+        });
+        if (found.running < found.desired && !scaled) || found.update.is_some() {
             let mut state = format!("{} of {} tasks running", found.running, found.desired);
             if let Some(u) = &found.update {
                 state.push_str(&format!(", update {u}"));

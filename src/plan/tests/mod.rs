@@ -91,6 +91,8 @@ fn engine_for(d: &Desired) -> Observed {
                 o.images
                     .insert(r.engine_name.clone(), format!("sha256:{}", r.address.name));
             }
+            // the plain engine's plans only
+            Kind::Config | Kind::Secret | Kind::Service => {}
             Kind::Container => {
                 let spec = &r.spec;
                 let mut labels = BTreeMap::from([

@@ -13,6 +13,7 @@
 mod container;
 mod image;
 mod resolve;
+mod swarm;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +29,7 @@ use super::spec::Spec;
 pub use container::container_name;
 pub use image::image_reference;
 pub use resolve::{resolve, resolve_taking_services};
+pub use swarm::resolve_swarm;
 
 /// One resource berth manages (or, when `external`, only reads).
 #[derive(Debug, Clone)]
@@ -161,6 +163,8 @@ pub enum ResolveError {
         name: String,
         known: String,
     },
+    #[error("{0}")]
+    Swarm(#[from] super::swarm::convert::ConvertError),
     #[error("cannot read {what} `{path}`: {detail}")]
     Unreadable {
         what: &'static str,

@@ -57,19 +57,19 @@ pub fn resolve_taking_services(
 }
 
 /// What every service's resources are resolved against.
-struct Selected {
+pub(super) struct Selected {
     /// The services to resolve (`--target`s and their dependencies, else all).
-    names: BTreeSet<String>,
+    pub(super) names: BTreeSet<String>,
     /// Containers per selected service, `--scale` applied.
-    replicas: BTreeMap<String, u32>,
+    pub(super) replicas: BTreeMap<String, u32>,
     /// Build context and the Dockerfile in it → the context's content hash,
     /// or why it could not be read.
-    contexts: HashMap<ContextKey, Result<String, String>>,
+    pub(super) contexts: HashMap<ContextKey, Result<String, String>>,
 }
 
 /// Check the options, select the services, and resolve the networks and
 /// volumes they use.
-fn shared_resources(
+pub(super) fn shared_resources(
     p: &Project,
     opts: &ResolveOptions,
 ) -> Result<(Desired, Selected), ResolveError> {

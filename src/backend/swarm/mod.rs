@@ -1,0 +1,157 @@
+//! The Swarm backend: a project as a stack on a Docker Swarm manager, the
+//! way `docker stack deploy` makes it (services `<project>_<service>`,
+//! overlay networks, configs and secrets, the stack's namespace label), so
+//! `docker stack ls/ps/services/rm` work on it. It reaches the engine
+//! through the same [`Docker`] session as the plain backend (any transport:
+//! socket, TCP+TLS, ssh, contexts), and builds images there the same way;
+//! services, configs and secrets are its own ([`driver::SwarmDriver`]).
+
+mod driver;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::docker::Docker;
+use super::{Backend, Job, Record, Watched};
+use crate::apply::executor::{Event, Report, execute};
+use crate::engine::ops::swarm;
+use crate::engine::{EngineError, Lookup};
+use crate::observed::{EngineIdentity, Observed, ObservedContainer};
+use crate::plan::Plan;
+use crate::resource::{Desired, Kind};
+use crate::state::State;
+
+/// A Docker Swarm, through a manager node's engine.
+pub struct Swarm {
+    docker: Docker,
+}
+
+impl Swarm {
+    /// The Swarm the engine `docker` reaches is a manager of.
+    pub fn new(docker: Docker) -> Swarm {
+        Swarm { docker }
+    }
+
+    /// The engine, refused (one line, what to do) when it is not a manager.
+    fn manager(&mut self) -> Result<crate::engine::Engine, EngineError> {
+        let engine = self.docker.engine()?;
+        if !self.docker.block_on(swarm::is_manager(&engine))? {
+            return Err(crate::engine::ops::failed(
+                "use Docker Swarm (--backend swarm)",
+                format!(
+                    "the engine at {} is not a Swarm manager: run `docker swarm init` there (a one-node swarm), or reach a manager node (-H, --context)",
+                    engine.endpoint().host
+                ),
+            ));
+        }
+        Ok(engine)
+    }
+}
+
+impl Backend for Swarm {
+    fn observe(&mut self, desired: &Desired, state: &State) -> Result<Observed, EngineError> {
+        let engine = self.manager()?;
+        let names = |kind: Kind| -> Vec<String> {
+            let mut v: Vec<String> = desired
+                .resources
+                .values()
+                .filter(|r| r.address.kind == kind)
+                .map(|r| r.engine_name.clone())
+                .chain(
+                    state
+                        .resources
+                        .iter()
+                        .filter(|(a, _)| a.kind == kind)
+                        .map(|(_, r)| r.name.clone()),
+                )
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let (networks, volumes, images) = (
+            names(Kind::Network),
+            names(Kind::Volume),
+            names(Kind::Image),
+        );
+        let lookup = Lookup {
+            containers: &[],
+            networks: &networks,
+            volumes: &volumes,
+            images: &images,
+        };
+        let project = desired.project.clone();
+        let mut observed = self.docker.block_on(async {
+            let mut observed = engine.observe(&project, &lookup).await?;
+            // the stack's overlay networks carry its namespace label, not
+            // the compose project's: asked for by name above
+            let ids: BTreeMap<String, String> = observed
+                .networks
+                .iter()
+                .map(|n| (n.id.clone(), n.name.clone()))
+                .collect();
+            let (services, configs, secrets) =
+                swarm::observe(&engine, &project, &ids, &observed.images).await?;
+            observed.services = services;
+            observed.configs = configs;
+            observed.secrets = secrets;
+            // task containers are the engine's business, not the plan's
+            observed.containers.clear();
+            observed.taken.clear();
+            Ok::<_, EngineError>(observed)
+        })?;
+        observed.containers.clear();
+        Ok(observed)
+    }
+
+    fn container(&mut self, _id: &str) -> Result<Option<ObservedContainer>, EngineError> {
+        Ok(None)
+    }
+
+    fn limits(&mut self, _plan: &Plan, _desired: &Desired) -> Result<Vec<String>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    fn identity(&mut self) -> Result<EngineIdentity, EngineError> {
+        self.docker.identity()
+    }
+
+    fn remote_host(&mut self) -> Option<String> {
+        self.docker.remote_host()
+    }
+
+    fn kept_images(&mut self, repository: &str) -> Result<BTreeMap<String, String>, EngineError> {
+        self.docker.kept_images(repository)
+    }
+
+    fn keep_images(
+        &mut self,
+        repository: &str,
+        wanted: &BTreeMap<String, String>,
+    ) -> Result<Vec<String>, EngineError> {
+        self.docker.keep_images(repository, wanted)
+    }
+
+    fn execute(
+        &mut self,
+        job: Job<'_>,
+        record: &mut Record<'_>,
+        event: &mut dyn FnMut(Event),
+    ) -> Result<Report<EngineError>, EngineError> {
+        let engine = self.manager()?;
+        let driver = Arc::new(driver::SwarmDriver::new(engine, &job));
+        Ok(self
+            .docker
+            .block_on(execute(driver, job.steps, job.parallelism, record, event)))
+    }
+
+    fn watch(
+        &mut self,
+        _duration: std::time::Duration,
+        _record: &mut Record<'_>,
+    ) -> Result<Watched, EngineError> {
+        // Swarm watches its own rollouts (`update_config.monitor`,
+        // `failure_action: rollback`): apply waited for them to converge
+        Ok(Watched::Nothing)
+    }
+}
