@@ -110,10 +110,13 @@ impl Differ<'_> {
         });
         // what it uses was replaced or rebuilt: its tasks must move to it
         for (used, action) in &self.actions {
-            if matches!(action, Action::Create | Action::Replace)
-                && r.depends_on.contains(used)
-                && matches!(used.kind, Kind::Image | Kind::Config | Kind::Secret)
-            {
+            let moves = match used.kind {
+                // a rebuilt image, or a tag that now names another one
+                Kind::Image => matches!(action, Action::Replace | Action::Update),
+                Kind::Config | Kind::Secret => *action == Action::Replace,
+                _ => false,
+            };
+            if moves && r.depends_on.contains(used) {
                 reasons.push(Reason::Dependency {
                     on: used.clone(),
                     action: *action,
@@ -236,7 +239,13 @@ fn drifted(path: &str, applied: &Value, observed: &Value) -> Vec<(String, Value,
 fn walk(path: &str, applied: &Value, observed: &Value, out: &mut Vec<(String, Value, Value)>) {
     match (applied, observed) {
         (Value::Object(a), Value::Object(o)) => {
-            for (k, v) in a {
+            // which object a reference names follows from its content
+            // (the service's `uses`), not its name: a stack made by `docker
+            // stack deploy` names them without berth's content hash
+            for (k, v) in a
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "SecretName" | "ConfigName"))
+            {
                 walk(
                     &format!("{path}.{k}"),
                     v,

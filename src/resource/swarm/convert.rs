@@ -157,13 +157,18 @@ pub fn service_spec(
                     .or_else(|| objects.get(&m.source).map(|o| o.name.clone()))
                     .unwrap_or_else(|| format!("{ns}_{}", m.source));
                 // a config lands at /<key>, a secret at /run/secrets/<key>
-                let target = m.target.clone().unwrap_or_else(|| {
-                    if kind == "config" {
-                        format!("/{}", m.source)
-                    } else {
+                // as `docker stack deploy` writes them: a secret's file
+                // relative to /run/secrets, a config's relative to /
+                let target = match (kind, m.target.as_deref()) {
+                    ("secret", Some(t)) => t.strip_prefix("/run/secrets/").unwrap_or(t).to_string(),
+                    ("secret", None) => m.source.clone(),
+                    // /<key> is where a relative name lands
+                    (_, Some(t)) if t.strip_prefix('/') == Some(m.source.as_str()) => {
                         m.source.clone()
                     }
-                });
+                    (_, Some(t)) => t.to_string(),
+                    (_, None) => m.source.clone(),
+                };
                 let name_key = if kind == "config" {
                     "ConfigName"
                 } else {
