@@ -205,7 +205,7 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
     if !l.sink.is_empty() {
         return Err(l.fail());
     }
-    let (unsupported, ignored) = super::support::check(&project, &root);
+    let (unsupported, ignored) = super::support::check_for(backend, &project, &root, &l.sources);
     l.warnings.extend(ignored);
     drop(root);
     timer.lap("validate, drop the tree");

@@ -7,9 +7,13 @@
 //! attribute berth would not apply. The README's attribute table is this
 //! table (a test keeps them in step).
 
+pub mod swarm;
+
+use super::BackendKind;
 use super::diagnostic::Diagnostic;
 use super::model::Project;
 use super::node::Node;
+use super::source::SourceMap;
 use super::validate::span_of;
 
 /// What berth does with one attribute.
@@ -186,8 +190,22 @@ fn lookup(table: &[(&str, Support)], key: &str) -> Support {
         .map_or(Refused(NOT_YET), |(_, s)| *s)
 }
 
-/// What the project uses that berth will not apply: errors (located, with
-/// a hint) and warnings (one line each).
+/// What the project uses that berth will not apply on `backend`: errors
+/// (located, with a hint) and warnings (one line each).
+pub fn check_for(
+    backend: BackendKind,
+    project: &Project,
+    root: &Node,
+    sources: &SourceMap,
+) -> (Vec<Diagnostic>, Vec<String>) {
+    match backend {
+        BackendKind::Docker => check(project, root),
+        BackendKind::Swarm => swarm::check(project, root, sources),
+    }
+}
+
+/// What the project uses that berth will not apply on the plain engine:
+/// errors (located, with a hint) and warnings (one line each).
 pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -364,7 +382,7 @@ mod tests {
 
     #[test]
     fn the_readme_lists_every_service_attribute_with_its_status() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         for (key, support) in SERVICE {
             let status = match support {
                 Applied => "applied",
