@@ -380,9 +380,24 @@ mod tests {
         assert!(unsupported(yaml, &[("MY_TOKEN", "abc")]).is_empty());
     }
 
+    /// The README's section under `heading`, up to the next heading of its level or above.
+    pub(super) fn readme_section(heading: &str) -> &'static str {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find(&format!("\n{heading}\n"))
+            .unwrap_or_else(|| panic!("README lacks the heading `{heading}`"));
+        let body = &readme[start + heading.len() + 2..];
+        let end = ["\n### ", "\n## "]
+            .iter()
+            .filter_map(|h| body.find(h))
+            .min()
+            .unwrap_or(body.len());
+        &body[..end]
+    }
+
     #[test]
     fn the_readme_lists_every_service_attribute_with_its_status() {
-        let readme = include_str!("../../../README.md");
+        let readme = readme_section("### Every Compose attribute, and what berth does with it");
         for (key, support) in SERVICE {
             let status = match support {
                 Applied => "applied",

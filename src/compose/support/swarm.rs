@@ -367,7 +367,37 @@ pub const INNER: &[(&str, &[(&str, Support)])] = &[
     ("networks.*", NETWORK),
     ("networks.*.ipam", IPAM),
     ("networks.*.ipam.config[]", IPAM_POOL),
-    ("configs.*, secrets.*", FILE_OBJECT),
+    ("configs.*", FILE_OBJECT),
+    ("secrets.*", FILE_OBJECT),
+];
+
+/// What the README says of attributes applied with conditions (checked on
+/// their own in [`check`]), by the README's name for them.
+pub const NOTES: &[(&str, &str)] = &[
+    (
+        "build",
+        "berth builds locally and deploys the built image by ID (stack deploy ignores `build`); build keys as on the plain engine",
+    ),
+    (
+        "deploy",
+        "`mode` `replicated` or `global` (`replicated-job`, `global-job` refused: not yet; `replicas` with `global` refused)",
+    ),
+    (
+        "restart",
+        "the restart policy when `deploy.restart_policy` is absent (beside it: ignored, a warning); `restart: \"no\"` refused",
+    ),
+    (
+        "volumes",
+        "named, bind and tmpfs; `:z`/`:Z` and `type: npipe`, `cluster`, `image` refused",
+    ),
+    (
+        "services.*.ports[].host_ip",
+        "every address only: a port on one host address is refused",
+    ),
+    (
+        "networks.*.driver",
+        "`overlay` (the default on Swarm); any other driver is refused",
+    ),
 ];
 
 /// The Swarm deploy modes berth applies.

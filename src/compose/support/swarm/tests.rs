@@ -311,3 +311,48 @@ fn x_berth_in_the_file_puts_the_project_under_swarms_rules() {
     assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
     assert!(loaded.warnings[0].contains("is ignored on Docker Swarm"));
 }
+
+/// The README's tables for Swarm, as the tables of this module make them.
+fn readme_tables() -> String {
+    let row = |key: &str, support: &Support| {
+        let noted = NOTES.iter().find(|(k, _)| *k == key).map(|(_, n)| *n);
+        let (status, note) = match support {
+            Applied => ("applied", noted.unwrap_or("")),
+            Ignored(why) => ("ignored (warning)", *why),
+            Refused(hint) => ("refused (error)", *hint),
+        };
+        format!("| `{key}` | {status} | {note} |\n")
+    };
+    let mut out = String::from("| attribute | on Swarm | why, or what to do |\n|---|---|---|\n");
+    for (key, support) in SERVICE {
+        out.push_str(&row(key, support));
+    }
+    out.push_str("\n| attribute | on Swarm | why, or what to do |\n|---|---|---|\n");
+    for (under, table) in INNER {
+        for (key, support) in *table {
+            out.push_str(&row(&format!("{under}.{key}"), support));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_readme_lists_every_attribute_with_its_status_on_swarm() {
+    let section = crate::compose::support::tests::readme_section("### Docker Swarm");
+    let tables = readme_tables();
+    assert!(
+        section.contains(&tables),
+        "the README's \"Docker Swarm\" section lacks these tables (paste them in):\n{tables}"
+    );
+}
+
+#[test]
+fn every_note_is_for_an_attribute_of_the_tables() {
+    let tables = readme_tables();
+    for (key, _) in NOTES {
+        assert!(
+            tables.contains(&format!("| `{key}` | applied |")),
+            "the note for `{key}` names no applied attribute"
+        );
+    }
+}
