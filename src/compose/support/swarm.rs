@@ -348,11 +348,14 @@ const IPAM_POOL: &[(&str, Support)] = &[
 /// A top-level config or secret.
 const FILE_OBJECT: &[(&str, Support)] = &[
     ("content", Refused(FROM_FILE)),
+    ("driver", Refused(NOT_YET)),
+    ("driver_opts", Refused(NOT_YET)),
     ("environment", Refused(FROM_FILE)),
     ("external", Applied),
     ("file", Applied),
     ("labels", Applied),
     ("name", Applied),
+    ("template_driver", Refused(NOT_YET)),
 ];
 
 /// Every table below the service's own attributes, by where its attributes

@@ -282,15 +282,16 @@ fn mounts_swarm_cannot_make_are_refused() {
 #[test]
 fn configs_and_secrets_come_from_files_on_swarm() {
     let loaded = swarm(
-        "services:\n  web:\n    image: demo\n    configs: [conf]\n    secrets: [token]\nconfigs:\n  conf: {file: ./conf.txt}\nsecrets:\n  token:\n    environment: TOKEN\n",
+        "services:\n  web:\n    image: demo\n    configs: [conf]\n    secrets: [token]\nconfigs:\n  conf: {file: ./conf.txt, template_driver: golang}\nsecrets:\n  token:\n    environment: TOKEN\n",
     );
     assert_eq!(
         refused(&loaded),
         [
-            "compose.yaml:10:5 secrets.token.environment: berth does not apply `environment` on Docker Swarm"
+            "compose.yaml:7:28 configs.conf.template_driver: berth does not apply `template_driver` on Docker Swarm",
+            "compose.yaml:10:5 secrets.token.environment: berth does not apply `environment` on Docker Swarm",
         ]
     );
-    assert!(hints(&loaded)[0].contains("takes configs and secrets from `file:` only"));
+    assert!(hints(&loaded)[1].contains("takes configs and secrets from `file:` only"));
 }
 
 #[test]
