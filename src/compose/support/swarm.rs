@@ -7,10 +7,14 @@
 //! that names the file, line and column; what its schema or its converter
 //! refuses is refused, with a located error and a hint; what it drops without
 //! a word, or what would deploy something other than the file says, is
-//! refused too. Two departures, both deliberate: berth builds `build:`
-//! services locally and deploys the built image (stack deploy ignores
-//! `build`), and what berth resolves while loading (`extends`, `profiles`,
-//! `env_file`, `label_file`) is applied before Swarm sees the project.
+//! refused too. Departures, all deliberate: berth builds `build:` services
+//! locally and deploys the built image (stack deploy ignores `build`); what
+//! berth resolves while loading (`extends`, `profiles`, `env_file`,
+//! `label_file`) is applied before Swarm sees the project; `dns_opt` and
+//! `group_add`, which Swarm's service spec has and stack deploy's schema
+//! lacks, are applied; a port's `name` and `app_protocol` and a bind's
+//! `create_host_path` (outside stack deploy's schema too) are ignored with a
+//! warning, having no effect on what runs.
 //!
 //! The README's "Docker Swarm" tables are these tables (a test keeps them in
 //! step).
@@ -303,7 +307,9 @@ const MOUNT: &[(&str, Support)] = &[
     ("bind.propagation", Applied),
     (
         "bind.selinux",
-        Refused("Swarm's bind mounts take no SELinux relabelling (`z`, `Z`); remove it"),
+        Refused(
+            "Swarm's bind mounts take no SELinux relabelling (`z`, `Z`; `docker stack deploy` drops it without a word); label the host path yourself and remove it",
+        ),
     ),
     ("consistency", Applied),
     ("read_only", Applied),
@@ -691,7 +697,7 @@ fn ports(c: &mut Check, name: &str, s: &Service) {
             span,
             here.join("."),
             format!("Swarm cannot publish a port on `{ip}` alone"),
-            "Swarm publishes a port on every address of every node (`docker stack deploy` drops the address with a warning); remove the address, or reach the service through an `internal` network or a proxy",
+            "Swarm publishes a port on every address of every node (`docker stack deploy` drops the address with a warning, opening the port to all); remove the address if that is meant, or leave the port unpublished and reach the service over a network of the stack",
         );
     }
 }
