@@ -428,9 +428,8 @@ impl Check<'_> {
         match support {
             Applied => {}
             Ignored(why) => {
-                let at = Diagnostic::at(span, "", "")
-                    .location(self.sources)
-                    .unwrap_or_default();
+                let file = self.sources.get(span.file);
+                let at = format!("{}:{}:{}", file.display, span.line, span.col);
                 self.warnings.push(format!(
                     "{at}: `{dotted}` is ignored on Docker Swarm: {why}"
                 ));
