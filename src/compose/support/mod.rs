@@ -259,32 +259,7 @@ pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
                 );
             }
         }
-        // compose refuses to start the container without the variable's value
-        for (kind, list, objects) in [
-            ("configs", &s.configs, &project.configs),
-            ("secrets", &s.secrets, &project.secrets),
-        ] {
-            for m in list {
-                if let Some(o) = objects.get(&m.source)
-                    && let Some(var) = &o.environment
-                    && o.environment_value.is_none()
-                    && !o.external
-                {
-                    let path = [kind, m.source.as_str(), "environment"];
-                    unset.push(
-                        Diagnostic::at(
-                            span_of(root, &path),
-                            path.join("."),
-                            format!("the variable `{var}` is not set"),
-                        )
-                        .with_hint(format!(
-                            "set `{var}` in the environment or in `.env`: service `{name}` takes {kind} `{}` from it",
-                            m.source
-                        )),
-                    );
-                }
-            }
-        }
+        unset.extend(unset_variables(project, root, name, s));
         // compose refuses these too: they are copied into the container's filesystem
         if s.read_only {
             for (kind, list, objects) in [
@@ -315,6 +290,44 @@ pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
     errors.extend(unset);
     errors.dedup_by(|a, b| a.path == b.path);
     (errors, warnings)
+}
+
+/// The configs and secrets service `name` takes from a variable that is not
+/// set: compose refuses to start the container without its value, and
+/// berth has nothing to put in the file (on either backend).
+fn unset_variables(
+    project: &Project,
+    root: &Node,
+    name: &str,
+    s: &super::model::Service,
+) -> Vec<Diagnostic> {
+    let mut unset = Vec::new();
+    for (kind, list, objects) in [
+        ("configs", &s.configs, &project.configs),
+        ("secrets", &s.secrets, &project.secrets),
+    ] {
+        for m in list {
+            if let Some(o) = objects.get(&m.source)
+                && let Some(var) = &o.environment
+                && o.environment_value.is_none()
+                && !o.external
+            {
+                let path = [kind, m.source.as_str(), "environment"];
+                unset.push(
+                    Diagnostic::at(
+                        span_of(root, &path),
+                        path.join("."),
+                        format!("the variable `{var}` is not set"),
+                    )
+                    .with_hint(format!(
+                        "set `{var}` in the environment or in `.env`: service `{name}` takes {kind} `{}` from it",
+                        m.source
+                    )),
+                );
+            }
+        }
+    }
+    unset
 }
 
 #[cfg(test)]

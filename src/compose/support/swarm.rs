@@ -10,11 +10,14 @@
 //! refused too. Departures, all deliberate: berth builds `build:` services
 //! locally and deploys the built image (stack deploy ignores `build`); what
 //! berth resolves while loading (`extends`, `profiles`, `env_file`,
-//! `label_file`) is applied before Swarm sees the project; `dns_opt` and
-//! `group_add`, which Swarm's service spec has and stack deploy's schema
-//! lacks, are applied; a port's `name` and `app_protocol` and a bind's
-//! `create_host_path` (outside stack deploy's schema too) are ignored with a
-//! warning, having no effect on what runs.
+//! `label_file`) is applied before Swarm sees the project; `dns_opt`,
+//! `group_add` and `scale`, which stack deploy's schema lacks, are applied,
+//! as are configs and secrets from `environment:` or `content:` and a
+//! service's `tmpfs:` (the Swarm converter in `resource::swarm` makes them);
+//! `restart: "no"` is the condition `none`, not Swarm's default; a port's
+//! `name` and `app_protocol` and a bind's `create_host_path` (outside stack
+//! deploy's schema too) are ignored with a warning, having no effect on what
+//! runs.
 //!
 //! The README's "Docker Swarm" tables are these tables (a test keeps them in
 //! step).
@@ -37,7 +40,6 @@ const CPU: &str =
 const MEMORY: &str =
     "set memory limits as `deploy.resources.limits.memory`, as `docker stack deploy` requires";
 const TASK_ADDRESS: &str = "Swarm gives each task its address itself (`docker stack deploy` drops this without a word); remove it";
-const FROM_FILE: &str = "`docker stack deploy` takes configs and secrets from `file:` only, and berth does not apply this on Swarm yet; write the value to a file and name it with `file:`";
 
 /// Every service attribute of the Compose Specification, on Swarm.
 pub const SERVICE: &[(&str, Support)] = &[
@@ -198,10 +200,7 @@ pub const SERVICE: &[(&str, Support)] = &[
     ("read_only", Applied),
     ("restart", Applied),
     ("runtime", Refused(STACK_REFUSES)),
-    (
-        "scale",
-        Refused("set the number of tasks as `deploy.replicas`, as `docker stack deploy` requires"),
-    ),
+    ("scale", Applied),
     ("secrets", Applied),
     (
         "security_opt",
@@ -218,12 +217,7 @@ pub const SERVICE: &[(&str, Support)] = &[
     ("stop_signal", Applied),
     ("storage_opt", Refused(STACK_REFUSES)),
     ("sysctls", Applied),
-    (
-        "tmpfs",
-        Refused(
-            "write it as a `volumes:` entry of `type: tmpfs`, which Swarm mounts (`docker stack deploy` drops `tmpfs:` without a word)",
-        ),
-    ),
+    ("tmpfs", Applied),
     ("tty", Applied),
     ("ulimits", Applied),
     ("use_api_socket", Refused(STACK_REFUSES)),
@@ -315,11 +309,11 @@ const MOUNT: &[(&str, Support)] = &[
     ("read_only", Applied),
     ("source", Applied),
     ("target", Applied),
-    ("tmpfs.mode", Refused(NOT_YET)),
+    ("tmpfs.mode", Applied),
     ("tmpfs.size", Applied),
     ("type", Applied),
     ("volume.nocopy", Applied),
-    ("volume.subpath", Refused(NOT_YET)),
+    ("volume.subpath", Applied),
 ];
 
 /// A top-level network (`driver` is checked on its own: see [`check`]).
@@ -353,10 +347,10 @@ const IPAM_POOL: &[(&str, Support)] = &[
 
 /// A top-level config or secret.
 const FILE_OBJECT: &[(&str, Support)] = &[
-    ("content", Refused(FROM_FILE)),
+    ("content", Applied),
     ("driver", Refused(NOT_YET)),
     ("driver_opts", Refused(NOT_YET)),
-    ("environment", Refused(FROM_FILE)),
+    ("environment", Applied),
     ("external", Applied),
     ("file", Applied),
     ("labels", Applied),
@@ -393,11 +387,15 @@ pub const NOTES: &[(&str, &str)] = &[
     ),
     (
         "restart",
-        "the restart policy when `deploy.restart_policy` is absent (beside it: ignored, a warning); `restart: \"no\"` refused",
+        "the restart policy when `deploy.restart_policy` is absent (beside it: ignored, a warning); `no` is the condition `none` (stack deploy leaves it to Swarm's default, which restarts)",
     ),
     (
         "volumes",
         "named, bind and tmpfs; `:z`/`:Z` and `type: npipe`, `cluster`, `image` refused",
+    ),
+    (
+        "ports",
+        "one published port each, through the routing mesh or `mode: host`; a port without a published port, or with a range, is refused",
     ),
     (
         "services.*.ports[].host_ip",
@@ -518,10 +516,12 @@ pub fn check(
         errors: Vec::new(),
         warnings: Vec::new(),
     };
+    let mut unset = Vec::new();
     for (name, s) in &project.services {
         let base = ["services", name.as_str()];
         c.keys(&base, SERVICE);
         service(&mut c, name, s);
+        unset.extend(super::unset_variables(project, root, name, s));
     }
     for (name, n) in &project.networks {
         let base = ["networks", name.as_str()];
@@ -554,6 +554,10 @@ pub fn check(
             c.keys(&[kind, name], FILE_OBJECT);
         }
     }
+    // one error per object, however many services take it
+    let mut seen = std::collections::BTreeSet::new();
+    unset.retain(|d| seen.insert(d.path.clone()));
+    c.errors.extend(unset);
     (c.errors, c.warnings)
 }
 
@@ -625,42 +629,31 @@ fn service(c: &mut Check, name: &str, s: &Service) {
 }
 
 /// `restart` is Swarm's restart policy when `deploy.restart_policy` is absent
-/// (as `docker stack deploy` converts it), but `no` is no policy at all, and
-/// Swarm's default restarts every task that stops.
+/// (as `docker stack deploy` converts it); beside one, it is ignored.
 fn restart(c: &mut Check, name: &str, s: &Service) {
-    let Some(restart) = s.restart.as_deref() else {
-        return;
-    };
-    let path = ["services", name, "restart"];
-    let span = span_of(c.root, &path);
     let has_policy = s
         .deploy
         .as_ref()
         .is_some_and(|d| d.restart_policy.is_some());
-    if has_policy {
+    if s.restart.is_some() && has_policy {
+        let path = ["services", name, "restart"];
         c.note(
             &path,
-            span,
+            span_of(c.root, &path),
             Ignored(
                 "`deploy.restart_policy` is set and wins over `restart`, as in `docker stack deploy`",
             ),
         );
-    } else if restart == "no" {
-        c.refuse(
-            span,
-            path.join("."),
-            "`restart: no` does not keep Swarm from restarting the service's tasks".into(),
-            "Swarm's default policy restarts every task that stops (`docker stack deploy` leaves `no` to it too); write `deploy: {restart_policy: {condition: none}}`",
-        );
     }
 }
 
-/// Ports: the long syntax's keys, and a host address, which Swarm cannot
-/// honour (`docker stack deploy` publishes on every address with a warning:
-/// a port meant for one address would be open on all of them).
+/// Ports: the long syntax's keys; a host address, which Swarm cannot honour
+/// (`docker stack deploy` publishes on every address with a warning: a port
+/// meant for one address would be open on all of them); a port without a
+/// published port or with a range of them, which berth does not publish on
+/// Swarm (stack deploy lets Swarm pick a port for the first).
 fn ports(c: &mut Check, name: &str, s: &Service) {
-    let base = ["services", name, "ports"];
-    let Some(items) = node_at(c.root, &base).and_then(Node::as_seq) else {
+    let Some(items) = node_at(c.root, &["services", name, "ports"]).and_then(Node::as_seq) else {
         return;
     };
     let bound: Vec<&str> = s
@@ -669,36 +662,70 @@ fn ports(c: &mut Check, name: &str, s: &Service) {
         .filter_map(|p| p.host_ip.as_deref())
         .filter(|ip| !every_address(ip))
         .collect();
+    // ranges the model keeps as ranges (`8000-8010:80`; `8000-8001:8000-8001` is two ports)
+    let ranges: Vec<&str> = s
+        .ports
+        .iter()
+        .filter_map(|p| p.published.as_deref())
+        .filter(|p| p.contains('-'))
+        .collect();
     for (i, item) in items.iter().enumerate() {
         let this = format!("ports[{i}]");
         let here = ["services", name, this.as_str()];
-        let (ip, span) = match &item.value {
+        let (ip, published) = match &item.value {
             Value::Map(entries) => {
                 c.keys_of(item, &here, PORT);
-                match entries.iter().find(|e| e.key.name == "host_ip") {
-                    Some(e) => (e.value.scalar_text().unwrap_or_default(), e.value.span),
-                    None => continue,
-                }
+                let text = |key: &str| {
+                    entries
+                        .iter()
+                        .find(|e| e.key.name == key)
+                        .and_then(|e| Some((e.value.scalar_text()?, e.value.span)))
+                };
+                (text("host_ip"), text("published").map(|(p, _)| p))
             }
-            Value::Str(text) => match bound
-                .iter()
-                .find(|ip| text.starts_with(**ip) || text.starts_with(&format!("[{ip}]")))
-            {
-                Some(ip) => (ip.to_string(), item.span),
-                None => continue,
-            },
+            Value::Str(text) => {
+                let ip = bound
+                    .iter()
+                    .find(|ip| text.starts_with(**ip) || text.starts_with(&format!("[{ip}]")))
+                    .map(|ip| (ip.to_string(), item.span));
+                (ip, short_published(text))
+            }
+            Value::Int(_) => (None, None),
             _ => continue,
         };
-        if every_address(&ip) {
-            continue;
+        if let Some((ip, span)) = ip.filter(|(ip, _)| !every_address(ip)) {
+            c.refuse(
+                span,
+                here.join("."),
+                format!("Swarm cannot publish a port on `{ip}` alone"),
+                "Swarm publishes a port on every address of every node (`docker stack deploy` drops the address with a warning, opening the port to all); remove the address if that is meant, or leave the port unpublished and reach the service over a network of the stack",
+            );
         }
-        c.refuse(
-            span,
-            here.join("."),
-            format!("Swarm cannot publish a port on `{ip}` alone"),
-            "Swarm publishes a port on every address of every node (`docker stack deploy` drops the address with a warning, opening the port to all); remove the address if that is meant, or leave the port unpublished and reach the service over a network of the stack",
-        );
+        match published.as_deref() {
+            None | Some("") => c.refuse(
+                item.span,
+                here.join("."),
+                "berth publishes no port without a published port on Docker Swarm".into(),
+                "name the port to publish (`8080:80`); services on a network of the stack reach the service on every port without it (`docker stack deploy` lets Swarm pick a port from 30000 up)",
+            ),
+            Some(range) if ranges.contains(&range) => c.refuse(
+                item.span,
+                here.join("."),
+                format!("berth does not publish the port range `{range}` on Docker Swarm"),
+                "publish each port on its own (`8000:80`)",
+            ),
+            Some(_) => {}
+        }
     }
+}
+
+/// The published part of a short-syntax port (`[IP:]PUBLISHED:TARGET[/PROTO]`),
+/// `None` when it has none.
+fn short_published(text: &str) -> Option<String> {
+    let spec = text.split('/').next().unwrap_or(text);
+    let mut parts = spec.rsplitn(3, ':');
+    let _target = parts.next()?;
+    parts.next().map(str::to_string)
 }
 
 /// Volumes: the long syntax's keys and options, the mount types Swarm has,

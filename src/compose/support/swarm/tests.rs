@@ -177,15 +177,12 @@ fn restart_is_the_restart_policy_unless_deploy_sets_one() {
 }
 
 #[test]
-fn restart_no_is_refused_because_swarm_would_restart_the_tasks() {
+fn restart_no_is_applied_as_no_restart() {
+    // berth gives `no` the condition `none`, where stack deploy leaves it to
+    // Swarm's default (which restarts): nothing to warn about
     let loaded = swarm("services:\n  job:\n    image: demo\n    restart: \"no\"\n");
-    assert_eq!(
-        refused(&loaded),
-        [
-            "compose.yaml:4:5 services.job.restart: `restart: no` does not keep Swarm from restarting the service's tasks"
-        ]
-    );
-    assert!(hints(&loaded)[0].ends_with("write `deploy: {restart_policy: {condition: none}}`"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(loaded.unsupported.is_empty(), "{:?}", refused(&loaded));
 }
 
 #[test]
@@ -266,32 +263,55 @@ fn a_port_bound_to_one_address_is_refused_in_both_syntaxes() {
 #[test]
 fn mounts_swarm_cannot_make_are_refused() {
     let loaded = swarm(
-        "services:\n  web:\n    image: demo\n    tmpfs: [/run]\n    volumes:\n      - ./conf:/conf:z\n      - {type: volume, source: data, target: /data, volume: {subpath: sub}}\n      - {type: tmpfs, target: /tmp, tmpfs: {size: 1m}}\nvolumes:\n  data: {}\n",
+        "services:\n  web:\n    image: demo\n    tmpfs: [/run]\n    volumes:\n      - ./conf:/conf:z\n      - {type: volume, source: data, target: /data, volume: {subpath: sub}}\n      - {type: tmpfs, target: /tmp, tmpfs: {size: 1m, mode: 1777}}\n      - {type: npipe, source: '\\\\.\\pipe\\x', target: '\\\\.\\pipe\\x'}\nvolumes:\n  data: {}\n",
     );
     assert_eq!(
         refused(&loaded),
         [
-            "compose.yaml:4:5 services.web.tmpfs: berth does not apply `tmpfs` on Docker Swarm",
             "compose.yaml:6:9 services.web.volumes[0]: berth does not apply the SELinux option `z` on Docker Swarm",
-            "compose.yaml:7:62 services.web.volumes[1].volume.subpath: berth does not apply `subpath` on Docker Swarm",
+            "compose.yaml:9:9 services.web.volumes[3]: berth does not apply `type: npipe` volumes on Docker Swarm",
         ]
     );
-    assert!(hints(&loaded)[0].starts_with("write it as a `volumes:` entry of `type: tmpfs`"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
 
 #[test]
-fn configs_and_secrets_come_from_files_on_swarm() {
+fn configs_and_secrets_come_from_files_variables_or_content_and_an_unset_variable_is_refused() {
+    let yaml = "services:\n  web:\n    image: demo\n    configs: [conf, motd]\n    secrets: [token]\n  worker:\n    image: demo\n    secrets: [token]\nconfigs:\n  conf: {file: ./conf.txt, template_driver: golang}\n  motd: {content: hello}\nsecrets:\n  token:\n    environment: TOKEN\n";
+    let loaded = swarm(yaml);
+    assert_eq!(
+        refused(&loaded),
+        [
+            "compose.yaml:10:28 configs.conf.template_driver: berth does not apply `template_driver` on Docker Swarm",
+            "compose.yaml:14:5 secrets.token.environment: the variable `TOKEN` is not set",
+        ]
+    );
+    let host = MemoryHost::default()
+        .file("/p/compose.yaml", yaml)
+        .file("/p/.env", "TOKEN=abc\n");
+    let loaded = load_with(&host, &[], BackendKind::Swarm);
+    assert_eq!(
+        refused(&loaded),
+        [
+            "compose.yaml:10:28 configs.conf.template_driver: berth does not apply `template_driver` on Docker Swarm"
+        ]
+    );
+}
+
+#[test]
+fn a_port_swarm_would_not_publish_as_written_is_refused() {
     let loaded = swarm(
-        "services:\n  web:\n    image: demo\n    configs: [conf]\n    secrets: [token]\nconfigs:\n  conf: {file: ./conf.txt, template_driver: golang}\nsecrets:\n  token:\n    environment: TOKEN\n",
+        "services:\n  web:\n    image: demo\n    ports:\n      - \"80\"\n      - 8000-8010:80\n      - 9000-9001:9000-9001\n      - {target: 53}\n      - {target: 443, published: 8443, mode: host}\n",
     );
     assert_eq!(
         refused(&loaded),
         [
-            "compose.yaml:7:28 configs.conf.template_driver: berth does not apply `template_driver` on Docker Swarm",
-            "compose.yaml:10:5 secrets.token.environment: berth does not apply `environment` on Docker Swarm",
+            "compose.yaml:5:9 services.web.ports[0]: berth publishes no port without a published port on Docker Swarm",
+            "compose.yaml:6:9 services.web.ports[1]: berth does not publish the port range `8000-8010` on Docker Swarm",
+            "compose.yaml:8:9 services.web.ports[3]: berth publishes no port without a published port on Docker Swarm",
         ]
     );
-    assert!(hints(&loaded)[1].contains("takes configs and secrets from `file:` only"));
+    assert!(hints(&loaded)[0].starts_with("name the port to publish (`8080:80`)"));
 }
 
 #[test]
