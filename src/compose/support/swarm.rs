@@ -187,12 +187,7 @@ pub const SERVICE: &[(&str, Support)] = &[
     ),
     ("profiles", Applied),
     ("provider", Refused(STACK_REFUSES)),
-    (
-        "pull_policy",
-        Ignored(
-            "each Swarm node pulls the image its tasks run when it lacks it; berth builds `build:` services locally either way",
-        ),
-    ),
+    ("pull_policy", Applied),
     (
         "pull_refresh_after",
         Refused("berth never pulls an image it already has; remove it"),
@@ -384,6 +379,10 @@ pub const NOTES: &[(&str, &str)] = &[
     (
         "deploy",
         "`mode` `replicated` or `global` (`replicated-job`, `global-job` refused: not yet; `replicas` with `global` refused)",
+    ),
+    (
+        "pull_policy",
+        "as on the plain engine, for the image berth builds or pulls on the engine it talks to; each node pulls what it lacks",
     ),
     (
         "restart",
