@@ -523,17 +523,17 @@ pub fn check(
         unset.extend(super::unset_variables(project, root, name, s));
     }
     for (name, n) in &project.networks {
-        let base = ["networks", name.as_str()];
         if n.external {
             continue;
         }
-        c.keys(&base, NETWORK);
+        c.keys(&["networks", name], NETWORK);
         c.keys(&["networks", name, "ipam"], IPAM);
         let pools = node_at(root, &["networks", name, "ipam", "config"])
             .and_then(Node::as_seq)
             .unwrap_or_default();
-        for pool in pools {
-            c.keys_of(pool, &["networks", name, "ipam", "config"], IPAM_POOL);
+        for (i, pool) in pools.iter().enumerate() {
+            let this = format!("config[{i}]");
+            c.keys_of(pool, &["networks", name, "ipam", &this], IPAM_POOL);
         }
         if let Some(driver) = n.driver.as_deref().filter(|d| *d != "overlay") {
             let path = ["networks", name.as_str(), "driver"];

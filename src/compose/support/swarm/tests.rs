@@ -234,7 +234,7 @@ fn a_task_address_is_refused_and_aliases_are_applied() {
         refused(&loaded),
         [
             "compose.yaml:7:9 services.web.networks.back.ipv4_address: berth does not apply `ipv4_address` on Docker Swarm",
-            "compose.yaml:10:43 networks.back.ipam.config.gateway: berth does not apply `gateway` on Docker Swarm",
+            "compose.yaml:10:43 networks.back.ipam.config[0].gateway: berth does not apply `gateway` on Docker Swarm",
         ]
     );
     assert!(hints(&loaded)[0].starts_with("Swarm gives each task its address itself"));
