@@ -13,7 +13,9 @@
 //! `label_file`) is applied before Swarm sees the project; `dns_opt`,
 //! `group_add` and `scale`, which stack deploy's schema lacks, are applied,
 //! as are configs and secrets from `environment:` or `content:` and a
-//! service's `tmpfs:` (the Swarm converter in `resource::swarm` makes them);
+//! service's `tmpfs:` (the Swarm converter in `resource::swarm` makes them),
+//! and a network's `driver_opts`, `enable_ipv6` and every IPAM setting (its
+//! networks are made as on the plain engine);
 //! `restart: "no"` is the condition `none`, not Swarm's default; a port's
 //! `name` and `app_protocol` and a bind's `create_host_path` (outside stack
 //! deploy's schema too) are ignored with a warning, having no effect on what
@@ -315,9 +317,9 @@ const MOUNT: &[(&str, Support)] = &[
 const NETWORK: &[(&str, Support)] = &[
     ("attachable", Applied),
     ("driver", Applied),
-    ("driver_opts", Refused(NOT_YET)),
-    ("enable_ipv4", Refused(STACK_REFUSES)),
-    ("enable_ipv6", Refused(STACK_REFUSES)),
+    ("driver_opts", Applied),
+    ("enable_ipv4", Refused(NOT_YET)),
+    ("enable_ipv6", Applied),
     ("external", Applied),
     ("internal", Applied),
     ("ipam", Applied),
@@ -329,14 +331,14 @@ const NETWORK: &[(&str, Support)] = &[
 const IPAM: &[(&str, Support)] = &[
     ("config", Applied),
     ("driver", Applied),
-    ("options", Refused(NOT_YET)),
+    ("options", Applied),
 ];
 
 /// One pool of a top-level network's `ipam.config`.
 const IPAM_POOL: &[(&str, Support)] = &[
-    ("aux_addresses", Refused(NOT_YET)),
-    ("gateway", Refused(NOT_YET)),
-    ("ip_range", Refused(NOT_YET)),
+    ("aux_addresses", Applied),
+    ("gateway", Applied),
+    ("ip_range", Applied),
     ("subnet", Applied),
 ];
 
