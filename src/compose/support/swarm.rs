@@ -396,7 +396,7 @@ pub const NOTES: &[(&str, &str)] = &[
     ),
     (
         "ports",
-        "one published port each, through the routing mesh or `mode: host`; a port without a published port, or with a range, is refused",
+        "one published port each, through the routing mesh or `mode: host` (without one, Swarm picks one from 30000 up, as with `docker stack deploy`); a range is refused",
     ),
     (
         "services.*.ports[].host_ip",
@@ -650,9 +650,9 @@ fn restart(c: &mut Check, name: &str, s: &Service) {
 
 /// Ports: the long syntax's keys; a host address, which Swarm cannot honour
 /// (`docker stack deploy` publishes on every address with a warning: a port
-/// meant for one address would be open on all of them); a port without a
-/// published port or with a range of them, which berth does not publish on
-/// Swarm (stack deploy lets Swarm pick a port for the first).
+/// meant for one address would be open on all of them); a range of
+/// published ports, which berth does not publish on Swarm. A port without a
+/// published port gets one from Swarm, as with `docker stack deploy`.
 fn ports(c: &mut Check, name: &str, s: &Service) {
     let Some(items) = node_at(c.root, &["services", name, "ports"]).and_then(Node::as_seq) else {
         return;
@@ -702,20 +702,14 @@ fn ports(c: &mut Check, name: &str, s: &Service) {
                 "Swarm publishes a port on every address of every node (`docker stack deploy` drops the address with a warning, opening the port to all); remove the address if that is meant, or leave the port unpublished and reach the service over a network of the stack",
             );
         }
-        match published.as_deref() {
-            None | Some("") => c.refuse(
-                item.span,
-                here.join("."),
-                "berth publishes no port without a published port on Docker Swarm".into(),
-                "name the port to publish (`8080:80`); services on a network of the stack reach the service on every port without it (`docker stack deploy` lets Swarm pick a port from 30000 up)",
-            ),
-            Some(range) if ranges.contains(&range) => c.refuse(
+        // a port without a published one gets one from Swarm (30000 up), as with stack deploy
+        if let Some(range) = published.as_deref().filter(|p| ranges.contains(p)) {
+            c.refuse(
                 item.span,
                 here.join("."),
                 format!("berth does not publish the port range `{range}` on Docker Swarm"),
                 "publish each port on its own (`8000:80`)",
-            ),
-            Some(_) => {}
+            );
         }
     }
 }

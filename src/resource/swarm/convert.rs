@@ -370,30 +370,31 @@ fn placement(p: &Value) -> Option<Value> {
     (!m.is_empty()).then_some(Value::Object(m))
 }
 
-/// Published ports, sorted as the engine keeps them; unpublished ones
-/// (`expose`, a target alone) are not endpoints on Swarm.
+/// Published ports, sorted as the engine keeps them (`expose` is not an
+/// endpoint on Swarm).
 fn ports(s: &Service) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for port in &s.ports {
-        let Some(published) = port.published.as_deref().filter(|p| !p.is_empty()) else {
-            continue;
-        };
-        let published: u32 = published.parse().map_err(|_| {
-            format!(
-                "published port range `{published}` is not supported on Swarm; publish each port"
-            )
-        })?;
         let mode = if port.mode == "host" {
             "host"
         } else {
             "ingress"
         };
-        out.push(json!({
+        let mut p = json!({
             "Protocol": port.protocol,
             "TargetPort": port.target,
-            "PublishedPort": published,
             "PublishMode": mode,
-        }));
+        });
+        // without a published port, Swarm picks one (30000 up)
+        if let Some(published) = port.published.as_deref().filter(|p| !p.is_empty()) {
+            let published: u32 = published.parse().map_err(|_| {
+                format!(
+                    "published port range `{published}` is not supported on Swarm; publish each port"
+                )
+            })?;
+            p["PublishedPort"] = json!(published);
+        }
+        out.push(p);
     }
     out.sort_by_key(|p| (p["PublishedPort"].as_u64(), p["TargetPort"].as_u64()));
     Ok(out)

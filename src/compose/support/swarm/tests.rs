@@ -299,19 +299,18 @@ fn configs_and_secrets_come_from_files_variables_or_content_and_an_unset_variabl
 }
 
 #[test]
-fn a_port_swarm_would_not_publish_as_written_is_refused() {
+fn a_port_swarm_would_not_publish_as_written_is_refused_and_one_without_a_published_port_gets_one()
+{
     let loaded = swarm(
         "services:\n  web:\n    image: demo\n    ports:\n      - \"80\"\n      - 8000-8010:80\n      - 9000-9001:9000-9001\n      - {target: 53}\n      - {target: 443, published: 8443, mode: host}\n",
     );
     assert_eq!(
         refused(&loaded),
         [
-            "compose.yaml:5:9 services.web.ports[0]: berth publishes no port without a published port on Docker Swarm",
             "compose.yaml:6:9 services.web.ports[1]: berth does not publish the port range `8000-8010` on Docker Swarm",
-            "compose.yaml:8:9 services.web.ports[3]: berth publishes no port without a published port on Docker Swarm",
         ]
     );
-    assert!(hints(&loaded)[0].starts_with("name the port to publish (`8080:80`)"));
+    assert!(hints(&loaded)[0].starts_with("publish each port on its own"));
 }
 
 #[test]
