@@ -200,7 +200,7 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
     normalize::apply_profiles(&mut project, &l.opts, &vars);
     normalize::add_default_network(&mut project);
     timer.lap("decode");
-    validate::project(&project, &root, &mut l.sink);
+    validate::project(&project, &root, &mut l.sink, backend);
     normalize::drop_unused(&mut project);
     if !l.sink.is_empty() {
         return Err(l.fail());
