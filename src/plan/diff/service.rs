@@ -242,9 +242,11 @@ fn walk(path: &str, applied: &Value, observed: &Value, out: &mut Vec<(String, Va
             // which object a reference names follows from its content
             // (the service's `uses`), not its name: a stack made by `docker
             // stack deploy` names them without berth's content hash
+            // `HealthCheck`: the engine writes it `Healthcheck`, which
+            // bollard's model does not read; a change by hand is not seen
             for (k, v) in a
                 .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "SecretName" | "ConfigName"))
+                .filter(|(k, _)| !matches!(k.as_str(), "SecretName" | "ConfigName" | "HealthCheck"))
             {
                 walk(
                     &format!("{path}.{k}"),
