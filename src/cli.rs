@@ -170,13 +170,18 @@ pub const DEFAULT_PARALLELISM: usize = 10;
 /// 11.0-12.2 s at 10 (BENCHMARKS.md).
 pub const DESTROY_PARALLELISM: usize = 32;
 
+/// On Docker Swarm a step mostly polls while the engine starts the tasks
+/// (creating a service returns at once; apply waits for it to converge), so
+/// more in flight costs the engine little and lets the tasks start together.
+pub const SWARM_PARALLELISM: usize = 32;
+
 /// Flags of commands that change the engine.
 #[derive(Debug, Args, Clone)]
 pub struct ChangeArgs {
     /// Do not ask for approval.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
-    /// How many steps may run at once [default: 10; destroy: 32].
+    /// How many steps may run at once [default: 10; destroy and Docker Swarm: 32].
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
     /// Plain progress lines only for failures and the summary.

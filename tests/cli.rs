@@ -221,3 +221,66 @@ fn man_dir_writes_a_page_per_subcommand() {
         "clap's help has no page"
     );
 }
+
+/// A state applied with one backend is never planned with the other: the
+/// plain engine's containers would be planned as Swarm services beside them
+/// (or the other way round), and destroy would miss them.
+#[test]
+fn a_state_of_the_plain_engine_is_refused_by_swarm_and_the_other_way_round() {
+    use berth::resource::desired::spec_hash;
+    use berth::state::{State, StateResource, StateStore};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: shop\nservices:\n  web:\n    image: web:1\n",
+    )
+    .unwrap();
+    let store = StateStore::new(dir.path().join("state/shop.json"));
+    let mut state = State::new("shop");
+    let spec = serde_json::json!({"driver": "bridge", "name": "shop_default"});
+    state.insert(
+        "network.default".parse().unwrap(),
+        StateResource {
+            id: "n1".into(),
+            name: "shop_default".into(),
+            spec_hash: spec_hash(&spec),
+            spec,
+        },
+    );
+    store.save(&mut state).unwrap();
+    let before = std::fs::read(store.path()).unwrap();
+    let plan = |backend: Option<&str>, x_berth: &str| {
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            format!("name: shop\n{x_berth}services:\n  web:\n    image: web:1\n"),
+        )
+        .unwrap();
+        let berth = Berth::new().dir(dir.path());
+        let berth = match backend {
+            Some(b) => berth.args(["--backend", b]),
+            None => berth,
+        };
+        berth.args(["plan", "--refresh=false"]).run()
+    };
+    let refused = "was applied with the docker backend, but this plan is for the swarm backend; nothing was changed";
+    plan(Some("swarm"), "").code(1).stderr_has(refused);
+    plan(None, "x-berth:\n  backend: swarm\n")
+        .code(1)
+        .stderr_has(refused);
+    // the flag wins over the file
+    plan(Some("docker"), "x-berth:\n  backend: swarm\n").code(0);
+    assert_eq!(
+        std::fs::read(store.path()).unwrap(),
+        before,
+        "the state changed"
+    );
+
+    // and a Swarm state is refused by the plain engine
+    let mut state = store.load("shop").unwrap().unwrap();
+    state.backend = berth::compose::BackendKind::Swarm;
+    store.save(&mut state).unwrap();
+    plan(None, "")
+        .code(1)
+        .stderr_has("was applied with the swarm backend, but this plan is for the docker backend");
+    plan(Some("swarm"), "").code(0);
+}

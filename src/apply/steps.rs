@@ -478,4 +478,35 @@ mod tests {
         // the delay comes between batches, not after the last
         assert_eq!(pauses, [2000, 2000, 0]);
     }
+
+    /// Swarm: a new config is made before the service moves to it, and the
+    /// old one goes after (Swarm refuses to remove an object in use).
+    #[test]
+    fn a_swarm_config_is_replaced_create_before_destroy_around_its_services() {
+        let stack = "services:\n  web:\n    image: web:1\n    configs: [site]\nconfigs:\n  site:\n    content: hello\n";
+        let resolve = |yaml: &str| {
+            let p = crate::compose::project_from_yaml(yaml, "demo");
+            crate::resource::desired::resolve_swarm(&p, &Default::default()).unwrap()
+        };
+        let state = applied(&resolve(stack));
+        let changed = resolve(&stack.replace("content: hello", "content: bye"));
+        let plan = converge(&changed, &state);
+        let all = steps(&plan, &changed);
+        let at = |address: &str, teardown: bool| {
+            all.iter()
+                .position(|s| {
+                    s.address.to_string() == address
+                        && matches!(s.kind, StepKind::Teardown { .. }) == teardown
+                })
+                .unwrap_or_else(|| panic!("no step for {address}: {all:#?}"))
+        };
+        let (build, update, remove) = (
+            at("config.site", false),
+            at("service.web", false),
+            at("config.site", true),
+        );
+        assert!(all[update].after.contains(&build), "{all:#?}");
+        assert!(all[remove].after.contains(&update), "{all:#?}");
+        assert!(!all[build].after.contains(&remove), "{all:#?}");
+    }
 }

@@ -221,7 +221,14 @@ pub fn finish(
     print_out(&render(&planned.plan, PlanFormat::Text, color))?;
     approve(args, saved, verb)?;
     let list = steps(&planned.plan, &planned.desired);
-    let parallelism = args.parallelism.unwrap_or(default_parallelism);
+    let parallelism = args.parallelism.unwrap_or(
+        // a Swarm step mostly waits for the engine's tasks to converge
+        if planned.loaded.backend == crate::compose::BackendKind::Swarm {
+            default_parallelism.max(crate::cli::SWARM_PARALLELISM)
+        } else {
+            default_parallelism
+        },
+    );
     let ui = Progress::new(args.quiet);
     // go on with the backend the plan observed through
     let mut backend = planned.take_backend()?;

@@ -37,6 +37,11 @@ pub fn run(g: &GlobalArgs, args: &RollbackArgs) -> Result<ExitCode, Error> {
     let to = saved.as_ref().map(|(_, _, serial)| *serial).or(args.to);
     let target: RefCell<Option<(u64, String)>> = RefCell::new(None);
     let rewrite = |desired: &mut Desired, state: &State, loaded: &Loaded| {
+        if loaded.backend == crate::compose::BackendKind::Swarm {
+            return Err(Error::Usage(
+                "berth rollback returns a plain engine's containers to a recorded deploy; a Swarm service rolls back by itself (`deploy.update_config.failure_action: rollback`, or `docker service rollback SERVICE`), or apply the files of the deploy to return to".into(),
+            ));
+        }
         let deploy = state
             .rollback_target(to)
             .map_err(|m| Error::Plan(vec![m]))?;

@@ -88,7 +88,10 @@ fn undefined(
     sink.push(d);
 }
 
-pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
+/// Check the project's cross references and the rules the engine would
+/// enforce; for Swarm (`backend`) `container_name`, which Swarm ignores
+/// (with a warning: see `support::swarm`), is not checked.
+pub fn project(p: &Project, root: &Node, sink: &mut Sink, backend: super::BackendKind) {
     // a service that already has errors (a misspelt `image`, say) gets no follow-on ones
     let broken: BTreeSet<String> = sink
         .items
@@ -225,7 +228,11 @@ pub fn project(p: &Project, root: &Node, sink: &mut Sink) {
                 }
             }
         }
-        if let Some(cn) = &s.container_name {
+        if let Some(cn) = s
+            .container_name
+            .as_ref()
+            .filter(|_| backend == super::BackendKind::Docker)
+        {
             if s.replicas() > 1 {
                 sink.push(
                     Diagnostic::at(at(&["container_name"]), format!("{svc_path}.container_name"),

@@ -221,7 +221,7 @@ mod tests {
         std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
         let project = crate::compose::project_from_yaml(
             &format!(
-                "services:\n  app:\n    build:\n      context: {}\n      args: {{NPM_TOKEN: abc, V: \"1\"}}\n    environment: {{DB_PASSWORD: hunter2, MODE: prod}}\n  other:\n    image: x\n    environment: {{MODE: dev}}\n",
+                "services:\n  app:\n    build:\n      context: {}\n      args: {{NPM_TOKEN: npm-t0ken-value, V: \"1\"}}\n    environment: {{DB_PASSWORD: hunter2, MODE: prod}}\n  other:\n    image: x\n    environment: {{MODE: dev}}\n",
                 context.path().display()
             ),
             "demo",
@@ -245,14 +245,17 @@ mod tests {
         let mut old = record(None);
         assert!(old.has_unsealed());
         let text = serde_json::to_string(&old.resources).unwrap();
-        assert!(text.contains("hunter2") && text.contains("abc"));
+        assert!(text.contains("hunter2") && text.contains("npm-t0ken-value"));
         let mut new = record(Some(key.clone()));
         new.sealed_with = Some(key.id());
         old.seal_with(&key, Path::new("state/demo.json")).unwrap();
         old.lineage.clone_from(&new.lineage);
         assert_eq!(old, new);
         let text = serde_json::to_string(&old).unwrap();
-        assert!(!text.contains("hunter2") && !text.contains("abc"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("npm-t0ken-value"),
+            "{text}"
+        );
 
         // a state sealed with another key is refused, and left as it was
         let before = old.clone();

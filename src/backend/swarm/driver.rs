@@ -448,29 +448,26 @@ async fn update_settled(engine: &Engine, id: &str) -> Result<bool, EngineError> 
     Ok(matches!(state.as_str(), "" | "completed"))
 }
 
-/// Wait until the tasks of a removed service are gone.
+/// Wait until the containers of a removed service's tasks are gone (they
+/// hold the networks the stack removes next), at most [`TASKS_GONE_WAIT`]:
+/// the network's removal retries, and says what still holds it.
 async fn tasks_gone(engine: &Engine, id: &str) -> Result<(), EngineError> {
     let started = Instant::now();
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("com.docker.swarm.service.id={id}")],
+    )]);
     loop {
-        let tasks = engine
+        let left = engine
             .docker()
-            .list_tasks(Some(bollard::query_parameters::ListTasksOptions {
-                filters: Some(std::collections::HashMap::from([(
-                    "service".to_string(),
-                    vec![id.to_string()],
-                )])),
+            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+                all: true,
+                filters: Some(filters.clone()),
+                ..Default::default()
             }))
             .await
-            .map_err(|e| engine.error(&format!("list the tasks of service {id}"), e))?;
-        let running = tasks.iter().any(|t| {
-            t.status
-                .as_ref()
-                .and_then(|s| s.container_status.as_ref())
-                .and_then(|c| c.container_id.as_ref())
-                .is_some()
-        });
-        if tasks.is_empty() || !running || started.elapsed() > TASKS_GONE_WAIT {
-            // the network removal after it retries, and says what holds it
+            .map_err(|e| engine.error(&format!("list the containers of service {id}"), e))?;
+        if left.is_empty() || started.elapsed() > TASKS_GONE_WAIT {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

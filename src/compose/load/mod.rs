@@ -14,6 +14,7 @@ mod interpolation;
 mod name;
 mod normalize;
 mod read;
+mod x_berth;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -157,6 +158,9 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
                 .with_hint("add a `services:` section with at least one service"),
         );
     }
+    // `--backend` / `BERTH_BACKEND` win over the file's `x-berth.backend`
+    let file_backend = l.file_backend(&root);
+    let backend = l.opts.backend.or(file_backend).unwrap_or_default();
     timer.lap("read, parse, interpolate, merge");
     let name = match l.project_name(&root, &environment, &project_dir) {
         Ok(n) => n,
@@ -196,12 +200,12 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
     normalize::apply_profiles(&mut project, &l.opts, &vars);
     normalize::add_default_network(&mut project);
     timer.lap("decode");
-    validate::project(&project, &root, &mut l.sink);
+    validate::project(&project, &root, &mut l.sink, backend);
     normalize::drop_unused(&mut project);
     if !l.sink.is_empty() {
         return Err(l.fail());
     }
-    let (unsupported, ignored) = super::support::check(&project, &root);
+    let (unsupported, ignored) = super::support::check_for(backend, &project, &root, &l.sources);
     l.warnings.extend(ignored);
     drop(root);
     timer.lap("validate, drop the tree");
@@ -211,7 +215,7 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
         sources: l.sources,
         inputs: l.inputs,
         unsupported,
-        backend: l.opts.backend.unwrap_or_default(),
+        backend,
     })
 }
 

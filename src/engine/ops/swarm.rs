@@ -97,7 +97,9 @@ pub async fn observe(
         .collect();
     // the failing tasks' error, only for services that are short of tasks
     for s in out.iter_mut().filter(|s| s.running < s.desired) {
-        s.problem = task_problem(engine, &s.id).await?;
+        if let Some(p) = task_problem(engine, &s.id).await? {
+            s.problem = Some(p);
+        }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     let objects = |list: Vec<ObjectRow>| {
@@ -163,11 +165,15 @@ fn observed_service(
         *image = reference.to_string();
     }
     let status = s.service_status.unwrap_or_default();
-    let update = s
-        .update_status
-        .and_then(|u| u.state)
-        .map(|state| state.to_string())
-        .filter(|state| !matches!(state.as_str(), "completed" | "updating" | ""));
+    let (update, message) = match s.update_status {
+        Some(u) => (
+            u.state
+                .map(|state| state.to_string())
+                .filter(|state| !matches!(state.as_str(), "completed" | "updating" | "")),
+            u.message.filter(|m| !m.is_empty()),
+        ),
+        None => (None, None),
+    };
     ObservedService {
         id: s.id.unwrap_or_default(),
         name,
@@ -176,7 +182,8 @@ fn observed_service(
         spec: json,
         running: status.running_tasks.unwrap_or(0),
         desired: status.desired_tasks.unwrap_or(0),
-        problem: None,
+        // why an update did not complete, until a task's error says more
+        problem: update.as_ref().and(message),
         update,
     }
 }
@@ -263,8 +270,10 @@ pub async fn inspect_service(
             let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
             let spec = s.spec.clone().unwrap_or_default();
             let mut seen = observed_service(s, &BTreeMap::new(), &BTreeMap::new());
-            if seen.running < seen.desired {
-                seen.problem = task_problem(engine, id).await?;
+            if seen.running < seen.desired
+                && let Some(p) = task_problem(engine, id).await?
+            {
+                seen.problem = Some(p);
             }
             Ok(Some((version, spec, seen)))
         }

@@ -110,10 +110,13 @@ impl Differ<'_> {
         });
         // what it uses was replaced or rebuilt: its tasks must move to it
         for (used, action) in &self.actions {
-            if matches!(action, Action::Create | Action::Replace)
-                && r.depends_on.contains(used)
-                && matches!(used.kind, Kind::Image | Kind::Config | Kind::Secret)
-            {
+            let moves = match used.kind {
+                // a rebuilt image, or a tag that now names another one
+                Kind::Image => matches!(action, Action::Replace | Action::Update),
+                Kind::Config | Kind::Secret => *action == Action::Replace,
+                _ => false,
+            };
+            if moves && r.depends_on.contains(used) {
                 reasons.push(Reason::Dependency {
                     on: used.clone(),
                     action: *action,
@@ -236,7 +239,15 @@ fn drifted(path: &str, applied: &Value, observed: &Value) -> Vec<(String, Value,
 fn walk(path: &str, applied: &Value, observed: &Value, out: &mut Vec<(String, Value, Value)>) {
     match (applied, observed) {
         (Value::Object(a), Value::Object(o)) => {
-            for (k, v) in a {
+            // which object a reference names follows from its content
+            // (the service's `uses`), not its name: a stack made by `docker
+            // stack deploy` names them without berth's content hash
+            // `HealthCheck`: the engine writes it `Healthcheck`, which
+            // bollard's model does not read; a change by hand is not seen
+            for (k, v) in a
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "SecretName" | "ConfigName" | "HealthCheck"))
+            {
                 walk(
                     &format!("{path}.{k}"),
                     v,
@@ -278,7 +289,165 @@ pub(super) fn service_address(stack: &str, name: &str) -> Option<Address> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observed::{Observed, ObservedObject};
+    use crate::plan::{DiffInput, Mode, Plan, diff};
+    use crate::resource::{Desired, ResolveOptions};
+    use crate::state::{State, StateResource};
     use serde_json::json;
+    use std::collections::BTreeMap;
+
+    const STACK: &str = "services:\n  web:\n    image: web:1\n    ports: [\"8080:80\"]\n    configs: [site]\n    deploy: {replicas: 2}\nconfigs:\n  site:\n    content: hello\n";
+
+    fn desired(yaml: &str) -> Desired {
+        let p = crate::compose::project_from_yaml(yaml, "shop");
+        crate::resource::desired::resolve_swarm(&p, &ResolveOptions::default()).unwrap()
+    }
+
+    fn applied(d: &Desired) -> State {
+        let mut state = State::new("shop");
+        for r in d.resources.values() {
+            let id = match r.address.kind {
+                Kind::Image => "sha256:1".to_string(),
+                _ => format!("id-{}", r.address),
+            };
+            state.insert(r.address.clone(), StateResource::recorded(r, id));
+        }
+        state
+    }
+
+    /// The engine as `d` left it, with what the engine adds to a spec.
+    fn engine(d: &Desired) -> Observed {
+        let mut o = Observed::default();
+        let ns = || BTreeMap::from([(NAMESPACE.to_string(), "shop".to_string())]);
+        for r in d.resources.values() {
+            match r.address.kind {
+                Kind::Network => o.networks.push(crate::observed::ObservedNetwork {
+                    id: format!("id-{}", r.address),
+                    name: r.engine_name.clone(),
+                    labels: ns(),
+                    driver: "overlay".into(),
+                    ..Default::default()
+                }),
+                Kind::Image => {
+                    o.images.insert(r.engine_name.clone(), "sha256:1".into());
+                }
+                Kind::Config => o.configs.push(ObservedObject {
+                    id: format!("id-{}", r.address),
+                    name: r.engine_name.clone(),
+                    labels: ns(),
+                }),
+                Kind::Service => {
+                    let mut spec = r.spec["service"].clone();
+                    spec["TaskTemplate"]["ForceUpdate"] = json!(0);
+                    spec["TaskTemplate"]["ContainerSpec"]["Configs"][0]["ConfigID"] = json!("x");
+                    o.services.push(ObservedService {
+                        id: format!("id-{}", r.address),
+                        name: r.engine_name.clone(),
+                        version: 7,
+                        labels: ns(),
+                        spec,
+                        running: 2,
+                        desired: 2,
+                        ..Default::default()
+                    });
+                }
+                _ => {}
+            }
+        }
+        o
+    }
+
+    fn plan(d: &Desired, state: &State, observed: &Observed) -> Plan {
+        diff(&DiffInput {
+            mode: Mode::Converge,
+            desired: d,
+            state,
+            observed: Some(observed),
+            remove_orphans: false,
+            targets: &[],
+        })
+    }
+
+    fn change<'a>(p: &'a Plan, a: &str) -> &'a Change {
+        p.changes
+            .iter()
+            .find(|c| c.address.to_string() == a)
+            .unwrap_or_else(|| panic!("{a} not in the plan"))
+    }
+
+    #[test]
+    fn a_stack_as_applied_plans_nothing() {
+        let d = desired(STACK);
+        let p = plan(&d, &applied(&d), &engine(&d));
+        assert!(!p.has_changes(), "{:#?}", p.changes);
+    }
+
+    #[test]
+    fn a_scale_by_hand_is_drift_repaired_in_place_keeping_the_tasks() {
+        let d = desired(STACK);
+        let mut o = engine(&d);
+        o.services[0].spec["Mode"]["Replicated"]["Replicas"] = json!(5);
+        o.services[0].desired = 5;
+        let p = plan(&d, &applied(&d), &o);
+        let web = change(&p, "service.web");
+        assert_eq!(web.action, Action::Update);
+        assert_eq!(web.ops, vec![InPlace::ServiceUpdate]);
+        assert_eq!(web.version, Some(7));
+        assert_eq!(
+            web.reasons,
+            vec![Reason::Drift(Drift::Attribute {
+                path: "service.Mode.Replicated.Replicas".into(),
+                applied: json!(2),
+                observed: json!(5),
+            })]
+        );
+    }
+
+    #[test]
+    fn a_new_port_updates_the_service_in_place_replacing_its_tasks() {
+        let d = desired(STACK);
+        let state = applied(&d);
+        let changed = desired(&STACK.replace("8080:80", "8081:80"));
+        let p = plan(&changed, &state, &engine(&d));
+        let web = change(&p, "service.web");
+        assert_eq!(web.action, Action::Update);
+        assert_eq!(web.ops, vec![InPlace::ServiceRedeploy]);
+        assert!(web.reasons.iter().any(|r| matches!(r,
+            Reason::Config { path, .. } if path == "service.EndpointSpec.Ports[0].PublishedPort")));
+    }
+
+    #[test]
+    fn tasks_that_do_not_run_are_drift_with_their_error() {
+        let d = desired(STACK);
+        let mut o = engine(&d);
+        o.services[0].running = 0;
+        o.services[0].problem = Some("task: non-zero exit (1)".into());
+        let p = plan(&d, &applied(&d), &o);
+        let web = change(&p, "service.web");
+        assert_eq!(web.ops, vec![InPlace::ServiceRedeploy]);
+        assert_eq!(
+            web.reasons,
+            vec![Reason::Drift(Drift::NotRunning {
+                state: "0 of 2 tasks running: task: non-zero exit (1)".into(),
+                exit_code: None,
+            })]
+        );
+    }
+
+    #[test]
+    fn a_new_config_replaces_the_old_one_and_moves_the_service_to_it() {
+        let d = desired(STACK);
+        let state = applied(&d);
+        let changed = desired(&STACK.replace("content: hello", "content: bye"));
+        let p = plan(&changed, &state, &engine(&d));
+        assert_eq!(change(&p, "config.site").action, Action::Replace);
+        let web = change(&p, "service.web");
+        assert_eq!(web.action, Action::Update);
+        assert!(web.reasons.contains(&Reason::Dependency {
+            on: Address::swarm(Kind::Config, "site"),
+            action: Action::Replace,
+        }));
+    }
 
     #[test]
     fn what_the_engine_adds_is_not_drift_but_what_it_changed_is() {

@@ -84,6 +84,10 @@ pub struct JsonResourceChange {
     /// A replaced container: how the new one takes over (`order`,
     /// `parallelism`, `gate`, `on_failure`, ...); null otherwise.
     pub rollout: Option<crate::plan::rollout::Rollout>,
+    /// A Swarm service's version index as observed, which apply's update
+    /// names (absent for everything else).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -163,6 +167,7 @@ impl From<&Change> for JsonResourceChange {
             data_loss: c.data_loss,
             security: c.security.clone(),
             rollout: c.rollout.clone(),
+            version: c.version,
         }
     }
 }

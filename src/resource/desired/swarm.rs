@@ -170,3 +170,118 @@ fn file_object(
         None,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stack(yaml: &str) -> Desired {
+        let p = crate::compose::project_from_yaml(yaml, "shop");
+        resolve_swarm(&p, &ResolveOptions::default()).unwrap()
+    }
+
+    fn service(d: &Desired, name: &str) -> Value {
+        let r = &d.resources[&Address::swarm(Kind::Service, name)];
+        serde_json::to_value(&r.typed().service().unwrap().service).unwrap()
+    }
+
+    const WEB: &str = "services:\n  web:\n    image: web:1\n    entrypoint: [/app]\n    command: [serve, --port, \"80\"]\n    environment: {B: \"2\", A: \"1\", EMPTY: null}\n    labels: {role: front}\n    ports: [\"8080:80\", {target: 81, published: \"9090\", mode: host}]\n    restart: on-failure:3\n    networks:\n      back: {aliases: [www]}\n    configs: [site]\n    deploy:\n      replicas: 3\n      labels: {team: a}\n      update_config: {parallelism: 2, order: start-first}\nnetworks:\n  back: {}\nconfigs:\n  site:\n    content: hello\n";
+
+    #[test]
+    fn a_service_is_converted_as_docker_stack_deploy_converts_it() {
+        let d = stack(WEB);
+        let spec = service(&d, "web");
+        assert_eq!(spec["Name"], "shop_web");
+        assert_eq!(
+            spec["Labels"],
+            json!({"com.docker.stack.image": "web:1", "com.docker.stack.namespace": "shop", "team": "a"})
+        );
+        let c = &spec["TaskTemplate"]["ContainerSpec"];
+        assert_eq!(c["Image"], "web:1");
+        assert_eq!(c["Command"], json!(["/app"]));
+        assert_eq!(c["Args"], json!(["serve", "--port", "80"]));
+        assert_eq!(c["Env"], json!(["A=1", "B=2", "EMPTY"]));
+        assert_eq!(
+            c["Labels"],
+            json!({"com.docker.stack.namespace": "shop", "role": "front"})
+        );
+        assert_eq!(c["Configs"][0]["File"]["Name"], "site");
+        assert_eq!(
+            spec["TaskTemplate"]["Networks"],
+            json!([{"Target": "shop_back", "Aliases": ["web", "www"]}])
+        );
+        assert_eq!(
+            spec["TaskTemplate"]["RestartPolicy"],
+            json!({"Condition": "on-failure", "MaxAttempts": 3})
+        );
+        assert_eq!(spec["Mode"], json!({"Replicated": {"Replicas": 3}}));
+        assert_eq!(spec["UpdateConfig"]["Parallelism"], 2);
+        assert_eq!(spec["UpdateConfig"]["Order"], "start-first");
+        assert_eq!(
+            spec["EndpointSpec"]["Ports"],
+            json!([
+                {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 8080, "PublishMode": "ingress"},
+                {"Protocol": "tcp", "TargetPort": 81, "PublishedPort": 9090, "PublishMode": "host"}
+            ])
+        );
+    }
+
+    #[test]
+    fn networks_are_overlay_and_objects_are_named_after_their_content() {
+        let d = stack(WEB);
+        let net = &d.resources[&Address::network("back")];
+        assert_eq!(
+            net.typed().network().unwrap().driver.as_deref(),
+            Some("overlay")
+        );
+        let site = &d.resources[&Address::swarm(Kind::Config, "site")];
+        assert!(
+            site.engine_name.starts_with("shop_site-"),
+            "{}",
+            site.engine_name
+        );
+        let changed = stack(&WEB.replace("content: hello", "content: bye"));
+        let site2 = &changed.resources[&Address::swarm(Kind::Config, "site")];
+        assert_ne!(site.engine_name, site2.engine_name);
+        // the service names the new object, and its hash changes with it
+        let web = Address::swarm(Kind::Service, "web");
+        assert_ne!(
+            d.resources[&web].spec_hash,
+            changed.resources[&web].spec_hash
+        );
+        assert_eq!(
+            service(&changed, "web")["TaskTemplate"]["ContainerSpec"]["Configs"][0]["ConfigName"],
+            site2.engine_name.as_str()
+        );
+        assert!(
+            d.resources[&web]
+                .depends_on
+                .iter()
+                .any(|a| *a == Address::swarm(Kind::Config, "site"))
+        );
+    }
+
+    #[test]
+    fn sensitive_environment_values_are_sealed_in_the_recorded_spec() {
+        let p = crate::compose::project_from_yaml(
+            "services:\n  api:\n    image: api\n    environment: {DB_PASSWORD: hunter2, MODE: prod}\n",
+            "shop",
+        );
+        let key = std::sync::Arc::new(crate::resource::sensitive::SealKey::from_bytes([7; 32]));
+        let d = resolve_swarm(
+            &p,
+            &ResolveOptions {
+                seal: Some(key),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let r = &d.resources[&Address::swarm(Kind::Service, "api")];
+        let recorded = r.recorded().to_string();
+        assert!(!recorded.contains("hunter2"), "{recorded}");
+        assert!(recorded.contains("MODE=prod"));
+        // the engine is given the value
+        assert!(r.spec.to_string().contains("DB_PASSWORD=hunter2"));
+    }
+}

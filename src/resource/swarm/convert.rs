@@ -157,13 +157,18 @@ pub fn service_spec(
                     .or_else(|| objects.get(&m.source).map(|o| o.name.clone()))
                     .unwrap_or_else(|| format!("{ns}_{}", m.source));
                 // a config lands at /<key>, a secret at /run/secrets/<key>
-                let target = m.target.clone().unwrap_or_else(|| {
-                    if kind == "config" {
-                        format!("/{}", m.source)
-                    } else {
+                // as `docker stack deploy` writes them: a secret's file
+                // relative to /run/secrets, a config's relative to /
+                let target = match (kind, m.target.as_deref()) {
+                    ("secret", Some(t)) => t.strip_prefix("/run/secrets/").unwrap_or(t).to_string(),
+                    ("secret", None) => m.source.clone(),
+                    // /<key> is where a relative name lands
+                    (_, Some(t)) if t.strip_prefix('/') == Some(m.source.as_str()) => {
                         m.source.clone()
                     }
-                });
+                    (_, Some(t)) => t.to_string(),
+                    (_, None) => m.source.clone(),
+                };
                 let name_key = if kind == "config" {
                     "ConfigName"
                 } else {
@@ -365,30 +370,31 @@ fn placement(p: &Value) -> Option<Value> {
     (!m.is_empty()).then_some(Value::Object(m))
 }
 
-/// Published ports, sorted as the engine keeps them; unpublished ones
-/// (`expose`, a target alone) are not endpoints on Swarm.
+/// Published ports, sorted as the engine keeps them (`expose` is not an
+/// endpoint on Swarm).
 fn ports(s: &Service) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for port in &s.ports {
-        let Some(published) = port.published.as_deref().filter(|p| !p.is_empty()) else {
-            continue;
-        };
-        let published: u32 = published.parse().map_err(|_| {
-            format!(
-                "published port range `{published}` is not supported on Swarm; publish each port"
-            )
-        })?;
         let mode = if port.mode == "host" {
             "host"
         } else {
             "ingress"
         };
-        out.push(json!({
+        let mut p = json!({
             "Protocol": port.protocol,
             "TargetPort": port.target,
-            "PublishedPort": published,
             "PublishMode": mode,
-        }));
+        });
+        // without a published port, Swarm picks one (30000 up)
+        if let Some(published) = port.published.as_deref().filter(|p| !p.is_empty()) {
+            let published: u32 = published.parse().map_err(|_| {
+                format!(
+                    "published port range `{published}` is not supported on Swarm; publish each port"
+                )
+            })?;
+            p["PublishedPort"] = json!(published);
+        }
+        out.push(p);
     }
     out.sort_by_key(|p| (p["PublishedPort"].as_u64(), p["TargetPort"].as_u64()));
     Ok(out)

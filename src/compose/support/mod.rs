@@ -7,9 +7,13 @@
 //! attribute berth would not apply. The README's attribute table is this
 //! table (a test keeps them in step).
 
+pub mod swarm;
+
+use super::BackendKind;
 use super::diagnostic::Diagnostic;
 use super::model::Project;
 use super::node::Node;
+use super::source::SourceMap;
 use super::validate::span_of;
 
 /// What berth does with one attribute.
@@ -186,8 +190,22 @@ fn lookup(table: &[(&str, Support)], key: &str) -> Support {
         .map_or(Refused(NOT_YET), |(_, s)| *s)
 }
 
-/// What the project uses that berth will not apply: errors (located, with
-/// a hint) and warnings (one line each).
+/// What the project uses that berth will not apply on `backend`: errors
+/// (located, with a hint) and warnings (one line each).
+pub fn check_for(
+    backend: BackendKind,
+    project: &Project,
+    root: &Node,
+    sources: &SourceMap,
+) -> (Vec<Diagnostic>, Vec<String>) {
+    match backend {
+        BackendKind::Docker => check(project, root),
+        BackendKind::Swarm => swarm::check(project, root, sources),
+    }
+}
+
+/// What the project uses that berth will not apply on the plain engine:
+/// errors (located, with a hint) and warnings (one line each).
 pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -241,32 +259,7 @@ pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
                 );
             }
         }
-        // compose refuses to start the container without the variable's value
-        for (kind, list, objects) in [
-            ("configs", &s.configs, &project.configs),
-            ("secrets", &s.secrets, &project.secrets),
-        ] {
-            for m in list {
-                if let Some(o) = objects.get(&m.source)
-                    && let Some(var) = &o.environment
-                    && o.environment_value.is_none()
-                    && !o.external
-                {
-                    let path = [kind, m.source.as_str(), "environment"];
-                    unset.push(
-                        Diagnostic::at(
-                            span_of(root, &path),
-                            path.join("."),
-                            format!("the variable `{var}` is not set"),
-                        )
-                        .with_hint(format!(
-                            "set `{var}` in the environment or in `.env`: service `{name}` takes {kind} `{}` from it",
-                            m.source
-                        )),
-                    );
-                }
-            }
-        }
+        unset.extend(unset_variables(project, root, name, s));
         // compose refuses these too: they are copied into the container's filesystem
         if s.read_only {
             for (kind, list, objects) in [
@@ -297,6 +290,44 @@ pub fn check(project: &Project, root: &Node) -> (Vec<Diagnostic>, Vec<String>) {
     errors.extend(unset);
     errors.dedup_by(|a, b| a.path == b.path);
     (errors, warnings)
+}
+
+/// The configs and secrets service `name` takes from a variable that is not
+/// set: compose refuses to start the container without its value, and
+/// berth has nothing to put in the file (on either backend).
+fn unset_variables(
+    project: &Project,
+    root: &Node,
+    name: &str,
+    s: &super::model::Service,
+) -> Vec<Diagnostic> {
+    let mut unset = Vec::new();
+    for (kind, list, objects) in [
+        ("configs", &s.configs, &project.configs),
+        ("secrets", &s.secrets, &project.secrets),
+    ] {
+        for m in list {
+            if let Some(o) = objects.get(&m.source)
+                && let Some(var) = &o.environment
+                && o.environment_value.is_none()
+                && !o.external
+            {
+                let path = [kind, m.source.as_str(), "environment"];
+                unset.push(
+                    Diagnostic::at(
+                        span_of(root, &path),
+                        path.join("."),
+                        format!("the variable `{var}` is not set"),
+                    )
+                    .with_hint(format!(
+                        "set `{var}` in the environment or in `.env`: service `{name}` takes {kind} `{}` from it",
+                        m.source
+                    )),
+                );
+            }
+        }
+    }
+    unset
 }
 
 #[cfg(test)]
@@ -362,9 +393,24 @@ mod tests {
         assert!(unsupported(yaml, &[("MY_TOKEN", "abc")]).is_empty());
     }
 
+    /// The README's section under `heading`, up to the next heading of its level or above.
+    pub(super) fn readme_section(heading: &str) -> &'static str {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find(&format!("\n{heading}\n"))
+            .unwrap_or_else(|| panic!("README lacks the heading `{heading}`"));
+        let body = &readme[start + heading.len() + 2..];
+        let end = ["\n### ", "\n## "]
+            .iter()
+            .filter_map(|h| body.find(h))
+            .min()
+            .unwrap_or(body.len());
+        &body[..end]
+    }
+
     #[test]
     fn the_readme_lists_every_service_attribute_with_its_status() {
-        let readme = include_str!("../../README.md");
+        let readme = readme_section("### Every Compose attribute, and what berth does with it");
         for (key, support) in SERVICE {
             let status = match support {
                 Applied => "applied",
