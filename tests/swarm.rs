@@ -2,8 +2,9 @@
 //! seed example as a stack (apply, the counter answers, `docker stack
 //! services` lists it, scaling, a new published port updated in place, a
 //! service scaled by hand is drift and repaired, a changed secret file moves
-//! the service to a new secret, destroy leaves nothing) and the import of a
-//! stack made by `docker stack deploy`.
+//! the service to a new secret, destroy leaves nothing), a saved plan refused
+//! once the service changed behind it, and the import of a stack made by
+//! `docker stack deploy`.
 //!
 //! # What these tests do to the engine
 //!
@@ -1125,6 +1126,63 @@ fn a_changed_secret_file_moves_the_service_to_a_new_secret() {
         file_in_task(&web, "/run/secrets/token").contains("second-token-value"),
         "web's task reads the new content"
     );
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_the_service_changed_since_and_the_change_survives() {
+    let _swarm = SwarmMode::enter();
+    let _slot = engine_slot();
+    let stack = SwarmStack::example("swarm-version", &seed_unpublished());
+    std::fs::write(stack.dir.path().join("token.txt"), "token\n").unwrap();
+    let web = stack.service("web");
+    stack.apply().code(0);
+
+    // a change planned against the service as it is now
+    stack.edit(
+        "    secrets:\n      - token\n",
+        "    secrets:\n      - token\n    environment:\n      MODE: planned\n",
+    );
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode", "-o", "web.plan"])
+        .run()
+        .code(2);
+    // ... and someone else's update in between
+    docker(&[
+        "service",
+        "update",
+        "--detach",
+        "--label-add",
+        "changed-by=hand",
+        &web,
+    ]);
+    let run = stack.berth().args(["apply", "web.plan"]).run().code(1);
+    assert!(
+        run.stderr().contains("plan"),
+        "the refusal says to plan again:\n{}",
+        run.stderr()
+    );
+    let spec = &inspect_service(&web)["Spec"];
+    assert_eq!(
+        spec["Labels"]["changed-by"], "hand",
+        "the update made by hand is not overwritten"
+    );
+    let env = spec["TaskTemplate"]["ContainerSpec"]["Env"].to_string();
+    assert!(
+        !env.contains("MODE=planned"),
+        "the stale plan was applied: {env}"
+    );
+
+    // a new plan sees both, and apply makes the service what the file says
+    stack.apply().code(0);
+    let spec = &inspect_service(&web)["Spec"];
+    let env = spec["TaskTemplate"]["ContainerSpec"]["Env"].to_string();
+    assert!(env.contains("MODE=planned"), "{env}");
     stack
         .berth()
         .args(["plan", "--detailed-exitcode"])
