@@ -1163,8 +1163,8 @@ fn a_saved_plan_is_refused_when_the_service_changed_since_and_the_change_survive
     ]);
     let run = stack.berth().args(["apply", "web.plan"]).run().code(1);
     assert!(
-        run.stderr().contains("plan"),
-        "the refusal says to plan again:\n{}",
+        run.stderr().contains("stale") && run.stderr().contains("berth plan"),
+        "the refusal says the plan is stale and to plan again:\n{}",
         run.stderr()
     );
     let spec = &inspect_service(&web)["Spec"];
