@@ -256,12 +256,19 @@ pub async fn update_service(
     Ok(())
 }
 
-/// A service's version index, spec, and its tasks' state: (version, spec,
-/// running, desired, update state). `None` when it is gone.
-pub async fn inspect_service(
-    engine: &Engine,
-    id: &str,
-) -> Result<Option<(u64, ServiceSpec, ObservedService)>, EngineError> {
+/// A service as it is now, for an update and the wait after it.
+pub struct ServiceNow {
+    /// The version index an update must name.
+    pub version: u64,
+    pub spec: ServiceSpec,
+    /// Its tasks' state (running, desired, problem, an update that failed).
+    pub seen: ObservedService,
+    /// Swarm's rolling update is under way.
+    pub updating: bool,
+}
+
+/// Service `id` now; `None` when it is gone.
+pub async fn inspect_service(engine: &Engine, id: &str) -> Result<Option<ServiceNow>, EngineError> {
     let docker = engine.docker();
     match docker
         .list_services(Some(ListServicesOptions {
@@ -276,13 +283,23 @@ pub async fn inspect_service(
             };
             let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
             let spec = s.spec.clone().unwrap_or_default();
+            let updating = s
+                .update_status
+                .as_ref()
+                .and_then(|u| u.state.as_ref())
+                .is_some_and(|state| state.to_string() == "updating");
             let mut seen = observed_service(s);
             if seen.running < seen.desired
                 && let Some(p) = task_problem(engine, id).await?
             {
                 seen.problem = Some(p);
             }
-            Ok(Some((version, spec, seen)))
+            Ok(Some(ServiceNow {
+                version,
+                spec,
+                seen,
+                updating,
+            }))
         }
         Err(e) => Err(engine.error(&format!("inspect service {id}"), e)),
     }
