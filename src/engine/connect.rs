@@ -168,12 +168,20 @@ impl Engine {
             .info()
             .await
             .map_err(|e| self.error("read the engine's identity (docker info)", e))?;
-        Ok(crate::observed::EngineIdentity {
-            id: info.id.unwrap_or_default(),
-            name: info.name.unwrap_or_default(),
-            root: info.docker_root_dir.unwrap_or_default(),
+        Ok(self.identity_of(&info))
+    }
+
+    /// The engine's identity in its `docker info`.
+    pub(crate) fn identity_of(
+        &self,
+        info: &bollard::models::SystemInfo,
+    ) -> crate::observed::EngineIdentity {
+        crate::observed::EngineIdentity {
+            id: info.id.clone().unwrap_or_default(),
+            name: info.name.clone().unwrap_or_default(),
+            root: info.docker_root_dir.clone().unwrap_or_default(),
             endpoint: self.endpoint.host.clone(),
-        })
+        }
     }
 
     /// Classify a bollard error of an operation on this engine.

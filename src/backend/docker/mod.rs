@@ -45,6 +45,12 @@ impl Docker {
         self.session.engine()
     }
 
+    /// The engine's identity, read by another backend beside its own
+    /// observation (not asked again).
+    pub(in crate::backend) fn remember_identity(&mut self, identity: EngineIdentity) {
+        self.identity = Some(identity);
+    }
+
     /// Run `future` on the session's runtime.
     pub(in crate::backend) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.session.block_on(future)

@@ -238,7 +238,12 @@ impl SwarmDriver {
         }
         let id = planned_id.unwrap_or_else(|| r.engine_name.clone());
         let doing = format!("update service `{}`", r.engine_name);
-        let Some((version, current, _)) = swarm::inspect_service(&self.engine, &id).await? else {
+        let Some(swarm::ServiceNow {
+            version,
+            spec: current,
+            ..
+        }) = swarm::inspect_service(&self.engine, &id).await?
+        else {
             return Err(ops::failed(
                 doing,
                 "it is gone from the engine since the plan: run `berth plan` again",
@@ -300,7 +305,9 @@ impl SwarmDriver {
         let doing = format!("wait for service `{}` to converge", r.engine_name);
         let mut pause = Duration::from_millis(200);
         loop {
-            let Some((_, _, seen)) = swarm::inspect_service(&self.engine, id).await? else {
+            let Some(swarm::ServiceNow { seen, updating, .. }) =
+                swarm::inspect_service(&self.engine, id).await?
+            else {
                 return Err(ops::failed(doing, "it was removed while starting"));
             };
             let problem = || {
@@ -330,7 +337,7 @@ impl SwarmDriver {
                 .iter()
                 .filter(|(task, running)| *running && !before.contains(task))
                 .count() as u64;
-            if fresh >= seen.desired && update_settled(&self.engine, id).await? {
+            if fresh >= seen.desired && !updating {
                 return Ok(());
             }
             if started.elapsed() > budget {
@@ -345,7 +352,7 @@ impl SwarmDriver {
                 ));
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
+            pause = (pause * 2).min(Duration::from_millis(500));
         }
     }
 
@@ -431,21 +438,6 @@ fn update_time(r: &Resource) -> Duration {
     let per_batch =
         u.delay.unwrap_or(0).max(0) as u64 + u.monitor.unwrap_or(5_000_000_000).max(0) as u64;
     Duration::from_nanos(per_batch.saturating_mul(batches))
-}
-
-/// Whether the service's last update (if any) completed.
-async fn update_settled(engine: &Engine, id: &str) -> Result<bool, EngineError> {
-    let s = engine
-        .docker()
-        .inspect_service(id, None::<bollard::query_parameters::InspectServiceOptions>)
-        .await
-        .map_err(|e| engine.error(&format!("inspect service {id}"), e))?;
-    let state = s
-        .update_status
-        .and_then(|u| u.state)
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    Ok(matches!(state.as_str(), "" | "completed"))
 }
 
 /// Wait until the containers of a removed service's tasks are gone (they

@@ -35,22 +35,29 @@ impl Swarm {
     /// The engine, refused (one line, what to do) when it is not a manager.
     fn manager(&mut self) -> Result<crate::engine::Engine, EngineError> {
         let engine = self.docker.engine()?;
-        if !self.docker.block_on(swarm::is_manager(&engine))? {
-            return Err(crate::engine::ops::failed(
-                "use Docker Swarm (--backend swarm)",
-                format!(
-                    "the engine at {} is not a Swarm manager: run `docker swarm init` there (a one-node swarm), or reach a manager node (-H, --context)",
-                    engine.endpoint().host
-                ),
-            ));
+        let (identity, manager) = self.docker.block_on(swarm::manager_info(&engine))?;
+        if !manager {
+            return Err(not_a_manager(&engine));
         }
+        self.docker.remember_identity(identity);
         Ok(engine)
     }
 }
 
+/// Why berth cannot plan a stack on this engine, and what to do.
+fn not_a_manager(engine: &crate::engine::Engine) -> EngineError {
+    crate::engine::ops::failed(
+        "use Docker Swarm (--backend swarm)",
+        format!(
+            "the engine at {} is not a Swarm manager: run `docker swarm init` there (a one-node swarm), or reach a manager node (-H, --context)",
+            engine.endpoint().host
+        ),
+    )
+}
+
 impl Backend for Swarm {
     fn observe(&mut self, desired: &Desired, state: &State) -> Result<Observed, EngineError> {
-        let engine = self.manager()?;
+        let engine = self.docker.engine()?;
         let names = |kind: Kind| -> Vec<String> {
             let mut v: Vec<String> = desired
                 .resources
@@ -80,27 +87,36 @@ impl Backend for Swarm {
             volumes: &volumes,
             images: &images,
         };
-        let project = desired.project.clone();
-        let mut observed = self.docker.block_on(async {
-            let mut observed = engine.observe(&project, &lookup).await?;
-            // the stack's overlay networks carry its namespace label, not
-            // the compose project's: asked for by name above
-            let ids: BTreeMap<String, String> = observed
-                .networks
-                .iter()
-                .map(|n| (n.id.clone(), n.name.clone()))
-                .collect();
-            let (services, configs, secrets) =
-                swarm::observe(&engine, &project, &ids, &observed.images).await?;
-            observed.services = services;
-            observed.configs = configs;
-            observed.secrets = secrets;
-            // task containers are the engine's business, not the plan's
-            observed.containers.clear();
-            observed.taken.clear();
-            Ok::<_, EngineError>(observed)
-        })?;
+        let project = desired.project.as_str();
+        // one round trip: who the engine is, the plain objects, the stack's
+        let (info, observed, stack) = self.docker.block_on(async {
+            tokio::join!(
+                swarm::manager_info(&engine),
+                engine.observe(project, &lookup),
+                swarm::observe(&engine, project),
+            )
+        });
+        let (identity, manager) = info?;
+        if !manager {
+            return Err(not_a_manager(&engine));
+        }
+        self.docker.remember_identity(identity);
+        let mut observed = observed?;
+        let (mut services, configs, secrets) = stack?;
+        // the stack's overlay networks carry its namespace label, not the
+        // compose project's: they were asked for by name above
+        let ids: BTreeMap<String, String> = observed
+            .networks
+            .iter()
+            .map(|n| (n.id.clone(), n.name.clone()))
+            .collect();
+        swarm::name_references(&mut services, &ids, &observed.images);
+        observed.services = services;
+        observed.configs = configs;
+        observed.secrets = secrets;
+        // task containers are the engine's business, not the plan's
         observed.containers.clear();
+        observed.taken.clear();
         Ok(observed)
     }
 

@@ -30,27 +30,28 @@ fn by_namespace(namespace: &str) -> HashMap<String, Vec<String>> {
     )])
 }
 
-/// Whether the engine is a Swarm manager (services can be made there).
-pub async fn is_manager(engine: &Engine) -> Result<bool, EngineError> {
+/// The engine's identity, and whether it is a Swarm manager (services can
+/// be made there): one `docker info`.
+pub async fn manager_info(
+    engine: &Engine,
+) -> Result<(crate::observed::EngineIdentity, bool), EngineError> {
     let info = engine
         .docker()
         .info()
         .await
         .map_err(|e| engine.error("ask the engine whether it is a Swarm manager", e))?;
-    Ok(info
+    let manager = info
         .swarm
+        .as_ref()
         .and_then(|s| s.control_available)
-        .unwrap_or(false))
+        .unwrap_or(false);
+    Ok((engine.identity_of(&info), manager))
 }
 
-/// The stack's services, configs and secrets. Network IDs in the services'
-/// specs are given back as the names in `networks` (ID -> name), and an
-/// image ID as the reference in `images` (reference -> ID) that names it.
+/// The stack's services, configs and secrets (see [`name_references`]).
 pub async fn observe(
     engine: &Engine,
     namespace: &str,
-    networks: &BTreeMap<String, String>,
-    images: &BTreeMap<String, String>,
 ) -> Result<
     (
         Vec<ObservedService>,
@@ -87,14 +88,7 @@ pub async fn observe(
                 .map_err(|e| engine.error(&format!("list the secrets of stack `{namespace}`"), e))
         },
     )?;
-    let by_image: BTreeMap<&str, &str> = images
-        .iter()
-        .map(|(r, id)| (id.as_str(), r.as_str()))
-        .collect();
-    let mut out: Vec<ObservedService> = services
-        .into_iter()
-        .map(|s| observed_service(s, networks, &by_image))
-        .collect();
+    let mut out: Vec<ObservedService> = services.into_iter().map(observed_service).collect();
     // the failing tasks' error, only for services that are short of tasks
     for s in out.iter_mut().filter(|s| s.running < s.desired) {
         if let Some(p) = task_problem(engine, &s.id).await? {
@@ -135,11 +129,39 @@ pub async fn observe(
     Ok((out, configs, secrets))
 }
 
-fn observed_service(
-    s: Service,
+/// In the services' specs, network IDs put back as the names in `networks`
+/// (ID -> name), and an image ID as the reference in `images` (reference ->
+/// ID) that names it now: what berth wrote, so the two compare.
+pub fn name_references(
+    services: &mut [ObservedService],
     networks: &BTreeMap<String, String>,
-    images: &BTreeMap<&str, &str>,
-) -> ObservedService {
+    images: &BTreeMap<String, String>,
+) {
+    let by_image: BTreeMap<&str, &str> = images
+        .iter()
+        .map(|(r, id)| (id.as_str(), r.as_str()))
+        .collect();
+    for s in services {
+        let json = &mut s.spec;
+        if let Some(Value::Array(nets)) = json.pointer_mut("/TaskTemplate/Networks") {
+            for n in nets.iter_mut() {
+                if let Some(Value::String(target)) = n.get_mut("Target")
+                    && let Some(name) = networks.get(target.as_str())
+                {
+                    *target = name.clone();
+                }
+            }
+            nets.sort_by(|a, b| a["Target"].as_str().cmp(&b["Target"].as_str()));
+        }
+        if let Some(Value::String(image)) = json.pointer_mut("/TaskTemplate/ContainerSpec/Image")
+            && let Some(reference) = by_image.get(image.as_str())
+        {
+            *image = reference.to_string();
+        }
+    }
+}
+
+fn observed_service(s: Service) -> ObservedService {
     let spec = s.spec.unwrap_or_default();
     let name = spec.name.clone().unwrap_or_default();
     let labels = spec
@@ -148,22 +170,7 @@ fn observed_service(
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let mut json = serde_json::to_value(&spec).unwrap_or(Value::Null);
-    if let Some(Value::Array(nets)) = json.pointer_mut("/TaskTemplate/Networks") {
-        for n in nets.iter_mut() {
-            if let Some(Value::String(target)) = n.get_mut("Target")
-                && let Some(name) = networks.get(target.as_str())
-            {
-                *target = name.clone();
-            }
-        }
-        nets.sort_by(|a, b| a["Target"].as_str().cmp(&b["Target"].as_str()));
-    }
-    if let Some(Value::String(image)) = json.pointer_mut("/TaskTemplate/ContainerSpec/Image")
-        && let Some(reference) = images.get(image.as_str())
-    {
-        *image = reference.to_string();
-    }
+    let json = serde_json::to_value(&spec).unwrap_or(Value::Null);
     let status = s.service_status.unwrap_or_default();
     let (update, message) = match s.update_status {
         Some(u) => (
@@ -249,12 +256,19 @@ pub async fn update_service(
     Ok(())
 }
 
-/// A service's version index, spec, and its tasks' state: (version, spec,
-/// running, desired, update state). `None` when it is gone.
-pub async fn inspect_service(
-    engine: &Engine,
-    id: &str,
-) -> Result<Option<(u64, ServiceSpec, ObservedService)>, EngineError> {
+/// A service as it is now, for an update and the wait after it.
+pub struct ServiceNow {
+    /// The version index an update must name.
+    pub version: u64,
+    pub spec: ServiceSpec,
+    /// Its tasks' state (running, desired, problem, an update that failed).
+    pub seen: ObservedService,
+    /// Swarm's rolling update is under way.
+    pub updating: bool,
+}
+
+/// Service `id` now; `None` when it is gone.
+pub async fn inspect_service(engine: &Engine, id: &str) -> Result<Option<ServiceNow>, EngineError> {
     let docker = engine.docker();
     match docker
         .list_services(Some(ListServicesOptions {
@@ -269,13 +283,23 @@ pub async fn inspect_service(
             };
             let version = s.version.as_ref().and_then(|v| v.index).unwrap_or(0);
             let spec = s.spec.clone().unwrap_or_default();
-            let mut seen = observed_service(s, &BTreeMap::new(), &BTreeMap::new());
+            let updating = s
+                .update_status
+                .as_ref()
+                .and_then(|u| u.state.as_ref())
+                .is_some_and(|state| state.to_string() == "updating");
+            let mut seen = observed_service(s);
             if seen.running < seen.desired
                 && let Some(p) = task_problem(engine, id).await?
             {
                 seen.problem = Some(p);
             }
-            Ok(Some((version, spec, seen)))
+            Ok(Some(ServiceNow {
+                version,
+                spec,
+                seen,
+                updating,
+            }))
         }
         Err(e) => Err(engine.error(&format!("inspect service {id}"), e)),
     }
