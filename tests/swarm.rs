@@ -134,59 +134,57 @@ fn node_state() -> String {
 
 impl SwarmMode {
     pub fn enter() -> SwarmMode {
-        // A test that panicked while holding the mutex poisons it; the
-        // counts are updated before anything can panic, so carry on.
+        // A test that panicked while holding the mutex poisons it. Nothing
+        // below panics with the state half-changed (the file lock is stored
+        // only once swarm mode is there, and dropped, so released, on every
+        // panic before), so carry on.
         let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
         if shared.users == 0 {
             let path = lock_path();
-            let file = std::fs::File::create(&path)
+            let lock = std::fs::File::create(&path)
                 .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-            file.lock()
+            lock.lock()
                 .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
-            shared.lock = Some(file);
-            shared.initialised = false;
-            match node_state().as_str() {
+            let (initialised, gwbridge_before) = match node_state().as_str() {
                 "inactive" => {
-                    shared.gwbridge_before =
+                    let gwbridge_before =
                         try_docker(&["network", "inspect", "docker_gwbridge"]).is_ok();
                     // the marker first: a run killed right after init still says so
                     let _ = std::fs::write(marker_path(), std::process::id().to_string());
                     let init = init_args();
                     if let Err(e) = try_docker(&init) {
                         let _ = std::fs::remove_file(marker_path());
-                        shared.lock = None;
                         panic!("`docker {}` failed: {e}", init.join(" "));
                     }
-                    shared.initialised = true;
+                    (true, gwbridge_before)
                 }
                 "active" => {
-                    // with the lock free, a marker is a killed run's swarm
+                    let manager = docker(&["info", "--format", "{{.Swarm.ControlAvailable}}"]);
+                    assert_eq!(
+                        manager, "true",
+                        "the engine is in a swarm but not a manager: the swarm tests need a \
+                         manager (or an engine not in swarm mode, which they put in it)"
+                    );
+                    // with the lock ours, a marker is a killed run's swarm
                     if marker_path().exists() {
                         eprintln!(
                             "swarm tests: the engine is still in the swarm mode a killed test run \
                              initialised ({}); leaving it when done",
                             marker_path().display()
                         );
-                        shared.initialised = true;
-                        shared.gwbridge_before = false;
-                    }
-                    let manager = docker(&["info", "--format", "{{.Swarm.ControlAvailable}}"]);
-                    if manager != "true" {
-                        shared.lock = None;
-                        panic!(
-                            "the engine is in a swarm but not a manager: the swarm tests need a \
-                             manager (or an engine not in swarm mode, which they put in it)"
-                        );
+                        (true, false)
+                    } else {
+                        (false, true)
                     }
                 }
-                other => {
-                    shared.lock = None;
-                    panic!(
-                        "the engine's swarm state is `{other}` (docker info .Swarm.LocalNodeState); \
-                         the swarm tests need `inactive` (they initialise it) or `active`"
-                    )
-                }
-            }
+                other => panic!(
+                    "the engine's swarm state is `{other}` (docker info .Swarm.LocalNodeState); \
+                     the swarm tests need `inactive` (they initialise it) or `active`"
+                ),
+            };
+            shared.lock = Some(lock);
+            shared.initialised = initialised;
+            shared.gwbridge_before = gwbridge_before;
         }
         shared.users += 1;
         SwarmMode(())
