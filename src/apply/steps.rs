@@ -143,14 +143,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
             }
         }
         teardown_of.insert(c.address.clone(), out.len());
-        out.push(Step {
-            address: c.address.clone(),
-            kind: StepKind::Teardown {
-                id: c.id.clone(),
-                name: c.name.clone(),
-            },
-            after,
-        });
+        out.push(teardown(c, after));
     }
 
     // builds and updates, in creation order (the address order is kinds first)
@@ -235,14 +228,7 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
             )
             .collect();
         after.sort_unstable();
-        out.push(Step {
-            address: c.address.clone(),
-            kind: StepKind::Teardown {
-                id: c.id.clone(),
-                name: c.name.clone(),
-            },
-            after,
-        });
+        out.push(teardown(c, after));
     }
     // a container starts after the containers it depends on are running, and
     // is created after those whose namespaces it joins (a second pass: the
@@ -270,6 +256,18 @@ pub fn steps(plan: &Plan, desired: &Desired) -> Vec<Step> {
         }
     }
     out
+}
+
+/// The step that removes what `c` names (its ID, else its name).
+fn teardown(c: &Change, after: Vec<usize>) -> Step {
+    Step {
+        address: c.address.clone(),
+        kind: StepKind::Teardown {
+            id: c.id.clone(),
+            name: c.name.clone(),
+        },
+        after,
+    }
 }
 
 /// Where a rolled container (a replacement with a gate: the service has

@@ -125,3 +125,24 @@ pub enum Watched {
     /// `problem` was seen; `back` containers run their old version again.
     RolledBack { problem: String, back: usize },
 }
+
+/// The engine names of the `kind` resources the files ask for and the
+/// state records, sorted, once each: what an observation looks up by name.
+fn looked_up(desired: &Desired, state: &State, kind: crate::resource::Kind) -> Vec<String> {
+    let mut names: Vec<String> = desired
+        .resources
+        .values()
+        .filter(|r| r.address.kind == kind)
+        .map(|r| r.engine_name.clone())
+        .chain(
+            state
+                .resources
+                .iter()
+                .filter(|(a, _)| a.kind == kind)
+                .map(|(_, r)| r.name.clone()),
+        )
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}

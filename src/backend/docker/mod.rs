@@ -67,16 +67,7 @@ impl Backend for Docker {
                 .map(|r| r.engine_name.clone())
                 .collect()
         };
-        let mut containers = names(Kind::Container);
-        containers.extend(
-            state
-                .resources
-                .iter()
-                .filter(|(a, _)| a.kind == Kind::Container)
-                .map(|(_, r)| r.name.clone()),
-        );
-        containers.sort();
-        containers.dedup();
+        let containers = super::looked_up(desired, state, Kind::Container);
         let (networks, volumes, images) = (
             names(Kind::Network),
             names(Kind::Volume),

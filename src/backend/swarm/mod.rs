@@ -58,24 +58,7 @@ fn not_a_manager(engine: &crate::engine::Engine) -> EngineError {
 impl Backend for Swarm {
     fn observe(&mut self, desired: &Desired, state: &State) -> Result<Observed, EngineError> {
         let engine = self.docker.engine()?;
-        let names = |kind: Kind| -> Vec<String> {
-            let mut v: Vec<String> = desired
-                .resources
-                .values()
-                .filter(|r| r.address.kind == kind)
-                .map(|r| r.engine_name.clone())
-                .chain(
-                    state
-                        .resources
-                        .iter()
-                        .filter(|(a, _)| a.kind == kind)
-                        .map(|(_, r)| r.name.clone()),
-                )
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
+        let names = |kind: Kind| super::looked_up(desired, state, kind);
         let (networks, volumes, images) = (
             names(Kind::Network),
             names(Kind::Volume),
