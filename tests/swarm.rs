@@ -1,10 +1,10 @@
 //! Docker Swarm as berth's second backend (issue 16), on the real engine: the
 //! seed example as a stack (apply, the counter answers, `docker stack
 //! services` lists it, scaling, a new published port updated in place, a
-//! service scaled by hand is drift and repaired, a changed secret file moves
-//! the service to a new secret, destroy leaves nothing), a saved plan refused
-//! once the service changed behind it, and the import of a stack made by
-//! `docker stack deploy`.
+//! service scaled by hand and a task that died are drift and repaired, a
+//! changed secret file moves the service to a new secret, destroy leaves
+//! nothing), a saved plan refused once the service changed behind it, and
+//! the import of a stack made by `docker stack deploy`.
 //!
 //! # What these tests do to the engine
 //!
@@ -1124,6 +1124,46 @@ fn a_changed_secret_file_moves_the_service_to_a_new_secret() {
         file_in_task(&web, "/run/secrets/token").contains("second-token-value"),
         "web's task reads the new content"
     );
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn a_task_that_died_and_stays_down_is_drift_and_apply_runs_it_again() {
+    let _swarm = SwarmMode::enter();
+    let _slot = engine_slot();
+    demo_image();
+    let stack = SwarmStack::example(
+        "swarm-dead",
+        // no restart by Swarm: a task that dies stays down
+        "services:\n  app:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n    \
+         deploy:\n      restart_policy:\n        condition: none\n",
+    );
+    let app = stack.service("app");
+    stack.apply().code(0);
+    assert_eq!(running_tasks(&app), 1);
+
+    let container = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={app}"),
+    ]);
+    docker(&["kill", &container]);
+    wait_running(&app, 0);
+    let plan = stack.plan_json(2);
+    let (actions, reasons) = changes(&plan);
+    assert_eq!(actions, ["service.app update"], "{reasons:#?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("drift")),
+        "no drift reason: {reasons:#?}"
+    );
+
+    stack.apply().code(0);
+    assert_eq!(running_tasks(&app), 1, "apply runs the task again");
     stack
         .berth()
         .args(["plan", "--detailed-exitcode"])
