@@ -3,8 +3,9 @@
 //! services` lists it, scaling, a new published port updated in place, a
 //! service scaled by hand and a task that died are drift and repaired, a
 //! changed secret file moves the service to a new secret, destroy leaves
-//! nothing), a saved plan refused once the service changed behind it, and
-//! the import of a stack made by `docker stack deploy`.
+//! nothing), an update Swarm rolls back, a saved plan refused once the
+//! service changed behind it, and the import of a stack made by `docker
+//! stack deploy`.
 //!
 //! # What these tests do to the engine
 //!
@@ -1169,6 +1170,56 @@ fn a_task_that_died_and_stays_down_is_drift_and_apply_runs_it_again() {
         .args(["plan", "--detailed-exitcode"])
         .run()
         .code(0);
+}
+
+#[test]
+fn an_update_swarm_rolls_back_fails_the_apply_and_the_old_version_keeps_running() {
+    let _swarm = SwarmMode::enter();
+    let _slot = engine_slot();
+    demo_image();
+    let stack = SwarmStack::example(
+        "swarm-rollback",
+        "services:\n  app:\n    image: berth-test-demo:latest\n    command: [\"sleep\"]\n    \
+         deploy:\n      update_config:\n        failure_action: rollback\n        monitor: 2s\n",
+    );
+    let app = stack.service("app");
+    stack.apply().code(0);
+
+    // the new version's task exits at once: Swarm's rolling update fails and rolls back
+    stack.edit("[\"sleep\"]", "[\"exit\", \"3\"]");
+    let run = stack.apply().code(1);
+    assert!(
+        run.stderr().contains("service.app"),
+        "the failure names the service:\n{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().to_lowercase().contains("roll"),
+        "the failure says Swarm rolled the update back:\n{}",
+        run.stderr()
+    );
+    // apply follows Swarm's rollback through: when it returns, the rollback
+    // is done and the old version runs (no waiting here)
+    let service = inspect_service(&app);
+    assert_eq!(
+        service["UpdateStatus"]["State"],
+        "rollback_completed",
+        "apply returned before Swarm's rollback completed: {}\n{}",
+        service["UpdateStatus"],
+        run.stderr()
+    );
+    assert_eq!(
+        service["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"],
+        serde_json::json!(["sleep"]),
+        "the service is back at the old version"
+    );
+    assert_eq!(running_tasks(&app), 1, "the old version runs");
+    // the file still asks for the new version: it is still to do
+    stack
+        .berth()
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2);
 }
 
 #[test]
