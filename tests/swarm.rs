@@ -1,11 +1,11 @@
 //! Docker Swarm as berth's second backend (issue 16), on the real engine: the
 //! seed example as a stack (apply, the counter answers, `docker stack
 //! services` lists it, scaling, a new published port updated in place, a
-//! service scaled by hand and a task that died are drift and repaired, a
-//! changed secret file moves the service to a new secret, destroy leaves
-//! nothing), an update Swarm rolls back, a saved plan refused once the
-//! service changed behind it, and the import of a stack made by `docker
-//! stack deploy`.
+//! rebuilt image under the same tag deployed, a service scaled by hand and
+//! a task that died are drift and repaired, a changed secret file moves the
+//! service to a new secret, destroy leaves nothing), an update Swarm rolls
+//! back, a saved plan refused once the service changed behind it, and the
+//! import of a stack made by `docker stack deploy`.
 //!
 //! # What these tests do to the engine
 //!
@@ -1006,6 +1006,72 @@ fn a_new_published_port_updates_the_service_in_place() {
         .args(["plan", "--detailed-exitcode"])
         .run()
         .code(0);
+}
+
+#[test]
+fn a_rebuilt_image_under_the_same_tag_updates_the_service() {
+    // moby#31518: `docker stack deploy` does not update a service whose
+    // image was rebuilt under the same tag; berth deploys the image's ID
+    let _swarm = SwarmMode::enter();
+    let _slot = engine_slot();
+    let stack = SwarmStack::example("swarm-rebuild", &seed_unpublished());
+    std::fs::write(stack.dir.path().join("token.txt"), "token\n").unwrap();
+    let web = stack.service("web");
+    stack.apply().code(0);
+    let image_of = |service: &str| {
+        inspect_service(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let before = image_of(&web);
+    let tagged = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        &format!("{}-web:latest", stack.project),
+    ]);
+    assert!(
+        before.contains(&tagged),
+        "the service runs the built image by its ID ({tagged}): {before}"
+    );
+
+    // the same tag, a new image: web answers with a version
+    let dockerfile = stack.dir.path().join("Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    std::fs::write(&dockerfile, format!("{text}ENV VERSION=2\n")).unwrap();
+    let plan = stack.plan_json(2);
+    let (actions, reasons) = changes(&plan);
+    assert!(
+        actions.iter().any(|a| a.starts_with("image.web "))
+            && actions.contains(&"service.web update".to_string())
+            && !actions.iter().any(|a| a.starts_with("service.redis")),
+        "the image and web, not redis: {actions:?}\n{reasons:#?}"
+    );
+    stack.apply().code(0);
+    let after = image_of(&web);
+    assert_ne!(after, before, "web moved to the rebuilt image");
+    let rebuilt = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        &format!("{}-web:latest", stack.project),
+    ]);
+    assert!(after.contains(&rebuilt), "{after} is not {rebuilt}");
+    let answer = wait_for(
+        "web's task of the rebuilt image to answer",
+        CONVERGE,
+        || {
+            let addresses = task_addresses(&web);
+            let [address] = addresses.as_slice() else {
+                return Err(format!("task addresses: {addresses:?}"));
+            };
+            get(&format!("{address}:5000"))
+        },
+    );
+    assert!(answer.contains("(version 2)"), "{answer}");
 }
 
 #[test]
