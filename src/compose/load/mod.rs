@@ -157,6 +157,9 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
                 .with_hint("add a `services:` section with at least one service"),
         );
     }
+    // what parsing freed (the parser's event batches, merged-over values)
+    // goes back before the model is built beside the tree
+    crate::memory::release();
     timer.lap("read, parse, interpolate, merge");
     let name = match l.project_name(&root, &environment, &project_dir) {
         Ok(n) => n,
