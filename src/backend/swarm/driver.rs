@@ -304,6 +304,9 @@ impl SwarmDriver {
         let started = Instant::now();
         let doing = format!("wait for service `{}` to converge", r.engine_name);
         let mut pause = Duration::from_millis(200);
+        // why Swarm rolls back, seen while it does (its final message says
+        // only that it completed)
+        let mut why: Option<String> = None;
         loop {
             let Some(swarm::ServiceNow { seen, updating, .. }) =
                 swarm::inspect_service(&self.engine, id).await?
@@ -316,19 +319,27 @@ impl SwarmDriver {
                     .map(|p| format!(": {p}"))
                     .unwrap_or_default()
             };
-            if let Some(state) = &seen.update
-                && matches!(
-                    state.as_str(),
-                    "paused" | "rollback_completed" | "rollback_paused" | "rollback_started"
-                )
-            {
+            // a rollback under way is waited out: when apply returns, the
+            // old version runs again (or Swarm says why it does not)
+            let ended = match seen.update.as_deref() {
+                Some("rollback_completed") => Some("Swarm rolled the update back"),
+                Some("paused") => Some("Swarm paused the rolling update"),
+                Some("rollback_paused") => Some("Swarm paused rolling the update back"),
+                _ => None,
+            };
+            let rolling_back = seen.update.as_deref() == Some("rollback_started");
+            if (rolling_back || ended.is_some()) && why.is_none() {
+                why = swarm::task_problem(&self.engine, id)
+                    .await?
+                    .or_else(|| seen.problem.clone());
+            }
+            if let Some(what) = ended {
+                let why = why.map(|w| format!(": {w}")).unwrap_or_else(problem);
                 return Err(ops::failed(
                     doing,
                     format!(
-                        "Swarm's rolling update ended `{state}` ({} of {} tasks running){}",
-                        seen.running,
-                        seen.desired,
-                        problem()
+                        "{what} ({} of {} tasks running){why}",
+                        seen.running, seen.desired
                     ),
                 ));
             }
@@ -337,7 +348,7 @@ impl SwarmDriver {
                 .iter()
                 .filter(|(task, running)| *running && !before.contains(task))
                 .count() as u64;
-            if fresh >= seen.desired && !updating {
+            if fresh >= seen.desired && !updating && !rolling_back {
                 return Ok(());
             }
             if started.elapsed() > budget {

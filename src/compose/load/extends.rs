@@ -196,7 +196,7 @@ impl Extends<'_, '_> {
             }
         };
         let mut doc = docs.into_iter().next().unwrap_or_else(|| empty(span));
-        l.interpolate(&mut doc, self.vars, "");
+        l.interpolate(&mut doc, self.vars);
         let services = doc
             .get("services")
             .cloned()

@@ -161,6 +161,9 @@ pub fn load_from(host: &dyn Host, mut opts: LoadOptions) -> Result<Loaded, Diagn
     // `--backend` / `BERTH_BACKEND` win over the file's `x-berth.backend`
     let file_backend = l.file_backend(&root);
     let backend = l.opts.backend.or(file_backend).unwrap_or_default();
+    // what parsing freed (the parser's event batches, merged-over values)
+    // goes back before the model is built beside the tree
+    crate::memory::release();
     timer.lap("read, parse, interpolate, merge");
     let name = match l.project_name(&root, &environment, &project_dir) {
         Ok(n) => n,

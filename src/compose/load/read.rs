@@ -113,7 +113,7 @@ impl Loader<'_> {
                 );
                 continue;
             }
-            self.interpolate(&mut doc, vars, "");
+            self.interpolate(&mut doc, vars);
             if doc.get("version").is_some() {
                 self.warnings.push(format!(
                     "{}: the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion",

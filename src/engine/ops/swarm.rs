@@ -197,7 +197,7 @@ fn observed_service(s: Service) -> ObservedService {
 
 /// The error of the newest task of service `id` that failed or was
 /// rejected, if any.
-async fn task_problem(engine: &Engine, id: &str) -> Result<Option<String>, EngineError> {
+pub async fn task_problem(engine: &Engine, id: &str) -> Result<Option<String>, EngineError> {
     let tasks = engine
         .docker()
         .list_tasks(Some(ListTasksOptions {

@@ -96,12 +96,16 @@ pub(super) fn container_resource(
     }
     let name = container_name(&p.name, s, n);
     let mut depends_on = vec![image.address.clone()];
-    let mut uses = BTreeMap::new();
-    uses.insert(image.address.to_string(), image.spec_hash.clone());
+    // written straight into the spec's JSON map (no typed copy to convert)
+    let mut uses = serde_json::Map::new();
+    uses.insert(
+        image.address.to_string(),
+        Value::String(image.spec_hash.clone()),
+    );
     for net in s.networks.keys() {
         let a = Address::network(net);
         if let Some(r) = so_far.resources.get(&a) {
-            uses.insert(a.to_string(), r.spec_hash.clone());
+            uses.insert(a.to_string(), Value::String(r.spec_hash.clone()));
             depends_on.push(a);
         }
     }
@@ -109,7 +113,7 @@ pub(super) fn container_resource(
         let Some(src) = &m.source else { continue };
         let a = Address::volume(src);
         if let Some(r) = so_far.resources.get(&a) {
-            uses.insert(a.to_string(), r.spec_hash.clone());
+            uses.insert(a.to_string(), Value::String(r.spec_hash.clone()));
             depends_on.push(a);
         }
     }
@@ -122,10 +126,7 @@ pub(super) fn container_resource(
             serde_json::to_value(files).expect("strings serialise"),
         );
     }
-    spec.insert(
-        "uses".into(),
-        serde_json::to_value(&uses).expect("strings serialise"),
-    );
+    spec.insert("uses".into(), Value::Object(uses));
     // containers of the services it depends on come first (all their replicas)
     let mut restart_with = Vec::new();
     for (dep, d) in &s.depends_on {

@@ -180,8 +180,10 @@ pub const DEPENDENCIES_KEY: &str = "uses";
 pub fn canonical(v: Value) -> Value {
     // serde_json's map (without its `preserve_order` feature) is a BTreeMap, so
     // keys are already sorted and rebuilding every map would be a pure copy;
-    // the check keeps specs canonical should the map type ever change
-    if is_canonical(&v) {
+    // walking every spec to check was ~1.4% of a 5,000-service plan's
+    // instructions, so the map type is checked once instead (and every map
+    // walked should it ever keep insertion order)
+    if maps_are_sorted() || is_canonical(&v) {
         return v;
     }
     match v {
@@ -198,6 +200,18 @@ pub fn canonical(v: Value) -> Value {
         Value::Array(a) => Value::Array(a.into_iter().map(canonical).collect()),
         other => other,
     }
+}
+
+/// Whether serde_json's maps keep their keys sorted whatever the insertion
+/// order (its default BTreeMap): then every JSON value is canonical as built.
+fn maps_are_sorted() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut m = serde_json::Map::new();
+        m.insert("b".into(), Value::Null);
+        m.insert("a".into(), Value::Null);
+        m.keys().is_sorted()
+    })
 }
 
 /// Whether every object in `v` has its keys in order.

@@ -52,7 +52,7 @@ pub fn resolve_taking_services(
             .map(|s| one_service(p, opts, &selected, shared, &s))
             .collect::<Vec<_>>()
     });
-    add_in_order(&mut out, per_part.into_iter().flatten().collect())?;
+    add_in_order(&mut out, crate::par::concat(per_part))?;
     Ok(out)
 }
 
