@@ -1278,7 +1278,12 @@ fn an_update_swarm_rolls_back_fails_the_apply_and_the_old_version_keeps_running(
         serde_json::json!(["sleep"]),
         "the service is back at the old version"
     );
-    assert_eq!(running_tasks(&app), 1, "the old version runs");
+    assert_eq!(
+        running_tasks(&app),
+        1,
+        "the old version runs when apply returns:\n{}",
+        try_docker(&["service", "ps", &app, "--no-trunc"]).unwrap_or_else(|e| e)
+    );
     // the file still asks for the new version: it is still to do
     stack
         .berth()
