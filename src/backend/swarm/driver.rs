@@ -322,12 +322,21 @@ impl SwarmDriver {
             // a rollback under way is waited out: when apply returns, the
             // old version runs again (or Swarm says why it does not)
             let ended = match seen.update.as_deref() {
-                Some("rollback_completed") => Some("Swarm rolled the update back"),
+                // said once the old version's tasks are scheduled: wait
+                // until they run
+                Some("rollback_completed")
+                    if seen.running >= seen.desired || started.elapsed() > budget =>
+                {
+                    Some("Swarm rolled the update back")
+                }
                 Some("paused") => Some("Swarm paused the rolling update"),
                 Some("rollback_paused") => Some("Swarm paused rolling the update back"),
                 _ => None,
             };
-            let rolling_back = seen.update.as_deref() == Some("rollback_started");
+            let rolling_back = matches!(
+                seen.update.as_deref(),
+                Some("rollback_started" | "rollback_completed")
+            );
             if (rolling_back || ended.is_some()) && why.is_none() {
                 why = swarm::task_problem(&self.engine, id)
                     .await?
