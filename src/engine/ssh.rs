@@ -161,6 +161,21 @@ impl Stderr {
         let lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
         lines.last().cloned()
     }
+
+    /// The last line, once ssh has stopped writing for a moment (it often
+    /// writes two: what it checked, then why it gave up).
+    async fn settled(&self) -> Option<String> {
+        let mut seen = None;
+        for _ in 0..20 {
+            let now = self.last();
+            if now.is_some() && now == seen {
+                break;
+            }
+            seen = now;
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        seen
+    }
 }
 
 /// How many ssh connections a command keeps open at most. Each costs an ssh
@@ -418,13 +433,7 @@ async fn with_ssh_cause(
     stderr: &Stderr,
 ) -> bollard::errors::Error {
     // ssh writes its complaint and exits; the reader may be a moment behind
-    for _ in 0..20 {
-        if stderr.last().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    match stderr.last() {
+    match stderr.settled().await {
         Some(line) => bollard::errors::Error::IOError {
             err: io::Error::new(
                 io::ErrorKind::ConnectionAborted,
