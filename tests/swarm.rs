@@ -441,6 +441,15 @@ impl SwarmStack {
         self.berth().args(["apply", "--auto-approve"]).run()
     }
 
+    /// `plan --detailed-exitcode` exits 0 and says "No changes.".
+    fn plans_nothing(&self) {
+        self.berth()
+            .args(["plan", "--detailed-exitcode"])
+            .run()
+            .code(0)
+            .stdout_has("No changes.");
+    }
+
     /// `plan --detailed-exitcode --format json`, which must exit `code`.
     fn plan_json(&self, code: i32) -> Value {
         let run = self
@@ -932,11 +941,7 @@ fn scaling_web_to_three_is_planned_by_name_and_every_replica_answers() {
         counts.windows(2).all(|w| w[1] == w[0] + 1),
         "the replicas share redis's count: {counts:?}"
     );
-    stack
-        .berth()
-        .args(["plan", "--detailed-exitcode"])
-        .run()
-        .code(0);
+    stack.plans_nothing();
 }
 
 #[test]
@@ -1000,11 +1005,7 @@ fn a_new_published_port_updates_the_service_in_place() {
             "5000 answers after the port moved to 5001"
         );
     }
-    stack
-        .berth()
-        .args(["plan", "--detailed-exitcode"])
-        .run()
-        .code(0);
+    stack.plans_nothing();
 }
 
 #[test]
@@ -1190,11 +1191,7 @@ fn a_changed_secret_file_moves_the_service_to_a_new_secret() {
         file_in_task(&web, "/run/secrets/token").contains("second-token-value"),
         "web's task reads the new content"
     );
-    stack
-        .berth()
-        .args(["plan", "--detailed-exitcode"])
-        .run()
-        .code(0);
+    stack.plans_nothing();
 }
 
 #[test]
@@ -1230,11 +1227,7 @@ fn a_task_that_died_and_stays_down_is_drift_and_apply_runs_it_again() {
 
     stack.apply().code(0);
     assert_eq!(running_tasks(&app), 1, "apply runs the task again");
-    stack
-        .berth()
-        .args(["plan", "--detailed-exitcode"])
-        .run()
-        .code(0);
+    stack.plans_nothing();
 }
 
 #[test]
@@ -1342,11 +1335,7 @@ fn a_saved_plan_is_refused_when_the_service_changed_since_and_the_change_survive
     let spec = &inspect_service(&web)["Spec"];
     let env = spec["TaskTemplate"]["ContainerSpec"]["Env"].to_string();
     assert!(env.contains("MODE=planned"), "{env}");
-    stack
-        .berth()
-        .args(["plan", "--detailed-exitcode"])
-        .run()
-        .code(0);
+    stack.plans_nothing();
 }
 
 // ---------------------------------------------------------------- import
