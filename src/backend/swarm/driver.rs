@@ -313,12 +313,6 @@ impl SwarmDriver {
             else {
                 return Err(ops::failed(doing, "it was removed while starting"));
             };
-            let problem = || {
-                seen.problem
-                    .as_ref()
-                    .map(|p| format!(": {p}"))
-                    .unwrap_or_default()
-            };
             // a rollback under way is waited out: when apply returns, the
             // old version runs again (or Swarm says why it does not)
             let ended = match seen.update.as_deref() {
@@ -338,17 +332,16 @@ impl SwarmDriver {
                 Some("rollback_started" | "rollback_completed")
             );
             if (rolling_back || ended.is_some()) && why.is_none() {
-                why = swarm::task_problem(&self.engine, id)
-                    .await?
-                    .or_else(|| seen.problem.clone());
+                why = self.why(id, &seen).await?;
             }
             if let Some(what) = ended {
-                let why = why.map(|w| format!(": {w}")).unwrap_or_else(problem);
                 return Err(ops::failed(
                     doing,
                     format!(
-                        "{what} ({} of {} tasks running){why}",
-                        seen.running, seen.desired
+                        "{what} ({} of {} tasks running){}",
+                        seen.running,
+                        seen.desired,
+                        because(&why)
                     ),
                 ));
             }
@@ -361,19 +354,32 @@ impl SwarmDriver {
                 return Ok(());
             }
             if started.elapsed() > budget {
+                let why = self.why(id, &seen).await?;
                 return Err(ops::failed(
                     doing,
                     format!(
                         "not converged after {} s: {fresh} of {} tasks running the new spec{}",
                         budget.as_secs(),
                         seen.desired,
-                        problem()
+                        because(&why)
                     ),
                 ));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(500));
         }
+    }
+
+    /// Why service `id` does not run as wanted: the newest failed task's
+    /// error, else what the engine said of its update.
+    async fn why(
+        &self,
+        id: &str,
+        seen: &crate::observed::ObservedService,
+    ) -> Result<Option<String>, EngineError> {
+        Ok(swarm::task_problem(&self.engine, id)
+            .await?
+            .or_else(|| seen.problem.clone()))
     }
 
     async fn teardown(
@@ -434,6 +440,11 @@ impl Driver for SwarmDriver {
             )),
         }
     }
+}
+
+/// `: <why>`, or nothing.
+fn because(why: &Option<String>) -> String {
+    why.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
 }
 
 /// How long Swarm's own rolling update of `r` may take: per batch of

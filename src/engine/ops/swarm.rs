@@ -261,7 +261,8 @@ pub struct ServiceNow {
     /// The version index an update must name.
     pub version: u64,
     pub spec: ServiceSpec,
-    /// Its tasks' state (running, desired, problem, an update that failed).
+    /// Its tasks' state (running, desired, an update that failed and the
+    /// engine's message about it; not the tasks' error).
     pub seen: ObservedService,
     /// Swarm's rolling update is under way.
     pub updating: bool,
@@ -288,12 +289,9 @@ pub async fn inspect_service(engine: &Engine, id: &str) -> Result<Option<Service
                 .as_ref()
                 .and_then(|u| u.state.as_ref())
                 .is_some_and(|state| state.to_string() == "updating");
-            let mut seen = observed_service(s);
-            if seen.running < seen.desired
-                && let Some(p) = task_problem(engine, id).await?
-            {
-                seen.problem = Some(p);
-            }
+            // the tasks' error is asked only when someone reports it
+            // ([`task_problem`]): a wait polls this
+            let seen = observed_service(s);
             Ok(Some(ServiceNow {
                 version,
                 spec,

@@ -226,6 +226,17 @@ fn new_change(
     }
 }
 
+/// An object on the engine under its name, ours, that the state does not
+/// record (a crash before the state was saved; a local image): recorded as
+/// it is.
+fn adopted(r: &Resource, id: &str) -> Change {
+    let reasons = vec![Reason::Adopted {
+        id: id.to_string(),
+        matches: true,
+    }];
+    new_change(r, None, Action::Update, reasons, Some(id.to_string()))
+}
+
 /// A resource the state does not record and the engine does not hold.
 fn created(r: &Resource) -> Change {
     new_change(r, None, Action::Create, vec![Reason::New], None)

@@ -5,7 +5,7 @@
 //! Separate from containers: these are immutable or pulled objects with a
 //! handful of rules, and containers depend on the actions decided here.
 
-use super::{Differ, config_reasons, created, new_change};
+use super::{Differ, adopted, config_reasons, created, new_change};
 use crate::plan::reason::{Drift, Reason};
 use crate::plan::{Action, Change};
 use crate::resource::{Kind, Resource};
@@ -124,14 +124,4 @@ impl Differ<'_> {
             current.or_else(|| Some(st.id.clone())),
         )
     }
-}
-
-/// An object on the engine under its name that the state does not record
-/// (ours, or a local image): recorded as it is.
-fn adopted(r: &Resource, id: &str) -> Change {
-    let reasons = vec![Reason::Adopted {
-        id: id.to_string(),
-        matches: true,
-    }];
-    new_change(r, None, Action::Update, reasons, Some(id.to_string()))
 }

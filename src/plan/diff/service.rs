@@ -14,7 +14,7 @@
 
 use serde_json::Value;
 
-use super::{Differ, config_reasons, created, new_change};
+use super::{Differ, adopted, config_reasons, created, new_change};
 use crate::observed::ObservedService;
 use crate::plan::reason::{Drift, Reason};
 use crate::plan::sensitive::mask_env_list;
@@ -268,16 +268,6 @@ fn walk(path: &str, applied: &Value, observed: &Value, out: &mut Vec<(String, Va
         (a, o) if a == o => {}
         (a, o) => out.push((path.to_string(), a.clone(), o.clone())),
     }
-}
-
-/// A config, secret or service found under its name with the stack's label
-/// that the state does not record: recorded as it is.
-fn adopted(r: &Resource, id: &str) -> Change {
-    let reasons = vec![Reason::Adopted {
-        id: id.to_string(),
-        matches: true,
-    }];
-    new_change(r, None, Action::Update, reasons, Some(id.to_string()))
 }
 
 /// The address of a stack's service from its engine name (`<stack>_<service>`).

@@ -91,15 +91,16 @@ pub fn resolve_swarm(p: &Project, opts: &ResolveOptions) -> Result<Desired, Reso
             secrets: &secrets,
         };
         let service = convert::service_spec(s, &image.engine_name, &names)?;
+        // `<project>_<service>`, as the converter names it
+        let engine_name = service.name.clone().unwrap_or_default();
         let spec = ServiceSpec {
-            engine_name: format!("{}_{}", p.name, s.name),
             service,
             image: image.engine_name.clone(),
             uses,
         };
         let r = resource(
             Address::swarm(Kind::Service, name),
-            spec.engine_name.clone(),
+            engine_name,
             Spec::Service(Arc::new(spec)),
             depends_on,
             false,

@@ -23,8 +23,6 @@ pub const IMAGE: &str = "com.docker.stack.image";
 /// A Swarm service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceSpec {
-    /// The service's name on the engine: `<project>_<service>`.
-    pub engine_name: String,
     /// The engine's service spec as berth sends it, less what only apply
     /// knows: the image is the reference (apply pins the image ID it
     /// built or found), and config and secret references carry their
