@@ -360,18 +360,8 @@ impl Drop for StackCleanup {
                 }
             }
         }
-        let repository = berth::state::keep_repository(project);
-        let kept = try_docker(&[
-            "image",
-            "ls",
-            &repository,
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-        ])
-        .unwrap_or_default();
-        for reference in kept.lines().chain(self.images.iter().map(String::as_str)) {
-            let _ = try_docker(&["rmi", "-f", reference]);
-        }
+        // an image a test never built is no error here
+        let _ = crate::common::engine::remove_images(project, &self.images);
     }
 }
 

@@ -220,23 +220,29 @@ impl Drop for Cleanup {
                 eprintln!("cleanup of `{}`: {e}", self.project);
             }
         }
-        // the references apply keeps the deploys' images under (an image
-        // goes with its last reference, once its containers are gone)
-        let repository = berth::state::keep_repository(&self.project);
-        let kept = try_docker(&[
-            "image",
-            "ls",
-            &repository,
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-        ])
-        .unwrap_or_default();
-        for reference in kept.lines().chain(self.images.iter().map(String::as_str)) {
-            if let Err(e) = try_docker(&["rmi", "-f", reference]) {
-                eprintln!("cleanup of `{}`: {e}", self.project);
-            }
+        for e in remove_images(&self.project, &self.images) {
+            eprintln!("cleanup of `{}`: {e}", self.project);
         }
     }
+}
+
+/// Remove `images` and the references apply keeps `project`'s deploys'
+/// images under (an image goes with its last reference, once its
+/// containers are gone); the errors, one line each.
+pub fn remove_images(project: &str, images: &[String]) -> Vec<String> {
+    let repository = berth::state::keep_repository(project);
+    let kept = try_docker(&[
+        "image",
+        "ls",
+        &repository,
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+    ])
+    .unwrap_or_default();
+    kept.lines()
+        .chain(images.iter().map(String::as_str))
+        .filter_map(|reference| try_docker(&["rmi", "-f", reference]).err())
+        .collect()
 }
 
 /// Wait for one of this process's [`ENGINE_SLOTS`] engine slots; the slot is
