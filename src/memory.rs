@@ -1,9 +1,12 @@
 //! Giving freed memory back to the OS between the phases of a large plan.
 //!
-//! The allocator keeps freed pages for reuse (mimalloc: for a second, longer
-//! than a plan runs), but the tree and the model a plan frees are of other
-//! sizes than the specs it builds next, so little of them is reused and the
-//! peak RSS became their sum. The binary registers how to release memory
+//! The allocator keeps freed pages for reuse (the binary sets mimalloc's
+//! purge delay above what a plan takes): a page given back at once is
+//! faulted in and zeroed again when reused, which was a quarter of a
+//! 5,000-service plan's time. But the tree and the model a plan frees are of
+//! other sizes than what it builds next, and built on other threads, so
+//! little of them is reused and the peak RSS became their sum: plan releases
+//! them when it is done with them. The binary registers how to release memory
 //! (the allocator is its choice); the library says when.
 
 use std::sync::OnceLock;
@@ -19,26 +22,5 @@ pub fn on_release(release: fn()) {
 pub fn release() {
     if let Some(release) = RELEASE.get() {
         release();
-    }
-}
-
-static AT_ONCE: OnceLock<fn(bool)> = OnceLock::new();
-
-/// Register how to switch between giving freed memory back at once and
-/// keeping it for reuse until [`release`] (once; later calls are ignored).
-pub fn on_return_at_once(set: fn(bool)) {
-    let _ = AT_ONCE.set(set);
-}
-
-/// While `at_once`, memory freed goes back to the OS as soon as the allocator
-/// has a whole free page of it; otherwise freed pages are kept for reuse until
-/// [`release`]. A phase that frees one large structure while it builds
-/// another (plan's resolve: the model goes as the specs come) wants the
-/// first; a phase that allocates and frees temporaries wants the second, or
-/// every page it reuses is faulted in and zeroed again. Switching to
-/// `at_once` gives back what was kept so far.
-pub fn return_at_once(at_once: bool) {
-    if let Some(set) = AT_ONCE.get() {
-        set(at_once);
     }
 }

@@ -1057,7 +1057,7 @@ fn disturb(engine: &mut ModelEngine, state: &mut State, other: &Desired, p: &Pok
             if let Some(a) = pick(&addresses, i) {
                 let r = &other.resources[a];
                 let st = state.resources.get_mut(a).unwrap();
-                st.spec = (*r.spec).clone();
+                st.spec = (**r.spec.value()).clone();
                 st.spec_hash = r.spec_hash.clone();
                 if a.kind == Kind::Container {
                     // a container is recorded with the spec it was created

@@ -214,7 +214,7 @@ fn record(r: &Resource, found: Found) -> (String, Value) {
                     let seen = with_updatable(desired, &c.updatable);
                     canonical(serde_json::to_value(&seen).expect("typed specs serialise"))
                 }
-                None => (*r.spec).clone(),
+                None => (**r.spec.value()).clone(),
             };
             (c.id, spec)
         }

@@ -228,11 +228,6 @@ pub fn plan_with(request: PlanRequest<'_>, rewrite: Option<Rewrite<'_>>) -> Resu
     } else {
         load_applicable(source, &options.targets)?
     };
-    // loading kept freed memory for reuse; from here on it goes back at
-    // once (resolve frees the services as it builds their specs: keeping
-    // what they free until released saved ~2 ms and raised peak RSS by
-    // 7-12 MB at 5,000 services)
-    crate::memory::return_at_once(true);
     let path = state_path(source, &loaded);
     if let Some(dir) = path.parent() {
         options.context_skip.push(crate::paths::clean(dir).into());

@@ -169,7 +169,7 @@ fn restore(
         let shown = path.join(".");
         let value = now
             .filter(|n| n.recorded().pointer(&pointer) == spec.pointer(&pointer))
-            .and_then(|n| n.spec.pointer(&pointer).cloned());
+            .and_then(|n| n.spec.value().pointer(&pointer).cloned());
         match (value, spec.pointer_mut(&pointer)) {
             (Some(v), Some(slot)) => *slot = v,
             _ => problems.push(format!(
@@ -188,7 +188,7 @@ fn restore(
         .collect();
     for (key, hash) in configs {
         let same = now
-            .and_then(|n| n.spec.get("files"))
+            .and_then(|n| n.spec.value().get("files"))
             .and_then(|f| f.get(&key))
             .is_some_and(|h| *h == hash);
         if !same {

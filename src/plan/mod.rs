@@ -23,8 +23,8 @@ pub use diff::{DiffInput, diff};
 pub use mode::Mode;
 pub use reason::{Drift, OrphanKind, Reason};
 
-use crate::resource::Address;
 use crate::resource::context::json_sha256;
+use crate::resource::{Address, SpecJson};
 
 /// Version of the internal plan form stored in saved plan files (the public
 /// JSON form has its own version, `render::json::FORMAT_VERSION`).
@@ -107,7 +107,7 @@ pub struct Change {
     pub before: Option<Arc<Value>>,
     /// The spec to apply, sensitive values masked (shared with the desired
     /// resource when nothing needed masking: large plans hold one copy).
-    pub after: Option<Arc<Value>>,
+    pub after: Option<SpecJson>,
     /// The hash of the full (unmasked) spec to apply. Never serialised: with
     /// the masked spec beside it, it would let a reader test guesses of a
     /// masked secret offline.

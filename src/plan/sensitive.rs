@@ -12,6 +12,8 @@
 
 use serde_json::Value;
 
+use crate::resource::SpecJson;
+
 pub const MASK: &str = "(sensitive)";
 
 pub use crate::resource::sensitive::is_sensitive_name;
@@ -27,11 +29,31 @@ pub fn is_sensitive_path(path: &str) -> bool {
     }
 }
 
-/// The spec with sensitive values masked, sharing it when nothing needs masking.
-pub fn mask_shared(spec: &std::sync::Arc<Value>) -> std::sync::Arc<Value> {
+/// The top-level keys of a spec that masking and [`security_flags`] read:
+/// a spec held as text is read only that far for them (see
+/// [`SpecJson::top_level`]).
+pub const READS: &[&str] = &[
+    // where sensitive values sit
+    "build",
+    "environment",
+    "files",
+    "service",
+    // what a security reviewer sees
+    "cap_add",
+    "ipc",
+    "network_mode",
+    "pid",
+    "ports",
+    "privileged",
+    "volumes",
+];
+
+/// The spec with sensitive values masked, sharing it when nothing needs
+/// masking; `view` holds at least its top-level [`READS`] keys.
+pub fn mask_shared(spec: &SpecJson, view: &Value) -> SpecJson {
     // most specs hold nothing sensitive: look before copying
-    if needs_mask(spec) {
-        std::sync::Arc::new(mask(spec))
+    if needs_mask(view) {
+        SpecJson::from(mask(spec.value()))
     } else {
         spec.clone()
     }
@@ -226,7 +248,6 @@ mod tests {
 
     #[test]
     fn a_spec_is_shared_exactly_when_masking_changes_nothing() {
-        use std::sync::Arc;
         for spec in [
             json!({"environment": {"MODE": "prod", "TOKEN": null}, "files": {"config.a": "x"}}),
             json!({"environment": {"DB_PASSWORD": MASK}, "files": {"secret.db": MASK}}),
@@ -235,10 +256,13 @@ mod tests {
             json!({"files": {"secret.db": "abc"}}),
             json!({"build": "not an object", "environment": ["A=1"]}),
         ] {
-            let spec = Arc::new(spec);
-            let shared = mask_shared(&spec);
-            assert_eq!(*shared, mask(&spec));
-            assert_eq!(Arc::ptr_eq(&shared, &spec), mask(&spec) == *spec, "{spec}");
+            // held as text, it is read only as far as masking looks
+            let text = SpecJson::from_text(crate::resource::canonical::text(&spec, &[]));
+            for held in [SpecJson::from(spec.clone()), text] {
+                let shared = mask_shared(&held, &held.top_level(READS));
+                assert_eq!(shared, mask(&spec));
+                assert_eq!(shared.ptr_eq(&held), mask(&spec) == spec, "{spec}");
+            }
         }
     }
 

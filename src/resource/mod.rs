@@ -7,6 +7,7 @@
 //! container's hash; built images include their build context's content hash.
 
 pub mod address;
+pub mod canonical;
 pub mod context;
 pub mod context_cache;
 pub mod context_v1;
@@ -16,8 +17,10 @@ pub mod expected;
 pub mod labels;
 pub mod sensitive;
 pub mod spec;
+pub mod spec_json;
 pub mod swarm;
 
 pub use address::{Address, Kind};
 pub use desired::{Desired, ResolveError, ResolveOptions, Resource, resolve};
 pub use spec::{ContainerSpec, ImageSpec, Spec};
+pub use spec_json::SpecJson;

@@ -111,6 +111,12 @@ impl SealKey {
     }
 }
 
+/// The top-level keys of a spec under which sensitive values sit (the
+/// environment, build arguments, secret files, a Swarm service's
+/// environment): what sealing and masking read, so a spec held as text is
+/// read only that far to tell whether they have anything to do.
+pub const HOLDERS: &[&str] = &["build", "environment", "files", "service"];
+
 /// Where a Swarm service spec keeps its environment: a list of `K=V`.
 pub const SERVICE_ENV: &str = "/service/TaskTemplate/ContainerSpec/Env";
 

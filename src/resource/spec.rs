@@ -107,6 +107,20 @@ impl Spec {
         v.expect("typed specs serialise")
     }
 
+    /// The canonical JSON text of the spec (see [`super::canonical`]): the
+    /// text of [`Spec::to_json`], written without the value in between.
+    pub fn to_text(&self) -> String {
+        use super::canonical::text;
+        match self {
+            Spec::Container(s) => text(&**s, &[]),
+            Spec::Image(s) => text(&**s, &[]),
+            Spec::Network(s) => text(&**s, &[]),
+            Spec::Volume(s) => text(&**s, &[]),
+            Spec::Service(s) => text(&**s, &[]),
+            Spec::Object(s) => text(&**s, &[]),
+        }
+    }
+
     /// Read a spec of `kind` back from its JSON (a state record, a saved plan).
     pub fn from_json(kind: Kind, v: &Value) -> Result<Spec, SpecError> {
         let error = |e: serde_json::Error| SpecError {
@@ -203,11 +217,11 @@ mod tests {
                 continue;
             };
             for r in desired.resources.values() {
-                let back = Spec::from_json(r.address.kind, &r.spec)
+                let back = Spec::from_json(r.address.kind, r.spec.value())
                     .unwrap_or_else(|e| panic!("{}: {}: {e}", dir.display(), r.address));
                 assert_eq!(
                     crate::resource::desired::canonical(back.to_json()),
-                    *r.spec,
+                    **r.spec.value(),
                     "{}: {}",
                     dir.display(),
                     r.address

@@ -71,7 +71,7 @@ pub fn project(ctx: &mut Ctx, root: &Node, name: &str) -> Project {
                     for s in services {
                         let sp = join(&path, &s.key.name);
                         let svc = service::service(ctx, &s.value, &sp, &s.key.name);
-                        p.services.insert(s.key.name.clone(), svc);
+                        p.services.insert(s.key.name.clone(), Box::new(svc));
                     }
                 }
             }

@@ -32,7 +32,7 @@ pub struct Project {
     pub working_dir: std::path::PathBuf,
     #[serde(skip)]
     pub config_files: Vec<std::path::PathBuf>,
-    pub services: BTreeMap<String, Service>,
+    pub services: BTreeMap<String, Box<Service>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, Network>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

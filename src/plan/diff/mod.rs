@@ -28,7 +28,9 @@ use serde_json::Value;
 
 use super::attributes::changed_attributes;
 use super::reason::{Drift, Reason};
-use super::sensitive::{MASK, is_sensitive_path, mask, mask_env_list, mask_shared, security_flags};
+use super::sensitive::{
+    MASK, READS, is_sensitive_path, mask, mask_env_list, mask_shared, security_flags,
+};
 
 /// A Swarm service's environment, as attribute paths name it.
 const SERVICE_ENV_PATH: &str = "service.TaskTemplate.ContainerSpec.Env";
@@ -203,11 +205,14 @@ fn new_change(
     id: Option<String>,
 ) -> Change {
     let before = st.map(|s| Arc::new(mask(&s.spec)));
-    let after = Some(mask_shared(&r.spec));
+    // what masking and the security flags read, without reading a spec
+    // held as text any further
+    let view = r.spec.top_level(READS);
+    let after = Some(mask_shared(&r.spec, &view));
     let security = if matches!(action, Action::NoOp | Action::Read) {
         vec![]
     } else {
-        security_flags(st.map(|s| &s.spec), &r.spec)
+        security_flags(st.map(|s| &s.spec), &view)
     };
     Change {
         address: r.address.clone(),

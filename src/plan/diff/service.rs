@@ -327,7 +327,7 @@ mod tests {
                     labels: ns(),
                 }),
                 Kind::Service => {
-                    let mut spec = r.spec["service"].clone();
+                    let mut spec = r.spec.value()["service"].clone();
                     spec["TaskTemplate"]["ForceUpdate"] = json!(0);
                     spec["TaskTemplate"]["ContainerSpec"]["Configs"][0]["ConfigID"] = json!("x");
                     o.services.push(ObservedService {

@@ -94,7 +94,7 @@ fn engine_for(d: &Desired) -> Observed {
             // the plain engine's plans only
             Kind::Config | Kind::Secret | Kind::Service => {}
             Kind::Container => {
-                let spec = &r.spec;
+                let spec = r.spec.value();
                 let mut labels = BTreeMap::from([
                     project(),
                     (labels::ADDRESS.to_string(), r.address.to_string()),

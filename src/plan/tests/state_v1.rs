@@ -182,8 +182,10 @@ fn a_format_1_state_keeps_built_images_whose_context_did_not_change() {
         crate::resource::resolve(&loaded.project, &opts).unwrap()
     };
     let desired = resolve();
-    let now =
-        desired.resources[&"image.app".parse().unwrap()].spec["build"]["context_hash"].clone();
+    let now = desired.resources[&"image.app".parse().unwrap()]
+        .spec
+        .value()["build"]["context_hash"]
+        .clone();
     let then = crate::resource::context_v1::context_hash(
         &root.join("app"),
         std::slice::from_ref(&state_dir),

@@ -78,7 +78,7 @@ pub struct JsonResourceChange {
     /// The spec applied last (null when none), sensitive values masked.
     pub before: Option<std::sync::Arc<Value>>,
     /// The spec to apply (null when deleted), sensitive values masked.
-    pub after: Option<std::sync::Arc<Value>>,
+    pub after: Option<crate::resource::SpecJson>,
     pub data_loss: bool,
     pub security: Vec<String>,
     /// A replaced container: how the new one takes over (`order`,

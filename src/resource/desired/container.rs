@@ -5,12 +5,40 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Desired, ResolveError, Resource, resource_from_json};
+use super::{Desired, ResolveError, Resource, resource_from_spec};
 use crate::compose::model::{MountType, Project, Service};
 use crate::resource::address::Address;
+use crate::resource::canonical::{self, Skip};
+use crate::resource::spec_json::SpecJson;
+
+/// A container's spec as [`crate::resource::ContainerSpec`] writes it, the
+/// service borrowed: its `name` and `image` written after the service's own
+/// take their place (as a JSON map given a key twice keeps the last).
+#[derive(Serialize)]
+struct ContainerText<'a> {
+    #[serde(flatten)]
+    service: &'a Service,
+    name: &'a str,
+    image: &'a str,
+    number: u32,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    files: &'a BTreeMap<String, String>,
+    uses: &'a BTreeMap<String, String>,
+}
+
+/// The service's attributes that do not shape the container itself.
+const NOT_OF_THE_CONTAINER: Skip = &[
+    &["build"],
+    &["profiles"],
+    &["scale"],
+    &["depends_on"],
+    &["container_name"],
+    &["pull_policy"],
+    &["deploy", "replicas"],
+];
 
 /// The container's engine name: `container_name`, else `<project>-<service>-<n>`.
 pub fn container_name(project: &str, s: &Service, n: u32) -> String {
@@ -73,39 +101,14 @@ pub(super) fn container_resource(
     so_far: &Desired,
     replicas: &BTreeMap<String, u32>,
 ) -> Resource {
-    // the JSON of its ContainerSpec, written straight from the service (a
-    // typed copy of every service would be built only to be serialised):
-    // what does not shape the container itself goes
-    let mut spec = match serde_json::to_value(s).expect("the model serialises") {
-        Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    };
-    for key in [
-        "build",
-        "profiles",
-        "scale",
-        "depends_on",
-        "container_name",
-        "pull_policy",
-        "image",
-    ] {
-        spec.remove(key);
-    }
-    if let Some(Value::Object(deploy)) = spec.get_mut("deploy") {
-        deploy.remove("replicas");
-    }
     let name = container_name(&p.name, s, n);
     let mut depends_on = vec![image.address.clone()];
-    // written straight into the spec's JSON map (no typed copy to convert)
-    let mut uses = serde_json::Map::new();
-    uses.insert(
-        image.address.to_string(),
-        Value::String(image.spec_hash.clone()),
-    );
+    let mut uses = BTreeMap::new();
+    uses.insert(image.address.to_string(), image.spec_hash.clone());
     for net in s.networks.keys() {
         let a = Address::network(net);
         if let Some(r) = so_far.resources.get(&a) {
-            uses.insert(a.to_string(), Value::String(r.spec_hash.clone()));
+            uses.insert(a.to_string(), r.spec_hash.clone());
             depends_on.push(a);
         }
     }
@@ -113,20 +116,24 @@ pub(super) fn container_resource(
         let Some(src) = &m.source else { continue };
         let a = Address::volume(src);
         if let Some(r) = so_far.resources.get(&a) {
-            uses.insert(a.to_string(), Value::String(r.spec_hash.clone()));
+            uses.insert(a.to_string(), r.spec_hash.clone());
             depends_on.push(a);
         }
     }
-    spec.insert("name".into(), Value::String(name.clone()));
-    spec.insert("image".into(), Value::String(image.engine_name.clone()));
-    spec.insert("number".into(), Value::from(n));
-    if !files.is_empty() {
-        spec.insert(
-            "files".into(),
-            serde_json::to_value(files).expect("strings serialise"),
-        );
-    }
-    spec.insert("uses".into(), Value::Object(uses));
+    // the canonical text of its ContainerSpec, written straight from the
+    // service (a typed copy of every service, or a JSON value of it, would
+    // be built only to be written out)
+    let text = canonical::text(
+        &ContainerText {
+            service: s,
+            name: &name,
+            image: &image.engine_name,
+            number: n,
+            files,
+            uses: &uses,
+        },
+        NOT_OF_THE_CONTAINER,
+    );
     // containers of the services it depends on come first (all their replicas)
     let mut restart_with = Vec::new();
     for (dep, d) in &s.depends_on {
@@ -139,10 +146,10 @@ pub(super) fn container_resource(
     }
     depends_on.sort();
     depends_on.dedup();
-    let mut r = resource_from_json(
+    let mut r = resource_from_spec(
         Address::container(&s.name, n),
         name,
-        Value::Object(spec),
+        SpecJson::from_text(text),
         depends_on,
         false,
         so_far.seal.as_deref(),

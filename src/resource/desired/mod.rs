@@ -20,11 +20,13 @@ mod tests;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use sha2::Digest;
 
 use super::address::Address;
 use super::context::json_sha256;
 use super::sensitive::SealKey;
 use super::spec::Spec;
+use super::spec_json::SpecJson;
 
 pub use container::container_name;
 pub use image::image_reference;
@@ -38,8 +40,8 @@ pub struct Resource {
     /// The name on the engine (`proj-web-1`, `proj_default`, `web:latest`).
     pub engine_name: String,
     /// Canonical spec: every attribute that matters to the engine, keys sorted
-    /// (the JSON of `typed`).
-    pub spec: std::sync::Arc<Value>,
+    /// (the JSON of `typed`), as text until a value is asked for.
+    pub spec: SpecJson,
     /// The typed spec (what create, drift, update and import read), read from
     /// `spec` when first asked for: a plan of thousands of new containers
     /// never needs it, and holding it beside the JSON doubled their memory.
@@ -88,7 +90,7 @@ impl Resource {
         Resource {
             address,
             engine_name,
-            spec: std::sync::Arc::new(spec),
+            spec: SpecJson::from(spec),
             sealed: None,
             typed: std::sync::OnceLock::from(typed),
             spec_hash,
@@ -114,7 +116,7 @@ impl Resource {
     /// The spec as recorded: sensitive values sealed (what the state, the
     /// diff and saved plans see; `spec_hash` is its hash).
     pub fn recorded(&self) -> &std::sync::Arc<Value> {
-        self.sealed.as_ref().unwrap_or(&self.spec)
+        self.sealed.as_ref().unwrap_or(self.spec.value())
     }
 
     /// The typed spec of this resource's kind.
@@ -122,7 +124,7 @@ impl Resource {
         self.typed.get_or_init(|| {
             // resolve wrote `spec` from the typed spec, and reading it back is
             // tested on every fixture (resource::spec tests): failing here is a bug
-            Spec::from_json(self.address.kind, &self.spec)
+            Spec::from_json(self.address.kind, self.spec.value())
                 .unwrap_or_else(|e| panic!("berth bug: {} does not read back: {e}", self.address))
         })
     }
@@ -236,14 +238,8 @@ fn resource(
     external: bool,
     seal: Option<&SealKey>,
 ) -> Resource {
-    let r = resource_from_json(
-        address,
-        engine_name,
-        typed.to_json(),
-        depends_on,
-        external,
-        seal,
-    );
+    let spec = SpecJson::from_text(typed.to_text());
+    let r = resource_from_spec(address, engine_name, spec, depends_on, external, seal);
     let _ = r.typed.set(typed);
     r
 }
@@ -257,13 +253,34 @@ fn resource_from_json(
     external: bool,
     seal: Option<&SealKey>,
 ) -> Resource {
-    let spec = canonical(spec);
-    let sealed = seal.and_then(|key| super::sensitive::seal(&spec, key));
-    let spec_hash = spec_hash(sealed.as_ref().unwrap_or(&spec));
+    let spec = SpecJson::from(canonical(spec));
+    resource_from_spec(address, engine_name, spec, depends_on, external, seal)
+}
+
+/// A resource from its canonical spec, sealed with `seal` where it holds
+/// sensitive values (then the hash is the sealed spec's).
+fn resource_from_spec(
+    address: Address,
+    engine_name: String,
+    spec: SpecJson,
+    depends_on: Vec<Address>,
+    external: bool,
+    seal: Option<&SealKey>,
+) -> Resource {
+    // sensitive values sit under a few top-level keys: a spec written as
+    // text is read as a value only when one of them needs sealing
+    let sealed = seal
+        .filter(|_| super::sensitive::needs_seal(&spec.top_level(super::sensitive::HOLDERS)))
+        .and_then(|key| super::sensitive::seal(spec.value(), key));
+    let spec_hash = match (&sealed, spec.text()) {
+        (Some(sealed), _) => spec_hash(sealed),
+        (None, Some(text)) => hex::encode(sha2::Sha256::digest(text.as_bytes())),
+        (None, None) => spec_hash(spec.value()),
+    };
     Resource {
         address,
         engine_name,
-        spec: std::sync::Arc::new(spec),
+        spec,
         sealed: sealed.map(std::sync::Arc::new),
         typed: std::sync::OnceLock::new(),
         spec_hash,

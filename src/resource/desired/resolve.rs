@@ -18,7 +18,7 @@ use crate::resource::spec::Spec;
 /// Resolve the project into desired resources.
 pub fn resolve(p: &Project, opts: &ResolveOptions) -> Result<Desired, ResolveError> {
     let (out, selected) = shared_resources(p, opts)?;
-    let services: Vec<&Service> = selected.names.iter().map(|n| &p.services[n]).collect();
+    let services: Vec<&Service> = selected.names.iter().map(|n| &*p.services[n]).collect();
     service_resources(p, opts, out, &selected, services)
 }
 

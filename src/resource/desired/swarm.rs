@@ -283,6 +283,6 @@ mod tests {
         assert!(!recorded.contains("hunter2"), "{recorded}");
         assert!(recorded.contains("MODE=prod"));
         // the engine is given the value
-        assert!(r.spec.to_string().contains("DB_PASSWORD=hunter2"));
+        assert!(r.spec.value().to_string().contains("DB_PASSWORD=hunter2"));
     }
 }

@@ -161,10 +161,72 @@ fn specs_are_canonical_and_hashes_stable() {
     let b = resolve(&project(d.path(), STACK), &ResolveOptions::default()).unwrap();
     assert_eq!(a, b);
     let web = &a.resources[&"container.web[1]".parse().unwrap()];
-    let keys: Vec<&String> = web.spec.as_object().unwrap().keys().collect();
+    let keys: Vec<&String> = web.spec.value().as_object().unwrap().keys().collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
-    assert_eq!(web.spec["ports"][0]["published"], "5000");
-    assert_eq!(web.spec["name"], "demo-web-1");
+    assert_eq!(web.spec.value()["ports"][0]["published"], "5000");
+    assert_eq!(web.spec.value()["name"], "demo-web-1");
+}
+
+/// A container's spec is written as text straight from its service; the text
+/// must be the JSON earlier versions built as a value (the service's JSON
+/// less what does not shape the container, then berth's own keys), or every
+/// recorded hash would change. Checked on every fixture project.
+#[test]
+fn container_specs_are_the_json_earlier_versions_hashed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compose");
+    let mut checked = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.join("compose.yaml").exists() || dir.join("args").exists() {
+            continue;
+        }
+        let Ok(loaded) = load(LoadOptions {
+            working_dir: dir.clone(),
+            project_name: Some("demo".into()),
+            ..Default::default()
+        }) else {
+            continue;
+        };
+        let Ok(desired) = resolve(&loaded.project, &ResolveOptions::default()) else {
+            continue;
+        };
+        for r in desired.resources.values() {
+            if r.address.kind != crate::resource::Kind::Container {
+                continue;
+            }
+            let s = &loaded.project.services[&r.address.name];
+            let Value::Object(mut old) = serde_json::to_value(&**s).unwrap() else {
+                panic!("a service serialises as an object");
+            };
+            for key in [
+                "build",
+                "profiles",
+                "scale",
+                "depends_on",
+                "container_name",
+                "pull_policy",
+                "image",
+            ] {
+                old.remove(key);
+            }
+            if let Some(Value::Object(deploy)) = old.get_mut("deploy") {
+                deploy.remove("replicas");
+            }
+            let now = r.spec.value();
+            for key in ["name", "image", "number", "files", "uses"] {
+                if let Some(v) = now.get(key) {
+                    old.insert(key.into(), v.clone());
+                }
+            }
+            let old = canonical(Value::Object(old));
+            let at = format!("{}: {}", dir.display(), r.address);
+            assert_eq!(**now, old, "{at}");
+            assert_eq!(r.spec.text(), Some(old.to_string().as_str()), "{at}");
+            assert_eq!(r.spec_hash, spec_hash(&old), "{at}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} containers checked");
 }
