@@ -22,14 +22,48 @@ use serde_json::ser::Formatter;
 /// (`&["deploy", "replicas"]` drops `replicas` inside the top-level `deploy`).
 pub type Skip<'a> = &'a [&'a [&'a str]];
 
+/// Canonical text, with where the top-level object's entries lie in it.
+pub struct Canonical {
+    pub text: String,
+    /// The top-level object's entries in order (none when the value is not
+    /// an object): a reader of a few attributes reads only their values.
+    pub top: Vec<TopEntry>,
+}
+
+/// One top-level entry: `"key":value` from `start`, the quoted key up to
+/// `key_end`, the value after the colon up to `end`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TopEntry {
+    pub start: u32,
+    pub key_end: u32,
+    pub end: u32,
+}
+
+impl TopEntry {
+    /// The entry's key (unescaped) in `text`.
+    pub fn key<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        key_of(text.as_bytes(), self.start as usize, self.key_end as usize)
+    }
+
+    /// The entry's value's JSON text in `text`.
+    pub fn value<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.key_end as usize + 1..self.end as usize]
+    }
+}
+
 /// The canonical JSON text of `value`, without the keys `skip` names.
 ///
 /// # Panics
 /// When `value` does not serialise as JSON (a map with keys that are not
 /// strings or numbers): the typed specs always do.
 pub fn text<T: Serialize + ?Sized>(value: &T, skip: Skip<'_>) -> String {
+    write(value, skip).text
+}
+
+/// [`text`], with where its top-level entries lie.
+pub fn write<T: Serialize + ?Sized>(value: &T, skip: Skip<'_>) -> Canonical {
     match sorted(value, skip) {
-        Some(text) => text,
+        Some(written) => written,
         // raw JSON text inside: its objects were written as they came;
         // a value reads them (and sorts their keys)
         None => sorted(
@@ -40,15 +74,17 @@ pub fn text<T: Serialize + ?Sized>(value: &T, skip: Skip<'_>) -> String {
     }
 }
 
-/// [`text`], or `None` when raw JSON text was written into it.
-fn sorted<T: Serialize + ?Sized>(value: &T, skip: Skip<'_>) -> Option<String> {
+/// [`write`], or `None` when raw JSON text was written into it.
+fn sorted<T: Serialize + ?Sized>(value: &T, skip: Skip<'_>) -> Option<Canonical> {
     let buf = Rc::new(RefCell::new(Vec::with_capacity(2048)));
-    let raw = Rc::new(std::cell::Cell::new(false));
+    let done = Rc::new(RefCell::new(Done::default()));
     let formatter = Sorting {
         buf: buf.clone(),
         frames: Vec::new(),
         skip,
-        raw: raw.clone(),
+        deepest_skip: skip.iter().map(|s| s.len()).max().unwrap_or(0),
+        done: done.clone(),
+        pool: Vec::new(),
         scratch: Vec::new(),
     };
     let mut ser = serde_json::Serializer::with_formatter(Sink(buf.clone()), formatter);
@@ -56,12 +92,34 @@ fn sorted<T: Serialize + ?Sized>(value: &T, skip: Skip<'_>) -> Option<String> {
         .serialize(&mut ser)
         .expect("the value serialises as JSON");
     drop(ser);
-    if raw.get() {
+    let done = Rc::try_unwrap(done).ok()?.into_inner();
+    if done.raw {
         return None;
     }
     let bytes = Rc::try_unwrap(buf).ok()?.into_inner();
+    let top = done
+        .top
+        .iter()
+        .map(|e| TopEntry {
+            start: e.start as u32,
+            key_end: e.key_end as u32,
+            end: e.end as u32,
+        })
+        .collect();
     // serde_json writes UTF-8 only, and reordering moves whole entries
-    String::from_utf8(bytes).ok()
+    Some(Canonical {
+        text: String::from_utf8(bytes).ok()?,
+        top,
+    })
+}
+
+/// What the formatter hands back once the value is written.
+#[derive(Default)]
+struct Done {
+    /// Raw JSON text was written (its keys are not sorted).
+    raw: bool,
+    /// The top-level object's entries as finally written.
+    top: Vec<Entry>,
 }
 
 /// The writer serde_json writes through: the buffer the formatter reorders.
@@ -98,8 +156,12 @@ struct Sorting<'a> {
     buf: Rc<RefCell<Vec<u8>>>,
     frames: Vec<Frame>,
     skip: Skip<'a>,
-    /// Set when raw JSON text was written (its keys are not sorted).
-    raw: Rc<std::cell::Cell<bool>>,
+    /// The length of the longest skipped path: deeper objects skip nothing.
+    deepest_skip: usize,
+    done: Rc<RefCell<Done>>,
+    /// Emptied entry lists, for the next objects (most specs are a few dozen
+    /// small objects).
+    pool: Vec<Vec<Entry>>,
     scratch: Vec<u8>,
 }
 
@@ -115,67 +177,94 @@ impl Sorting<'_> {
         }
     }
 
-    /// The keys from the top down to the object being closed, when it is
-    /// reached through objects only and a skip could apply.
-    fn path_keys<'b>(&self, buf: &'b [u8]) -> Option<Vec<Cow<'b, str>>> {
-        let mut keys = Vec::with_capacity(self.frames.len());
+    /// The keys `skip` leaves out of the object being closed (its parents
+    /// are `self.frames`): none unless it is reached through objects only.
+    fn skipped<'b>(&self, buf: &'b [u8]) -> Vec<&'b str>
+    where
+        Self: 'b,
+    {
+        let depth = self.frames.len();
+        if depth >= self.deepest_skip {
+            return Vec::new();
+        }
+        let mut path = Vec::with_capacity(depth);
         for frame in &self.frames {
             let Frame::Object { entries, .. } = frame else {
-                return None;
+                return Vec::new();
             };
-            let e = entries.last()?;
-            keys.push(key_of(buf, e));
+            let Some(e) = entries.last() else {
+                return Vec::new();
+            };
+            path.push(key_of(buf, e.start, e.key_end));
         }
-        Some(keys)
+        self.skip
+            .iter()
+            .filter(|s| s.len() == depth + 1 && s.iter().zip(&path).all(|(a, b)| *a == b))
+            .map(|s| s[depth])
+            .collect()
     }
 
-    fn close_object(&mut self, start: usize, entries: Vec<Entry>) {
+    fn close_object(&mut self, start: usize, mut entries: Vec<Entry>) {
         let mut buf = self.buf.borrow_mut();
-        let skipped: Vec<&str> = if self.skip.is_empty() {
-            Vec::new()
-        } else {
-            match self.path_keys(&buf) {
-                Some(path) => self
-                    .skip
-                    .iter()
-                    .filter(|s| {
-                        s.len() == path.len() + 1 && s.iter().zip(&path).all(|(a, b)| *a == b)
-                    })
-                    .map(|s| s[path.len()])
-                    .collect(),
-                None => Vec::new(),
+        let skipped = self.skipped(&buf);
+        let in_order = entries
+            .windows(2)
+            .all(|w| compare_keys(&buf, &w[0], &w[1]) == std::cmp::Ordering::Less);
+        let top = self.frames.is_empty();
+        if in_order && skipped.is_empty() {
+            // as written (most maps are sorted maps already)
+            if top {
+                self.done.borrow_mut().top = entries;
+            } else {
+                entries.clear();
+                self.pool.push(entries);
             }
-        };
-        let mut keyed: Vec<(Cow<'_, str>, Entry)> =
-            entries.iter().map(|e| (key_of(&buf, e), *e)).collect();
+            return;
+        }
+        let mut keyed: Vec<(Cow<'_, str>, Entry)> = entries
+            .iter()
+            .map(|e| (key_of(&buf, e.start, e.key_end), *e))
+            .collect();
         keyed.retain(|(k, _)| !skipped.contains(&k.as_ref()));
         // stable: of two equal keys the later stays later, and is kept
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         let out = &mut self.scratch;
         out.clear();
         out.push(b'{');
-        let mut first = true;
+        let mut written = Vec::new();
         for (i, (key, e)) in keyed.iter().enumerate() {
             if keyed.get(i + 1).is_some_and(|(next, _)| next == key) {
                 continue;
             }
-            if !first {
+            if out.len() > 1 {
                 out.push(b',');
             }
-            first = false;
+            let at = start + out.len();
             out.extend_from_slice(&buf[e.start..e.end]);
+            if top {
+                written.push(Entry {
+                    start: at,
+                    key_end: at + (e.key_end - e.start),
+                    end: at + (e.end - e.start),
+                });
+            }
         }
         out.push(b'}');
         drop(keyed);
         buf.truncate(start);
         buf.extend_from_slice(out);
+        if top {
+            self.done.borrow_mut().top = written;
+        }
+        entries.clear();
+        self.pool.push(entries);
     }
 }
 
 /// An entry's key, unescaped (serde_json escapes only quotes, backslashes
 /// and control characters, so most keys are their text between the quotes).
-fn key_of<'b>(buf: &'b [u8], e: &Entry) -> Cow<'b, str> {
-    let quoted = &buf[e.start..e.key_end];
+fn key_of(buf: &[u8], start: usize, key_end: usize) -> Cow<'_, str> {
+    let quoted = &buf[start..key_end];
     let inner = &quoted[1..quoted.len() - 1];
     if !inner.contains(&b'\\') {
         return Cow::Borrowed(std::str::from_utf8(inner).unwrap_or_default());
@@ -183,13 +272,21 @@ fn key_of<'b>(buf: &'b [u8], e: &Entry) -> Cow<'b, str> {
     Cow::Owned(serde_json::from_slice::<String>(quoted).unwrap_or_default())
 }
 
+/// Two entries' keys in key order, without unescaping unless one needs it.
+fn compare_keys(buf: &[u8], a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    let inner = |e: &Entry| &buf[e.start + 1..e.key_end - 1];
+    let (x, y) = (inner(a), inner(b));
+    if x.contains(&b'\\') || y.contains(&b'\\') {
+        return key_of(buf, a.start, a.key_end).cmp(&key_of(buf, b.start, b.key_end));
+    }
+    x.cmp(y)
+}
+
 impl Formatter for Sorting<'_> {
     fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         let start = self.position();
-        self.frames.push(Frame::Object {
-            start,
-            entries: Vec::new(),
-        });
+        let entries = self.pool.pop().unwrap_or_default();
+        self.frames.push(Frame::Object { start, entries });
         writer.write_all(b"{")
     }
 
@@ -251,7 +348,7 @@ impl Formatter for Sorting<'_> {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        self.raw.set(true);
+        self.done.borrow_mut().raw = true;
         writer.write_all(fragment.as_bytes())
     }
 }
@@ -299,6 +396,12 @@ mod tests {
             text,
             r#"{"alpha":{"a":[{"b":-2.0,"m":1e+300,"y":1.5}],"z":1},"empty":{},"mid":null,"zeta":null,"Émile":true}"#
         );
+        // where the top-level entries lie, once sorted
+        let w = write(&v, &[]);
+        let keys: Vec<String> = w.top.iter().map(|e| e.key(&w.text).into_owned()).collect();
+        assert_eq!(keys, ["alpha", "empty", "mid", "zeta", "Émile"]);
+        let values: Vec<&str> = w.top.iter().map(|e| e.value(&w.text)).collect();
+        assert_eq!(values[1..], ["{}", "null", "null", "true"]);
     }
 
     #[test]
@@ -353,7 +456,7 @@ mod tests {
     #[test]
     fn raw_json_text_inside_is_sorted_too() {
         let raw = serde_json::value::RawValue::from_string(r#"{"b":1,"a":2}"#.into()).unwrap();
-        assert_eq!(sorted(&raw, &[]), None);
+        assert!(sorted(&raw, &[]).is_none());
         assert_eq!(text(&*raw, &[]), r#"{"a":2,"b":1}"#);
         let v: Value = serde_json::from_str(r#"{"b":1,"a":2}"#).unwrap();
         assert_eq!(text(&v, &[]), r#"{"a":2,"b":1}"#);

@@ -108,9 +108,10 @@ impl Spec {
     }
 
     /// The canonical JSON text of the spec (see [`super::canonical`]): the
-    /// text of [`Spec::to_json`], written without the value in between.
-    pub fn to_text(&self) -> String {
-        use super::canonical::text;
+    /// text of [`Spec::to_json`], written without the value in between,
+    /// with where its top-level entries lie.
+    pub fn to_canonical(&self) -> super::canonical::Canonical {
+        use super::canonical::write as text;
         match self {
             Spec::Container(s) => text(&**s, &[]),
             Spec::Image(s) => text(&**s, &[]),

@@ -17,6 +17,8 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use super::canonical::{Canonical, TopEntry};
+
 #[derive(Clone)]
 pub struct SpecJson(Arc<Inner>);
 
@@ -24,6 +26,8 @@ struct Inner {
     /// Canonical JSON text (keys sorted, compact), when the spec was written
     /// as text.
     text: Option<Box<str>>,
+    /// Where the text's top-level entries lie (empty: not known).
+    top: Box<[TopEntry]>,
     /// The text read as a value (or the value it was made from).
     value: OnceLock<Arc<Value>>,
 }
@@ -31,10 +35,10 @@ struct Inner {
 impl SpecJson {
     /// A spec from its canonical text (see [`super::canonical`]).
     pub fn from_text(text: String) -> SpecJson {
-        SpecJson(Arc::new(Inner {
-            text: Some(text.into_boxed_str()),
-            value: OnceLock::new(),
-        }))
+        SpecJson::from(Canonical {
+            text,
+            top: Vec::new(),
+        })
     }
 
     /// The spec as a value (read from the text the first time).
@@ -66,6 +70,19 @@ impl SpecJson {
         let Some(text) = self.text() else {
             return Cow::Borrowed(self.value());
         };
+        if !self.0.top.is_empty() {
+            // only the values asked for are read
+            let mut out = serde_json::Map::new();
+            for e in self.0.top.iter() {
+                let key = e.key(text);
+                if keys.contains(&key.as_ref())
+                    && let Ok(v) = serde_json::from_str(e.value(text))
+                {
+                    out.insert(key.into_owned(), v);
+                }
+            }
+            return Cow::Owned(Value::Object(out));
+        }
         let mut de = serde_json::Deserializer::from_str(text);
         match (TopLevel { keys }).deserialize(&mut de) {
             Ok(v) => Cow::Owned(v),
@@ -107,6 +124,16 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
     }
 }
 
+impl From<Canonical> for SpecJson {
+    fn from(c: Canonical) -> SpecJson {
+        SpecJson(Arc::new(Inner {
+            text: Some(c.text.into_boxed_str()),
+            top: c.top.into_boxed_slice(),
+            value: OnceLock::new(),
+        }))
+    }
+}
+
 impl From<Value> for SpecJson {
     fn from(v: Value) -> SpecJson {
         SpecJson::from(Arc::new(v))
@@ -117,6 +144,7 @@ impl From<Arc<Value>> for SpecJson {
     fn from(v: Arc<Value>) -> SpecJson {
         SpecJson(Arc::new(Inner {
             text: None,
+            top: Box::default(),
             value: OnceLock::from(v),
         }))
     }
@@ -194,12 +222,15 @@ mod tests {
 
     #[test]
     fn top_level_reads_only_the_keys_asked_for() {
-        let (_, s) = spec();
+        let (v, s) = spec();
         let part = s.top_level(&["privileged", "ports", "missing"]);
         assert_eq!(
             *part,
             json!({"ports": [{"target": 80}], "privileged": true})
         );
+        // through the index of the top-level entries, the same
+        let indexed = SpecJson::from(crate::resource::canonical::write(&v, &[]));
+        assert_eq!(indexed.top_level(&["privileged", "ports", "missing"]), part);
         // once read as a value, the whole value answers
         let _ = s.value();
         assert_eq!(*s.top_level(&["image"]), **s.value());

@@ -123,7 +123,7 @@ pub(super) fn container_resource(
     // the canonical text of its ContainerSpec, written straight from the
     // service (a typed copy of every service, or a JSON value of it, would
     // be built only to be written out)
-    let text = canonical::text(
+    let text = canonical::write(
         &ContainerText {
             service: s,
             name: &name,
@@ -149,7 +149,7 @@ pub(super) fn container_resource(
     let mut r = resource_from_spec(
         Address::container(&s.name, n),
         name,
-        SpecJson::from_text(text),
+        SpecJson::from(text),
         depends_on,
         false,
         so_far.seal.as_deref(),

@@ -238,7 +238,7 @@ fn resource(
     external: bool,
     seal: Option<&SealKey>,
 ) -> Resource {
-    let spec = SpecJson::from_text(typed.to_text());
+    let spec = SpecJson::from(typed.to_canonical());
     let r = resource_from_spec(address, engine_name, spec, depends_on, external, seal);
     let _ = r.typed.set(typed);
     r
