@@ -3,11 +3,11 @@
 //! The allocator keeps freed pages for reuse (the binary sets mimalloc's
 //! purge delay above what a plan takes): a page given back at once is
 //! faulted in and zeroed again when reused, which was a quarter of a
-//! 5,000-service plan's time. But the tree and the model a plan frees are of
-//! other sizes than what it builds next, and built on other threads, so
-//! little of them is reused and the peak RSS became their sum: plan releases
-//! them when it is done with them. The binary registers how to release memory
-//! (the allocator is its choice); the library says when.
+//! 5,000-service plan's time. What the parser leaves behind is released once
+//! parsing is done (it is not what the model is built of, and the peak comes
+//! while the tree and the model are both held); what resolve frees is kept,
+//! and the diff and the text are built in it. The binary registers how to
+//! release memory (the allocator is its choice); the library says when.
 
 use std::sync::OnceLock;
 

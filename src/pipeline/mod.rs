@@ -340,14 +340,14 @@ pub fn plan_with(request: PlanRequest<'_>, rewrite: Option<Rewrite<'_>>) -> Resu
     })
 }
 
-/// The desired resources, freeing the model's services while resolving,
-/// before diffing and rendering (see `crate::memory`).
+/// The desired resources, freeing the model's services while resolving:
+/// the diff and the text reuse their memory. (Giving the tree's and the
+/// services' memory back to the OS before and after resolving, as plan did
+/// when the specs were JSON values twice their size, cost a 5,000-service
+/// plan ~25 ms of page faults for 4 MB less peak RSS: 54 -> 58 MB.)
 fn resolve_releasing(loaded: &mut Loaded, options: &ResolveOptions) -> Result<Desired, Error> {
-    // the tree is gone: its memory goes back before the specs are built
-    crate::memory::release();
     let desired = resolve_taking_services(&mut loaded.project, options)?;
     loaded.project.services = Default::default();
-    crate::memory::release();
     Ok(desired)
 }
 
