@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// What the loader reads from outside the process.
-pub trait Host {
+pub trait Host: Sync {
     /// The text of a file.
     fn read_to_string(&self, path: &Path) -> io::Result<String>;
     /// Whether `path` names a regular file.

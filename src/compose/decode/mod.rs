@@ -68,10 +68,9 @@ pub fn project(ctx: &mut Ctx, root: &Node, name: &str) -> Project {
         match key {
             "services" => {
                 if let Some(services) = ctx.map(value, &path) {
-                    for s in services {
-                        let sp = join(&path, &s.key.name);
-                        let svc = service::service(ctx, &s.value, &sp, &s.key.name);
-                        p.services.insert(s.key.name.clone(), Box::new(svc));
+                    let decoded = decode_services(ctx, services, &path);
+                    for (s, svc) in services.iter().zip(decoded) {
+                        p.services.insert(s.key.name.clone(), svc);
                     }
                 }
             }
@@ -103,4 +102,71 @@ pub fn project(ctx: &mut Ctx, root: &Node, name: &str) -> Project {
         }
     });
     p
+}
+
+/// Every service of `entries`, in order. A large project's services are
+/// decoded on every core, each part with its own diagnostics and warnings,
+/// put back in order after it, so what is reported is what one thread
+/// reports. A part that reads files (`env_file`) adds them to the project's
+/// source map, whose file numbers are handed out in order: a project with
+/// any is decoded on one thread.
+#[allow(
+    clippy::vec_box,
+    reason = "boxed as the model's map holds them: a service is 1.5 KB, moved once"
+)]
+fn decode_services(
+    ctx: &mut Ctx<'_>,
+    entries: &[crate::compose::node::Entry],
+    path: &str,
+) -> Vec<Box<crate::compose::model::Service>> {
+    let decode = |ctx: &mut Ctx<'_>, part: &[crate::compose::node::Entry]| {
+        part.iter()
+            .map(|s| {
+                let sp = join(path, &s.key.name);
+                Box::new(service::service(ctx, &s.value, &sp, &s.key.name))
+            })
+            .collect::<Vec<_>>()
+    };
+    let reads_files = || {
+        entries.iter().any(|s| {
+            s.value
+                .as_map()
+                .is_some_and(|m| m.iter().any(|e| e.key.name == "env_file"))
+        })
+    };
+    let threads = crate::par::threads_for(entries.len());
+    if threads < 2 || reads_files() {
+        return decode(ctx, entries);
+    }
+    let (host, vars, base_dirs, project_dir) = (ctx.host, ctx.vars, ctx.base_dirs, ctx.project_dir);
+    let parts = entries.chunks(entries.len().div_ceil(threads)).collect();
+    let decoded = crate::par::parts(parts, |part| {
+        let mut reports = Reports::default();
+        let mut part_ctx = Ctx {
+            host,
+            sink: &mut reports.sink,
+            vars,
+            base_dirs,
+            sources: &mut reports.sources,
+            project_dir,
+            warnings: &mut reports.warnings,
+        };
+        let services = decode(&mut part_ctx, part);
+        (services, reports)
+    });
+    let mut out = Vec::with_capacity(entries.len());
+    for (services, mut reports) in decoded {
+        ctx.sink.items.append(&mut reports.sink.items);
+        ctx.warnings.append(&mut reports.warnings);
+        out.extend(services);
+    }
+    out
+}
+
+/// What a part of the services reports while it is decoded on its own thread.
+#[derive(Default)]
+struct Reports {
+    sink: crate::compose::diagnostic::Sink,
+    sources: crate::compose::source::SourceMap,
+    warnings: Vec<String>,
 }

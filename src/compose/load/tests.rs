@@ -504,3 +504,82 @@ fn an_env_file_that_is_not_utf8_is_reported_even_when_optional() {
         "env file is not valid UTF-8: byte 0xff at line 3, column 5"
     );
 }
+
+/// A large project: services are decoded on several threads (when the
+/// machine has them), and what is reported reads as from one thread, in the
+/// order of the file.
+fn many_services(n: usize, special: &[(usize, &str)]) -> String {
+    let mut yaml = String::from("services:\n");
+    for i in 0..n {
+        let extra = special
+            .iter()
+            .find(|(at, _)| *at == i)
+            .map_or("", |(_, s)| *s);
+        yaml.push_str(&format!("  s{i:05}: {{image: a{extra}}}\n"));
+    }
+    yaml
+}
+
+#[test]
+fn a_large_projects_errors_and_warnings_come_in_file_order() {
+    let n = 3_000;
+    let yaml = many_services(
+        n,
+        &[
+            (7, ", volumes: [\"./a:/a:roz\"]"),
+            (10, ", bogus_a: 1"),
+            (2_990, ", volumes: [\"./b:/b:rwz\"]"),
+            (2_995, ", bogus_b: 1"),
+        ],
+    );
+    let dir = dir_with(&[("compose.yaml", &yaml)]);
+    let messages: Vec<String> = errors(load(opts(dir.path())))
+        .iter()
+        .map(|d| format!("{}: {}", d.path, d.message))
+        .collect();
+    let at = |needle: &str| {
+        messages
+            .iter()
+            .position(|m| m.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {messages:?}"))
+    };
+    assert!(at("bogus_a") < at("bogus_b"), "{messages:?}");
+    // the same file without its errors: the warnings, in order
+    let yaml = many_services(
+        n,
+        &[
+            (7, ", volumes: [\"./a:/a:roz\"]"),
+            (2_990, ", volumes: [\"./b:/b:rwz\"]"),
+        ],
+    );
+    let dir = dir_with(&[("compose.yaml", &yaml)]);
+    let loaded = load(opts(dir.path())).unwrap();
+    assert_eq!(loaded.project.services.len(), n);
+    let warned: Vec<&String> = loaded
+        .warnings
+        .iter()
+        .filter(|w| w.contains("unknown and ignored"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{:?}", loaded.warnings);
+    assert!(
+        warned[0].contains("roz") && warned[1].contains("rwz"),
+        "{warned:?}"
+    );
+}
+
+#[test]
+fn a_large_project_reading_env_files_keeps_their_values_and_positions() {
+    let yaml = many_services(1_000, &[(900, ", env_file: [vars.env]")]);
+    let dir = dir_with(&[("compose.yaml", &yaml), ("vars.env", "FROM_FILE=yes\n")]);
+    let loaded = load(opts(dir.path())).unwrap();
+    assert_eq!(
+        loaded.project.services["s00900"].environment["FROM_FILE"].as_deref(),
+        Some("yes")
+    );
+    // a bad line in it is reported in the env file, not elsewhere
+    let dir = dir_with(&[("compose.yaml", &yaml), ("vars.env", "not a line\n")]);
+    let Err(shown) = load(opts(dir.path())) else {
+        panic!("a bad env file line is an error");
+    };
+    assert!(shown.to_string().contains("vars.env:1"), "{shown}");
+}
