@@ -266,6 +266,45 @@ mod tests {
         }
     }
 
+    /// Masking and the security flags read a spec's [`READS`] keys only: on
+    /// every fixture project's specs, that view gives what the whole spec
+    /// gives (and it holds every key sealing reads, too).
+    #[test]
+    fn the_read_keys_are_all_that_masking_and_flags_look_at() {
+        for key in crate::resource::sensitive::HOLDERS {
+            assert!(READS.contains(key), "{key}");
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compose");
+        let mut checked = 0;
+        for dir in std::fs::read_dir(&root).unwrap() {
+            let dir = dir.unwrap().path();
+            let Ok(loaded) = crate::compose::load(crate::compose::LoadOptions {
+                working_dir: dir.clone(),
+                project_name: Some("demo".into()),
+                ..Default::default()
+            }) else {
+                continue;
+            };
+            let options = crate::resource::ResolveOptions::default();
+            let Ok(desired) = crate::resource::resolve(&loaded.project, &options) else {
+                continue;
+            };
+            for r in desired.resources.values() {
+                let view = r.spec.top_level(READS);
+                let whole = r.spec.value();
+                assert_eq!(needs_mask(&view), needs_mask(whole), "{}", r.address);
+                assert_eq!(
+                    security_flags(None, &view),
+                    security_flags(None, whole),
+                    "{}",
+                    r.address
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "only {checked} specs checked");
+    }
+
     #[test]
     fn security_flags_only_what_is_new() {
         let before = json!({"ports": [{"published": "80", "target": 80, "host_ip": "127.0.0.1"}], "cap_add": ["NET_ADMIN"]});
