@@ -274,21 +274,8 @@ mod tests {
         for key in crate::resource::sensitive::HOLDERS {
             assert!(READS.contains(key), "{key}");
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compose");
         let mut checked = 0;
-        for dir in std::fs::read_dir(&root).unwrap() {
-            let dir = dir.unwrap().path();
-            let Ok(loaded) = crate::compose::load(crate::compose::LoadOptions {
-                working_dir: dir.clone(),
-                project_name: Some("demo".into()),
-                ..Default::default()
-            }) else {
-                continue;
-            };
-            let options = crate::resource::ResolveOptions::default();
-            let Ok(desired) = crate::resource::resolve(&loaded.project, &options) else {
-                continue;
-            };
+        for (_, _, desired) in crate::resource::desired::fixtures::resolved_fixtures() {
             for r in desired.resources.values() {
                 let view = r.spec.top_level(READS);
                 let whole = r.spec.value();

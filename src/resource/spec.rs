@@ -190,33 +190,13 @@ impl Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::{LoadOptions, load};
-    use crate::resource::{ResolveOptions, resolve};
 
     /// Every fixture project's specs read back from their JSON as typed specs
     /// that write the same JSON again (so hashes are those of the typed specs).
     #[test]
     fn specs_read_back_from_their_json() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compose");
         let mut checked = 0;
-        for dir in std::fs::read_dir(&root).unwrap() {
-            let dir = dir.unwrap().path();
-            if !dir.join("compose.yaml").exists()
-                || dir.join("args").exists()
-                || dir.join("env").exists()
-            {
-                continue;
-            }
-            let Ok(loaded) = load(LoadOptions {
-                working_dir: dir.clone(),
-                project_name: Some("demo".into()),
-                ..Default::default()
-            }) else {
-                continue;
-            };
-            let Ok(desired) = resolve(&loaded.project, &ResolveOptions::default()) else {
-                continue;
-            };
+        for (dir, _, desired) in crate::resource::desired::fixtures::resolved_fixtures() {
             for r in desired.resources.values() {
                 let back = Spec::from_json(r.address.kind, r.spec.value())
                     .unwrap_or_else(|e| panic!("{}: {}: {e}", dir.display(), r.address));

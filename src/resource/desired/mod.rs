@@ -11,6 +11,8 @@
 //!   files they take in.
 
 mod container;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod image;
 mod resolve;
 mod swarm;

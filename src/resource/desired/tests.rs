@@ -175,23 +175,8 @@ fn specs_are_canonical_and_hashes_stable() {
 /// recorded hash would change. Checked on every fixture project.
 #[test]
 fn container_specs_are_the_json_earlier_versions_hashed() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compose");
     let mut checked = 0;
-    for dir in std::fs::read_dir(&root).unwrap() {
-        let dir = dir.unwrap().path();
-        if !dir.join("compose.yaml").exists() || dir.join("args").exists() {
-            continue;
-        }
-        let Ok(loaded) = load(LoadOptions {
-            working_dir: dir.clone(),
-            project_name: Some("demo".into()),
-            ..Default::default()
-        }) else {
-            continue;
-        };
-        let Ok(desired) = resolve(&loaded.project, &ResolveOptions::default()) else {
-            continue;
-        };
+    for (dir, loaded, desired) in super::fixtures::resolved_fixtures() {
         for r in desired.resources.values() {
             if r.address.kind != crate::resource::Kind::Container {
                 continue;
