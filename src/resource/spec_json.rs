@@ -1,13 +1,13 @@
 //! A spec's JSON as a plan holds it: the canonical text resolve wrote (and
 //! hashed), read as a `serde_json::Value` only when something asks for one.
 //!
-//! A plan of thousands of new containers needs of each spec its hash, a few
-//! top-level attributes (what is sensitive, what a security reviewer sees)
-//! and, for `--format json` and saved plans, the text itself: none of them
-//! needs the `Value` tree, which took most of the plan's memory. A diff
-//! against a recorded spec, the state and apply read the `Value` (read once,
-//! then kept). Specs read from a state record or a saved plan start as a
-//! `Value`. Cloning shares both.
+//! A plan of thousands of new containers needs of each spec its hash and a
+//! few top-level attributes (what is sensitive, what a security reviewer
+//! sees): neither needs the `Value` tree, which took most of the plan's
+//! memory. Writing a spec (`--format json`, saved plans) reads a `Value` for
+//! the writing and drops it. A diff against a recorded spec, the state and
+//! apply read the `Value` (read once, then kept). Specs read from a state
+//! record or a saved plan start as a `Value`. Cloning shares both.
 
 use std::borrow::Cow;
 use std::fmt;
