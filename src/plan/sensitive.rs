@@ -257,7 +257,7 @@ mod tests {
             json!({"build": "not an object", "environment": ["A=1"]}),
         ] {
             // held as text, it is read only as far as masking looks
-            let text = SpecJson::from_text(crate::resource::canonical::text(&spec, &[]));
+            let text = SpecJson::from(crate::resource::canonical::write(&spec, &[]));
             for held in [SpecJson::from(spec.clone()), text] {
                 let shared = mask_shared(&held, &held.top_level(READS));
                 assert_eq!(shared, mask(&spec));

@@ -13,7 +13,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -26,21 +25,13 @@ struct Inner {
     /// Canonical JSON text (keys sorted, compact), when the spec was written
     /// as text.
     text: Option<Box<str>>,
-    /// Where the text's top-level entries lie (empty: not known).
+    /// Where the text's top-level entries lie.
     top: Box<[TopEntry]>,
     /// The text read as a value (or the value it was made from).
     value: OnceLock<Arc<Value>>,
 }
 
 impl SpecJson {
-    /// A spec from its canonical text (see [`super::canonical`]).
-    pub fn from_text(text: String) -> SpecJson {
-        SpecJson::from(Canonical {
-            text,
-            top: Vec::new(),
-        })
-    }
-
     /// The spec as a value (read from the text the first time).
     pub fn value(&self) -> &Arc<Value> {
         self.0.value.get_or_init(|| {
@@ -67,60 +58,22 @@ impl SpecJson {
         if let Some(v) = self.0.value.get() {
             return Cow::Borrowed(v);
         }
-        let Some(text) = self.text() else {
+        // text is written with the index of its top-level entries (none:
+        // an empty object); a spec that is not an object is read whole
+        let Some(text) = self.text().filter(|t| t.starts_with('{')) else {
             return Cow::Borrowed(self.value());
         };
-        if !self.0.top.is_empty() {
-            // only the values asked for are read
-            let mut out = serde_json::Map::new();
-            for e in self.0.top.iter() {
-                let key = e.key(text);
-                if keys.contains(&key.as_ref())
-                    && let Ok(v) = serde_json::from_str(e.value(text))
-                {
-                    out.insert(key.into_owned(), v);
-                }
-            }
-            return Cow::Owned(Value::Object(out));
-        }
-        let mut de = serde_json::Deserializer::from_str(text);
-        match (TopLevel { keys }).deserialize(&mut de) {
-            Ok(v) => Cow::Owned(v),
-            Err(_) => Cow::Borrowed(self.value()),
-        }
-    }
-}
-
-/// Reads an object's `keys` into a value and skips the rest.
-struct TopLevel<'k> {
-    keys: &'k [&'k str],
-}
-
-impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopLevel<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // only the values asked for are read
         let mut out = serde_json::Map::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if self.keys.contains(&key.as_ref()) {
-                out.insert(key.into_owned(), map.next_value()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
+        for e in self.0.top.iter() {
+            let key = e.key(text);
+            if keys.contains(&key.as_ref())
+                && let Ok(v) = serde_json::from_str(e.value(text))
+            {
+                out.insert(key.into_owned(), v);
             }
         }
-        Ok(Value::Object(out))
+        Cow::Owned(Value::Object(out))
     }
 }
 
@@ -205,8 +158,8 @@ mod tests {
 
     fn spec() -> (Value, SpecJson) {
         let v = json!({"environment": {"A": "1"}, "image": "x", "ports": [{"target": 80}], "privileged": true});
-        let text = crate::resource::canonical::text(&v, &[]);
-        (v, SpecJson::from_text(text))
+        let written = crate::resource::canonical::write(&v, &[]);
+        (v, SpecJson::from(written))
     }
 
     #[test]
@@ -222,15 +175,15 @@ mod tests {
 
     #[test]
     fn top_level_reads_only_the_keys_asked_for() {
-        let (v, s) = spec();
+        let (_, s) = spec();
         let part = s.top_level(&["privileged", "ports", "missing"]);
         assert_eq!(
             *part,
             json!({"ports": [{"target": 80}], "privileged": true})
         );
-        // through the index of the top-level entries, the same
-        let indexed = SpecJson::from(crate::resource::canonical::write(&v, &[]));
-        assert_eq!(indexed.top_level(&["privileged", "ports", "missing"]), part);
+        // an empty object has no entries to index
+        let empty = SpecJson::from(crate::resource::canonical::write(&json!({}), &[]));
+        assert_eq!(*empty.top_level(&["image"]), json!({}));
         // once read as a value, the whole value answers
         let _ = s.value();
         assert_eq!(*s.top_level(&["image"]), **s.value());
