@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::engine::{Cleanup, demo_image, docker, engine_slot, label, unique_project};
+use crate::common::engine::{
+    Cleanup, EXAMPLE, demo_image, docker, engine_slot, label, unique_project,
+};
 use crate::common::{Berth, pretend_applied};
 
 /// `berth <global> plan <plan_args> --format json --detailed-exitcode`, parsed.
@@ -81,6 +83,9 @@ fn a_plan_without_build_contexts_writes_no_state_and_no_cache() {
 
 #[test]
 fn from_nothing_the_example_plans_every_resource_and_exits_2() {
+    // it observes the engine, where a test applying the example holds the
+    // example's fixed names for a while: those would be someone else's here
+    let _example = EXAMPLE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = crate::common::example_copy(false);
     let project = unique_project("plan-ex");
     let plan = plan_json(dir.path(), &["-p", &project], &[], 2);
